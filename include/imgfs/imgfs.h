@@ -1,0 +1,113 @@
+/* Public interface of the imgfs core library: build or reuse the SQLite
+ * index of a container image, then answer filesystem questions from it.
+ * The library knows nothing of FUSE; the adapter and the tools call it. */
+#ifndef IMGFS_IMGFS_H
+#define IMGFS_IMGFS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/* Error detail.  Every function that can fail returns 0 (or a length) or a
+ * negative errno and, when given one of these, leaves a one-line message. */
+struct imgfs_err {
+	int code;       /* the negative errno that was returned */
+	int input;      /* 1: the image is at fault (exit 2); 0: runtime (exit 1) */
+	char msg[1024];
+};
+
+/* How to find and build the index of one image. */
+struct imgfs_opts {
+	const char *image;      /* image tar (any compression), OCI layout dir or rootfs tar */
+	const char *image_name; /* --image NAME[:TAG]; NULL: the only one */
+	const char *platform;   /* --platform os/arch[/variant]; NULL: the host's */
+	const char *index_path; /* --index; NULL: $XDG_CACHE_HOME/imgfs/<identity>.db */
+	const char *cache_dir;  /* --cache-dir; NULL: beside the index */
+	int force;              /* rebuild even when the index is fresh */
+	int quiet;
+};
+
+struct imgfs_build_info {
+	int reused;             /* 1: a fresh index was found and used */
+	double seconds;         /* time spent checking or building */
+	uint64_t layers;
+	uint64_t inodes;        /* inodes in the merged tree, root included */
+	uint64_t entries;       /* tar entries read over all layers */
+	char index_path[4096];
+};
+
+/* Makes sure an index for O->image exists and is fresh: reuses it, or
+ * builds it in one streaming pass into a temporary file and renames it into
+ * place.  Fills INFO.  Returns 0 or a negative errno with ERR set. */
+int imgfs_index_prepare(const struct imgfs_opts *o, struct imgfs_build_info *info,
+			struct imgfs_err *err);
+
+/* ---- the read side ---- */
+
+#define IMGFS_ROOT_INO 1
+
+struct imgfs_fs; /* an opened index; shared by threads, each gets its own connection */
+
+struct imgfs_attr {
+	uint64_t ino;
+	uint32_t mode;     /* type and permission bits, as st_mode */
+	uint32_t uid, gid;
+	uint32_t nlink;
+	uint64_t size;
+	uint64_t rdev;
+	int64_t mtime;
+	uint32_t mtime_ns;
+};
+
+/* Opens the index at PATH read-only (and the image files it reads from).
+ * Returns 0 and *OUT, or a negative errno with ERR set. */
+int imgfs_fs_open(struct imgfs_fs **out, const char *path, struct imgfs_err *err);
+void imgfs_fs_close(struct imgfs_fs *fs);
+
+int imgfs_fs_getattr(struct imgfs_fs *fs, uint64_t ino, struct imgfs_attr *a);
+/* -ENOENT when PARENT has no entry NAME, -ENOTDIR when PARENT is no dir. */
+int imgfs_fs_lookup(struct imgfs_fs *fs, uint64_t parent, const char *name,
+		    struct imgfs_attr *a);
+
+/* Called once per entry; return non-zero to stop (the buffer is full).
+ * NEXT is the offset to resume after this entry. */
+typedef int (*imgfs_dirent_fn)(void *ctx, const char *name, const struct imgfs_attr *a,
+			       uint64_t next);
+/* Lists directory INO from offset OFF ("." and ".." included).  Offsets are
+ * stable for the life of the index. */
+int imgfs_fs_readdir(struct imgfs_fs *fs, uint64_t ino, uint64_t off,
+		     imgfs_dirent_fn fn, void *ctx);
+/* Copies the symlink target (no NUL) into BUF; returns its length. */
+ssize_t imgfs_fs_readlink(struct imgfs_fs *fs, uint64_t ino, char *buf, size_t len);
+/* Reads up to SIZE bytes at OFF; returns the count (short only at EOF). */
+ssize_t imgfs_fs_read(struct imgfs_fs *fs, uint64_t ino, void *buf, size_t size, uint64_t off);
+/* SIZE 0 asks for the length.  -ERANGE when BUF is too small, -ENODATA when
+ * there is no such attribute.  Serves the image's xattrs and user.imgfs.*. */
+ssize_t imgfs_fs_getxattr(struct imgfs_fs *fs, uint64_t ino, const char *name,
+			  void *buf, size_t size);
+ssize_t imgfs_fs_listxattr(struct imgfs_fs *fs, uint64_t ino, char *buf, size_t size);
+
+struct imgfs_fs_stat {
+	uint64_t inodes;
+	uint64_t bytes;     /* user.imgfs.size of the root */
+};
+int imgfs_fs_statfs(struct imgfs_fs *fs, struct imgfs_fs_stat *st);
+
+struct imgfs_layer_info {
+	int num;                  /* 0 = base layer */
+	const char *digest;       /* of the stored blob, or NULL */
+	const char *diff_id;      /* from the config, or NULL */
+	const char *media_type;   /* or NULL (docker-archive has none) */
+	const char *compression;  /* none, gzip, zstd, xz, bzip2 */
+	int64_t stored_size;      /* bytes in the archive */
+	int64_t size;             /* uncompressed tar bytes */
+	int64_t entries;          /* tar entries */
+	const char *created_by;   /* history step, or NULL */
+};
+typedef int (*imgfs_layer_fn)(void *ctx, const struct imgfs_layer_info *l);
+int imgfs_fs_layers(struct imgfs_fs *fs, imgfs_layer_fn fn, void *ctx);
+/* A value of the index's meta table (image, name, format, ...) or NULL;
+ * the string is malloc'd for the caller. */
+char *imgfs_fs_meta(struct imgfs_fs *fs, const char *key);
+
+#endif
