@@ -150,23 +150,35 @@ wildcard() {
 # compare_tree MNT REFPREFIX: compares the tree under MNT with
 # REFPREFIX.reference.txt and, where they exist, -owners.txt, -xattrs.txt
 # and .sha256. Directory sizes, directory nlink, the root entry and the
-# user.imgfs.* xattrs are left out. Returns 0 when everything matches.
+# user.imgfs.* xattrs are left out, and so are the mode and mtime of
+# directories whose reference mtime has nanoseconds (implied parents, which
+# got the time of the unpacking). Returns 0 when everything matches.
 compare_tree() {
 	local mnt=$1 ref=$2 tmp rc=0
 	tmp=$(mktemp -d "${T_WORK:-/tmp}/cmp.XXXXXX")
 	# dirsize: type d -> size '-'; drop the root line.
 	local dirsize='BEGIN { FS = OFS = "\t" } $1 == "" { next } $2 == "d" { $4 = "-" } { print }'
 
-	awk "$dirsize" "$ref.reference.txt" | sort >"$tmp/exp"
+	# Implied parents: unpacking gave them the time of the unpack, with
+	# nanoseconds; their mode and mtime are unspecified, so become '*'.
+	: >"$tmp/implied"
+	[ -f "$ref.reference-owners.txt" ] &&
+		awk -F'\t' '$2 == "d" && $6 ~ /\.[0-9]*[1-9][0-9]*$/ { print $1 }' \
+			"$ref.reference-owners.txt" >"$tmp/implied"
+	awk -F'\t' -v OFS='\t' 'NR == FNR { imp[$1] = 1; next } ($1 in imp) { $3 = "*" } { print }' \
+		"$tmp/implied" "$ref.reference.txt" >"$tmp/ref.txt"
+	awk "$dirsize" "$tmp/ref.txt" | sort >"$tmp/exp"
 	(cd "$mnt" && find . -mindepth 1 -printf '%P\t%y\t%m\t%s\t%l\n') |
-		awk "$dirsize" | wildcard "$ref.reference.txt" | sort >"$tmp/act"
+		awk "$dirsize" | wildcard "$tmp/ref.txt" | sort >"$tmp/act"
 	show_diff "listing" "$tmp/exp" "$tmp/act" || rc=1
 
 	if [ -f "$ref.reference-owners.txt" ]; then
 		local nl='BEGIN { FS = OFS = "\t" } $1 == "" { next } $2 == "d" { $5 = "-" } { print }'
-		awk "$nl" "$ref.reference-owners.txt" | sort >"$tmp/oexp"
+		awk -F'\t' -v OFS='\t' 'NR == FNR { imp[$1] = 1; next } ($1 in imp) { $6 = "*" } { print }' \
+			"$tmp/implied" "$ref.reference-owners.txt" >"$tmp/own.txt"
+		awk "$nl" "$tmp/own.txt" | sort >"$tmp/oexp"
 		(cd "$mnt" && find . -mindepth 1 -printf '%P\t%y\t%U\t%G\t%n\t%T@\n') |
-			awk "$nl" | wildcard "$ref.reference-owners.txt" | sort >"$tmp/oact"
+			awk "$nl" | wildcard "$tmp/own.txt" | sort >"$tmp/oact"
 		show_diff "owners (path type uid gid nlink mtime)" "$tmp/oexp" "$tmp/oact" || rc=1
 	fi
 
