@@ -1,0 +1,33 @@
+/* The index database: its schema and the state of one build. */
+#ifndef IMGFS_INDEX_I_H
+#define IMGFS_INDEX_I_H
+
+#include <sqlite3.h>
+
+#include "cache_i.h"
+#include "merge_i.h"
+
+/* Bumped whenever the tables change meaning: an index of another version
+ * is rebuilt, never trusted. */
+#define IMGFS_SCHEMA_VERSION 3
+
+struct imgfs_build {
+	sqlite3 *db;
+	struct imgfs_err *err;
+	struct imgfs_merge merge;
+	struct imgfs_cache_writer cache;
+	int cache_open;
+	char *cache_path;        /* the content cache this build writes */
+	const char *image;       /* for messages */
+	const char *layer_name;  /* "layer 3 (sha256:ab12...)" while applying one */
+	sqlite3_stmt *src_get, *src_ins;
+	uint64_t entries;
+	unsigned char *buf;      /* IMGFS_CHUNK bytes */
+};
+
+/* The id of FILE in the source table (added if new).  0 or -errno. */
+int imgfs_build_source_id(struct imgfs_build *b, const char *file, int64_t *id);
+/* Opens the content cache on first use.  0 or -errno. */
+int imgfs_build_cache(struct imgfs_build *b);
+
+#endif

@@ -1,0 +1,296 @@
+/* This file contains the reading of one layer tar: each entry is
+ * normalised, whiteouts are told apart from files, data is located in the
+ * image for pread or copied into the content cache, and the result goes to
+ * the merge. */
+#include "layer_i.h"
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/statvfs.h>
+#include <sys/stat.h>
+
+#include "cache_i.h"
+#include "err_i.h"
+#include "index_i.h"
+#include "path_i.h"
+#include "tarhdr_i.h"
+
+int imgfs_bomb_check(const char *what, uint64_t out, uint64_t in, struct imgfs_err *err)
+{
+	static uint64_t ratio;
+
+	if (!ratio) {
+		const char *env = getenv("IMGFS_MAX_RATIO");
+
+		ratio = env && atoll(env) > 0 ? (uint64_t)atoll(env) : IMGFS_BOMB_RATIO;
+	}
+	if (out > IMGFS_BOMB_MIN && in > 0 && out / in > ratio)
+		return imgfs_errf(err, -EFBIG, 1,
+				  "%s: decompresses to over %llu times its size (%llu bytes from %llu): "
+				  "refusing a decompression bomb (IMGFS_MAX_RATIO overrides)",
+				  what, (unsigned long long)ratio, (unsigned long long)out,
+				  (unsigned long long)in);
+	return 0;
+}
+
+int imgfs_space_check(const char *path, uint64_t add, struct imgfs_err *err)
+{
+	/* Checking statvfs on every write would cost; once per 64 MiB is
+	 * enough to stop well before the margin is eaten. */
+	static __thread uint64_t since;
+	struct statvfs sv;
+	char dir[4096];
+	char *slash;
+
+	since += add;
+	if (since < (64u << 20))
+		return 0;
+	since = 0;
+	snprintf(dir, sizeof(dir), "%s", path);
+	slash = strrchr(dir, '/');
+	if (slash)
+		*slash = '\0';
+	if (statvfs(slash ? dir : ".", &sv) != 0)
+		return 0;
+	if ((uint64_t)sv.f_bavail * sv.f_frsize < IMGFS_DISK_MARGIN)
+		return imgfs_errf(err, -ENOSPC, 0,
+				  "%s: less than %llu MiB of disk left; stopped before filling it",
+				  path, IMGFS_DISK_MARGIN >> 20);
+	return 0;
+}
+
+/* Copies the entry's data through libarchive into the content cache, one
+ * frame per IMGFS_CHUNK.  Sparse holes come back as zeros. */
+static int cache_data(struct imgfs_build *b, struct archive *a, int64_t ino, uint64_t size)
+{
+	uint64_t done = 0;
+	int64_t idx = 0;
+	int rc = imgfs_build_cache(b);
+
+	if (rc)
+		return rc;
+	while (done < size) {
+		size_t want = size - done > IMGFS_CHUNK ? IMGFS_CHUNK : (size_t)(size - done);
+		size_t got = 0;
+		uint64_t off;
+		uint32_t csize;
+
+		while (got < want) {
+			la_ssize_t n = archive_read_data(a, b->buf + got, want - got);
+
+			if (n < 0)
+				return imgfs_errf(b->err, -EINVAL, 1,
+						  "%s: %s: corrupt data at byte %lld of the stream: %s",
+						  b->image, b->layer_name,
+						  (long long)archive_filter_bytes(a, -1),
+						  archive_error_string(a));
+			if (n == 0)
+				return imgfs_errf(b->err, -EINVAL, 1,
+						  "%s: %s: truncated at byte %lld of the stream",
+						  b->image, b->layer_name,
+						  (long long)archive_filter_bytes(a, -1));
+			got += (size_t)n;
+		}
+		rc = imgfs_bomb_check(b->layer_name, (uint64_t)archive_filter_bytes(a, 0),
+				      (uint64_t)archive_filter_bytes(a, -1), b->err);
+		if (rc)
+			return rc;
+		rc = imgfs_cache_put(&b->cache, b->buf, got, &off, &csize);
+		if (rc)
+			return rc;
+		rc = imgfs_merge_chunk(&b->merge, ino, idx++, off, csize);
+		if (rc)
+			return rc;
+		done += got;
+	}
+	return 0;
+}
+
+/* Extended attributes from pax headers, de-duplicated by the table's key;
+ * overlayfs' own never belong to the image. */
+static int entry_xattrs(struct imgfs_build *b, struct archive_entry *e, int64_t ino)
+{
+	const char *name;
+	const void *value;
+	size_t len;
+	int n = 0, rc;
+
+	archive_entry_xattr_reset(e);
+	while (archive_entry_xattr_next(e, &name, &value, &len) == ARCHIVE_OK) {
+		if (!strncmp(name, "trusted.overlay.", 16) || !strncmp(name, "user.overlay.", 13) ||
+		    !strncmp(name, "user.imgfs.", 11))
+			continue;
+		if (len > IMGFS_XATTR_VALUE_MAX || ++n > IMGFS_XATTRS_PER_ENTRY) {
+			fprintf(stderr, "imgfs: warning: %s: %s: %s: xattr %s dropped (over the limit)\n",
+				b->image, b->layer_name, archive_entry_pathname(e), name);
+			continue;
+		}
+		rc = imgfs_merge_xattr(&b->merge, ino, name, value, len);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+static int is_estargz_name(const char *p)
+{
+	return !strcmp(p, "stargz.index.json") || !strcmp(p, ".prefetch.landmark") ||
+	       !strcmp(p, ".no.prefetch.landmark");
+}
+
+int imgfs_layer_apply(struct imgfs_build *b, int num, const struct imgfs_region *r,
+		      int hide_estargz, uint64_t *entries, uint64_t *size,
+		      const char **compression)
+{
+	struct archive *a = imgfs_region_archive(r);
+	struct archive_entry *e;
+	int64_t src = 0;
+	int rc = 0, plain = -1;
+
+	*entries = 0;
+	*size = 0;
+	*compression = "none";
+	if (!a)
+		return -ENOMEM;
+	b->merge.layer = num;
+	for (;;) {
+		char path[IMGFS_PATH_MAX], link[IMGFS_PATH_MAX];
+		const char *raw, *base;
+		struct imgfs_entry en;
+		int64_t ino;
+		int hr = archive_read_next_header(a, &e);
+
+		if (hr == ARCHIVE_EOF)
+			break;
+		if (hr == ARCHIVE_FATAL || hr == ARCHIVE_RETRY) {
+			rc = imgfs_errf(b->err, -EINVAL, 1, "%s: %s: %s at byte %lld: %s", b->image,
+					b->layer_name, *entries ? "damaged tar" : "not a tar archive",
+					(long long)archive_filter_bytes(a, -1), archive_error_string(a));
+			goto out;
+		}
+		/* ARCHIVE_WARN (a name not convertible to the locale, an
+		 * unknown pax key) is not fatal: the raw bytes are used. */
+		if (plain < 0) {
+			*compression = archive_filter_count(a) > 1 ? archive_filter_name(a, 0) : "none";
+			plain = archive_filter_count(a) <= 1;
+			if (plain && (rc = imgfs_build_source_id(b, r->file, &src)) != 0)
+				goto out;
+		}
+		if (++*entries > IMGFS_LAYER_ENTRIES_MAX) {
+			rc = imgfs_errf(b->err, -EFBIG, 1, "%s: %s: more than %llu entries", b->image,
+					b->layer_name, IMGFS_LAYER_ENTRIES_MAX);
+			goto out;
+		}
+		b->entries++;
+		raw = archive_entry_pathname(e);
+		if (!raw) {
+			fprintf(stderr, "imgfs: warning: %s: %s: entry without a name skipped\n",
+				b->image, b->layer_name);
+			continue;
+		}
+		rc = imgfs_path_normalize(raw, path, sizeof(path));
+		if (rc == -EINVAL) {
+			fprintf(stderr, "imgfs: warning: %s: %s: %s: '..' in the name, skipped\n",
+				b->image, b->layer_name, raw);
+			rc = 0;
+			continue;
+		}
+		if (rc) {
+			rc = imgfs_errf(b->err, rc, 1, "%s: %s: name too long: %.100s...", b->image,
+					b->layer_name, raw);
+			goto out;
+		}
+		if (hide_estargz && is_estargz_name(path))
+			continue;
+		base = strrchr(path, '/');
+		base = base ? base + 1 : path;
+		if (!strncmp(base, ".wh.", 4)) {
+			char dir[IMGFS_PATH_MAX];
+
+			memcpy(dir, path, (size_t)(base - path));
+			dir[base - path ? base - path - 1 : 0] = '\0';
+			if (!strcmp(base, ".wh..wh..opq"))
+				rc = imgfs_merge_opaque(&b->merge, dir);
+			else if (!strncmp(base, ".wh..wh.", 8))
+				continue; /* AUFS metadata (.wh..wh.plnk, .wh..wh.aufs) */
+			else if (!base[4])
+				rc = imgfs_errf(b->err, -EINVAL, 1,
+						"%s: %s: invalid whiteout entry %s (no name)",
+						b->image, b->layer_name, raw);
+			else
+				rc = imgfs_merge_whiteout(&b->merge, dir, base + 4);
+			if (rc)
+				goto out;
+			continue;
+		}
+
+		memset(&en, 0, sizeof(en));
+		en.path = path;
+		en.mode = archive_entry_mode(e);
+		en.uid = (uint32_t)archive_entry_uid(e);
+		en.gid = (uint32_t)archive_entry_gid(e);
+		en.mtime = archive_entry_mtime(e);
+		en.mtime_ns = (uint32_t)archive_entry_mtime_nsec(e);
+		en.rdev = archive_entry_rdev(e);
+		if (archive_entry_hardlink(e)) {
+			if (imgfs_path_normalize(archive_entry_hardlink(e), link, sizeof(link)) != 0) {
+				rc = imgfs_errf(b->err, -EINVAL, 1, "%s: %s: hardlink %s: bad target %s",
+						b->image, b->layer_name, path, archive_entry_hardlink(e));
+				goto out;
+			}
+			en.hardlink = link;
+		} else if (archive_entry_filetype(e) == AE_IFLNK) {
+			en.symlink = archive_entry_symlink(e);
+			if (!en.symlink)
+				en.symlink = "";
+			en.size = strlen(en.symlink);
+		} else if (archive_entry_filetype(e) == AE_IFREG) {
+			en.size = archive_entry_size_is_set(e) ? (uint64_t)archive_entry_size(e) : 0;
+		} else if (archive_entry_filetype(e) == AE_IFSOCK || !archive_entry_filetype(e)) {
+			continue; /* sockets never belong in images */
+		}
+
+		uint64_t data = 0;
+		int direct = en.size > 0 && !en.hardlink && archive_entry_filetype(e) == AE_IFREG &&
+			     plain && archive_entry_sparse_count(e) == 0 &&
+			     imgfs_tarhdr_data_offset(r->fd, r->off, r->size,
+						      (uint64_t)archive_read_header_position(a),
+						      en.size, &data) == 0;
+		if (direct) {
+			en.data_src = src;
+			en.data_off = r->off + data;
+		}
+		rc = imgfs_merge_entry(&b->merge, &en, &ino);
+		if (rc) {
+			if (b->err && b->err->input) {
+				/* add where it happened to the merge's message */
+				char msg[sizeof(b->err->msg) * 2];
+				int n = snprintf(msg, sizeof(msg), "%s: %s: %s", b->image,
+						 b->layer_name, b->err->msg);
+
+				if (n >= (int)sizeof(b->err->msg))
+					msg[sizeof(b->err->msg) - 1] = '\0';
+				memcpy(b->err->msg, msg, sizeof(b->err->msg));
+			}
+			goto out;
+		}
+		if (en.hardlink)
+			continue;
+		rc = entry_xattrs(b, e, ino);
+		if (rc)
+			goto out;
+		if (en.size > 0 && !direct && archive_entry_filetype(e) == AE_IFREG) {
+			rc = cache_data(b, a, ino, en.size);
+			if (rc)
+				goto out;
+		}
+	}
+	*size = (uint64_t)archive_filter_bytes(a, 0);
+out:
+	imgfs_region_archive_free(a);
+	return rc;
+}

@@ -1,0 +1,536 @@
+/* This file contains the layer changeset rules (OCI image-spec layer.md):
+ * adding, replacing and merging entries, whiteouts and opaque directories,
+ * hardlinks bound to inodes, and the totals computed once the tree is done. */
+#include "merge_i.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "err_i.h"
+
+#define S_DIR 0040000
+
+static int db_fail(struct imgfs_merge *m)
+{
+	return imgfs_errf(m->err, -EIO, 0, "index: %s", sqlite3_errmsg(m->db));
+}
+
+int imgfs_merge_init(struct imgfs_merge *m, sqlite3 *db, struct imgfs_err *err)
+{
+	static const struct {
+		size_t off;
+		const char *sql;
+	} stmts[] = {
+#define S(f, q) { offsetof(struct imgfs_merge, f), q }
+		S(find, "SELECT d.id, d.ino, i.mode FROM dentry d JOIN inode i ON i.ino=d.ino "
+			"WHERE d.parent=?1 AND d.name=?2"),
+		S(ins_inode, "INSERT INTO inode(mode,uid,gid,mtime,mtime_ns,size,rdev,target,layer,src,off) "
+			     "VALUES(?,?,?,?,?,?,?,?,?,?,?)"),
+		S(ins_dentry, "INSERT INTO dentry(parent,name,ino,layer,depth) VALUES(?,?,?,?,?)"),
+		S(upd_dir, "UPDATE inode SET mode=?1, uid=?2, gid=?3, mtime=?4, mtime_ns=?5, layer=?6 "
+			   "WHERE ino=?7"),
+		S(upd_dentry_layer, "UPDATE dentry SET layer=?1 WHERE id=?2"),
+		S(del_subtree, "WITH RECURSIVE s(id, ino) AS (SELECT id, ino FROM dentry WHERE id=?1 "
+			       "UNION ALL SELECT c.id, c.ino FROM dentry c JOIN s ON c.parent=s.ino) "
+			       "DELETE FROM dentry WHERE id IN (SELECT id FROM s)"),
+		S(sub_fill, "INSERT INTO temp.sub(id, pid, layer) WITH RECURSIVE "
+			    "s(id, ino, pid, layer) AS (SELECT id, ino, NULL, layer FROM dentry WHERE id=?1 "
+			    "UNION ALL SELECT c.id, c.ino, s.id, c.layer FROM dentry c JOIN s ON c.parent=s.ino) "
+			    "SELECT id, pid, layer FROM s"),
+		S(sub_fill_children, "INSERT INTO temp.sub(id, pid, layer) WITH RECURSIVE "
+			    "s(id, ino, pid, layer) AS (SELECT id, ino, NULL, layer FROM dentry WHERE parent=?1 "
+			    "UNION ALL SELECT c.id, c.ino, s.id, c.layer FROM dentry c JOIN s ON c.parent=s.ino) "
+			    "SELECT id, pid, layer FROM s"),
+		/* Whiteouts apply to lower layers only: what this layer already
+		 * wrote survives, with the directories that lead to it. */
+		S(sub_keep, "WITH RECURSIVE k(id) AS (SELECT id FROM temp.sub WHERE layer=?1 "
+			    "UNION SELECT s.pid FROM temp.sub s JOIN k ON s.id=k.id WHERE s.pid IS NOT NULL) "
+			    "DELETE FROM dentry WHERE id IN (SELECT id FROM temp.sub) "
+			    "AND id NOT IN (SELECT id FROM k)"),
+		S(sub_clear, "DELETE FROM temp.sub"),
+		S(del_xattrs, "DELETE FROM xattr WHERE ino=?1"),
+		S(ins_xattr, "INSERT OR REPLACE INTO xattr(ino,name,value) VALUES(?,?,?)"),
+		S(ins_chunk, "INSERT OR REPLACE INTO chunk(ino,idx,off,csize) VALUES(?,?,?,?)"),
+		S(root_attr, "UPDATE inode SET mode=?1, uid=?2, gid=?3, mtime=?4, mtime_ns=?5, layer=?6 "
+			     "WHERE ino=1"),
+#undef S
+	};
+	size_t i;
+
+	memset(m, 0, sizeof(*m));
+	m->db = db;
+	m->err = err;
+	if (sqlite3_exec(db, "CREATE TEMP TABLE IF NOT EXISTS sub(id INTEGER PRIMARY KEY, pid INT, layer INT)",
+			 NULL, NULL, NULL) != SQLITE_OK)
+		return db_fail(m);
+	for (i = 0; i < sizeof(stmts) / sizeof(stmts[0]); i++) {
+		sqlite3_stmt **st = (sqlite3_stmt **)((char *)m + stmts[i].off);
+
+		if (sqlite3_prepare_v2(db, stmts[i].sql, -1, st, NULL) != SQLITE_OK) {
+			int rc = db_fail(m);
+
+			imgfs_merge_fini(m);
+			return rc;
+		}
+	}
+	return 0;
+}
+
+void imgfs_merge_fini(struct imgfs_merge *m)
+{
+	sqlite3_stmt **all[] = { &m->find, &m->ins_inode, &m->ins_dentry, &m->upd_dir,
+				 &m->upd_dentry_layer, &m->del_subtree, &m->sub_fill, &m->sub_keep,
+				 &m->sub_clear, &m->sub_fill_children, &m->del_xattrs, &m->ins_xattr,
+				 &m->ins_chunk, &m->root_attr };
+	size_t i;
+
+	for (i = 0; i < sizeof(all) / sizeof(all[0]); i++) {
+		sqlite3_finalize(*all[i]);
+		*all[i] = NULL;
+	}
+}
+
+/* Runs a statement that returns no rows, then resets it. */
+static int run(struct imgfs_merge *m, sqlite3_stmt *st)
+{
+	int r = sqlite3_step(st);
+
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return r == SQLITE_DONE ? 0 : db_fail(m);
+}
+
+/* Finds NAME in directory PARENT: 1 and the row, 0 if absent, <0 error. */
+static int find(struct imgfs_merge *m, int64_t parent, const char *name, int64_t *id,
+		int64_t *ino, uint32_t *mode)
+{
+	int r;
+
+	sqlite3_bind_int64(m->find, 1, parent);
+	sqlite3_bind_blob(m->find, 2, name, (int)strlen(name), SQLITE_STATIC);
+	r = sqlite3_step(m->find);
+	if (r == SQLITE_ROW) {
+		*id = sqlite3_column_int64(m->find, 0);
+		*ino = sqlite3_column_int64(m->find, 1);
+		*mode = (uint32_t)sqlite3_column_int64(m->find, 2);
+	}
+	sqlite3_reset(m->find);
+	if (r == SQLITE_ROW)
+		return 1;
+	return r == SQLITE_DONE ? 0 : db_fail(m);
+}
+
+static int new_inode(struct imgfs_merge *m, const struct imgfs_entry *e, int64_t *ino)
+{
+	sqlite3_stmt *st = m->ins_inode;
+	int rc;
+
+	sqlite3_bind_int64(st, 1, e->mode);
+	sqlite3_bind_int64(st, 2, e->uid);
+	sqlite3_bind_int64(st, 3, e->gid);
+	sqlite3_bind_int64(st, 4, e->mtime);
+	sqlite3_bind_int64(st, 5, e->mtime_ns);
+	sqlite3_bind_int64(st, 6, (sqlite3_int64)e->size);
+	sqlite3_bind_int64(st, 7, (sqlite3_int64)e->rdev);
+	if (e->symlink)
+		sqlite3_bind_blob(st, 8, e->symlink, (int)strlen(e->symlink), SQLITE_STATIC);
+	sqlite3_bind_int(st, 9, m->layer);
+	if (e->data_src > 0) {
+		sqlite3_bind_int64(st, 10, e->data_src);
+		sqlite3_bind_int64(st, 11, (sqlite3_int64)e->data_off);
+	}
+	rc = run(m, st);
+	if (rc == 0)
+		*ino = sqlite3_last_insert_rowid(m->db);
+	return rc;
+}
+
+static int new_dentry(struct imgfs_merge *m, int64_t parent, const char *name, int64_t ino,
+		      int64_t depth)
+{
+	sqlite3_bind_int64(m->ins_dentry, 1, parent);
+	sqlite3_bind_blob(m->ins_dentry, 2, name, (int)strlen(name), SQLITE_STATIC);
+	sqlite3_bind_int64(m->ins_dentry, 3, ino);
+	sqlite3_bind_int(m->ins_dentry, 4, m->layer);
+	sqlite3_bind_int64(m->ins_dentry, 5, depth);
+	return run(m, m->ins_dentry);
+}
+
+/* Removes dentry ID and everything beneath it, whatever the layer. */
+static int remove_all(struct imgfs_merge *m, int64_t id)
+{
+	m->last_valid = 0;
+	sqlite3_bind_int64(m->del_subtree, 1, id);
+	return run(m, m->del_subtree);
+}
+
+/* Removes what lower layers put at dentry ID (CHILDREN: beneath directory
+ * inode ID instead), keeping this layer's own entries. */
+static int remove_lower(struct imgfs_merge *m, int64_t id, int children)
+{
+	sqlite3_stmt *fill = children ? m->sub_fill_children : m->sub_fill;
+	int rc;
+
+	m->last_valid = 0;
+	sqlite3_bind_int64(fill, 1, id);
+	rc = run(m, fill);
+	if (rc)
+		return rc;
+	sqlite3_bind_int(m->sub_keep, 1, m->layer);
+	rc = run(m, m->sub_keep);
+	if (rc)
+		return rc;
+	return run(m, m->sub_clear);
+}
+
+static int implied_dir(struct imgfs_merge *m, int64_t parent, const char *name, int64_t depth,
+		       int64_t *ino)
+{
+	/* Docker and the OCI recommendation: a missing parent is 0755 root:root. */
+	struct imgfs_entry d = { .path = name, .mode = S_DIR | 0755 };
+	int rc = new_inode(m, &d, ino);
+
+	return rc ? rc : new_dentry(m, parent, name, *ino, depth);
+}
+
+/* Resolves directory path DIR to its inode and depth.  With CREATE, missing
+ * or non-directory components become implied directories. */
+static int resolve_dir(struct imgfs_merge *m, const char *dir, int create, int64_t *ino,
+		       int64_t *depth)
+{
+	char comp[IMGFS_PATH_MAX];
+	const char *p = dir;
+	int64_t cur = IMGFS_ROOT_INO, d = 0;
+
+	if (!dir[0]) {
+		*ino = IMGFS_ROOT_INO;
+		*depth = 0;
+		return 0;
+	}
+	if (m->last_valid && strcmp(m->last_dir, dir) == 0) {
+		*ino = m->last_ino;
+		*depth = m->last_depth;
+		return 0;
+	}
+	while (*p) {
+		const char *slash = strchr(p, '/');
+		size_t n = slash ? (size_t)(slash - p) : strlen(p);
+		int64_t id, cino;
+		uint32_t mode;
+		int r;
+
+		memcpy(comp, p, n);
+		comp[n] = '\0';
+		p += n + (slash ? 1 : 0);
+		d++;
+		r = find(m, cur, comp, &id, &cino, &mode);
+		if (r < 0)
+			return r;
+		if (r == 1 && (mode & S_IFMT) == S_DIR) {
+			cur = cino;
+			continue;
+		}
+		if (!create)
+			return -ENOENT;
+		if (r == 1) {
+			r = remove_all(m, id);
+			if (r)
+				return r;
+		}
+		r = implied_dir(m, cur, comp, d, &cino);
+		if (r)
+			return r;
+		cur = cino;
+	}
+	if (strlen(dir) < sizeof(m->last_dir)) {
+		strcpy(m->last_dir, dir);
+		m->last_ino = cur;
+		m->last_depth = d;
+		m->last_valid = 1;
+	}
+	*ino = cur;
+	*depth = d;
+	return 0;
+}
+
+/* Splits PATH into a directory (copied into DIRBUF) and a base name. */
+static void split(const char *path, char *dirbuf, const char **base)
+{
+	const char *slash = strrchr(path, '/');
+
+	if (!slash) {
+		dirbuf[0] = '\0';
+		*base = path;
+		return;
+	}
+	memcpy(dirbuf, path, (size_t)(slash - path));
+	dirbuf[slash - path] = '\0';
+	*base = slash + 1;
+}
+
+int imgfs_merge_entry(struct imgfs_merge *m, const struct imgfs_entry *e, int64_t *ino)
+{
+	char dir[IMGFS_PATH_MAX];
+	const char *base;
+	int64_t dino, depth, id = 0, old = 0;
+	uint32_t omode = 0;
+	int r;
+
+	if (!e->path[0]) {
+		/* The root keeps its type; an explicit entry sets its attributes. */
+		if ((e->mode & S_IFMT) != S_DIR)
+			return 0;
+		sqlite3_bind_int64(m->root_attr, 1, e->mode);
+		sqlite3_bind_int64(m->root_attr, 2, e->uid);
+		sqlite3_bind_int64(m->root_attr, 3, e->gid);
+		sqlite3_bind_int64(m->root_attr, 4, e->mtime);
+		sqlite3_bind_int64(m->root_attr, 5, e->mtime_ns);
+		sqlite3_bind_int(m->root_attr, 6, m->layer);
+		*ino = IMGFS_ROOT_INO;
+		sqlite3_bind_int64(m->del_xattrs, 1, IMGFS_ROOT_INO);
+		r = run(m, m->del_xattrs);
+		return r ? r : run(m, m->root_attr);
+	}
+	split(e->path, dir, &base);
+	r = resolve_dir(m, dir, 1, &dino, &depth);
+	if (r)
+		return r;
+	r = find(m, dino, base, &id, &old, &omode);
+	if (r < 0)
+		return r;
+
+	if (e->hardlink) {
+		char tdir[IMGFS_PATH_MAX];
+		const char *tbase;
+		int64_t tdino, tdepth, tid, tino;
+		uint32_t tmode;
+
+		if (!e->hardlink[0])
+			return imgfs_errf(m->err, -EISDIR, 1, "hardlink %s points at the root", e->path);
+		split(e->hardlink, tdir, &tbase);
+		r = resolve_dir(m, tdir, 0, &tdino, &tdepth);
+		if (r == 0)
+			r = find(m, tdino, tbase, &tid, &tino, &tmode);
+		if (r < 0 && r != -ENOENT)
+			return r;
+		if (r <= 0)
+			return imgfs_errf(m->err, -ENOENT, 1, "hardlink %s: target %s does not exist",
+					  e->path, e->hardlink);
+		if ((tmode & S_IFMT) == S_DIR)
+			return imgfs_errf(m->err, -EISDIR, 1, "hardlink %s: target %s is a directory",
+					  e->path, e->hardlink);
+		*ino = tino;
+		if (id && old == tino) {
+			sqlite3_bind_int(m->upd_dentry_layer, 1, m->layer);
+			sqlite3_bind_int64(m->upd_dentry_layer, 2, id);
+			return run(m, m->upd_dentry_layer);
+		}
+		if (id && (r = remove_all(m, id)) != 0)
+			return r;
+		return new_dentry(m, dino, base, tino, depth + 1);
+	}
+
+	if (id && (omode & S_IFMT) == S_DIR && (e->mode & S_IFMT) == S_DIR) {
+		/* Directory over directory: new attributes, lower children kept. */
+		sqlite3_bind_int64(m->upd_dir, 1, e->mode);
+		sqlite3_bind_int64(m->upd_dir, 2, e->uid);
+		sqlite3_bind_int64(m->upd_dir, 3, e->gid);
+		sqlite3_bind_int64(m->upd_dir, 4, e->mtime);
+		sqlite3_bind_int64(m->upd_dir, 5, e->mtime_ns);
+		sqlite3_bind_int(m->upd_dir, 6, m->layer);
+		sqlite3_bind_int64(m->upd_dir, 7, old);
+		if ((r = run(m, m->upd_dir)) != 0)
+			return r;
+		sqlite3_bind_int(m->upd_dentry_layer, 1, m->layer);
+		sqlite3_bind_int64(m->upd_dentry_layer, 2, id);
+		if ((r = run(m, m->upd_dentry_layer)) != 0)
+			return r;
+		sqlite3_bind_int64(m->del_xattrs, 1, old);
+		*ino = old;
+		return run(m, m->del_xattrs);
+	}
+	/* Everything else: unlink what is there, then create anew. */
+	if (id && (r = remove_all(m, id)) != 0)
+		return r;
+	r = new_inode(m, e, ino);
+	return r ? r : new_dentry(m, dino, base, *ino, depth + 1);
+}
+
+int imgfs_merge_whiteout(struct imgfs_merge *m, const char *dir, const char *name)
+{
+	int64_t dino, depth, id, ino;
+	uint32_t mode;
+	int r = resolve_dir(m, dir, 0, &dino, &depth);
+
+	if (r == -ENOENT)
+		return 0; /* nothing below to hide */
+	if (r)
+		return r;
+	r = find(m, dino, name, &id, &ino, &mode);
+	if (r <= 0)
+		return r;
+	return remove_lower(m, id, 0);
+}
+
+int imgfs_merge_opaque(struct imgfs_merge *m, const char *dir)
+{
+	int64_t dino, depth;
+	int r = resolve_dir(m, dir, 0, &dino, &depth);
+
+	if (r == -ENOENT)
+		return 0;
+	if (r)
+		return r;
+	return remove_lower(m, dino, 1);
+}
+
+int imgfs_merge_xattr(struct imgfs_merge *m, int64_t ino, const char *name,
+		      const void *value, size_t len)
+{
+	sqlite3_bind_int64(m->ins_xattr, 1, ino);
+	sqlite3_bind_text(m->ins_xattr, 2, name, -1, SQLITE_STATIC);
+	sqlite3_bind_blob(m->ins_xattr, 3, value ? value : "", (int)len, SQLITE_STATIC);
+	return run(m, m->ins_xattr);
+}
+
+int imgfs_merge_chunk(struct imgfs_merge *m, int64_t ino, int64_t idx, uint64_t off,
+		      uint32_t csize)
+{
+	sqlite3_bind_int64(m->ins_chunk, 1, ino);
+	sqlite3_bind_int64(m->ins_chunk, 2, idx);
+	sqlite3_bind_int64(m->ins_chunk, 3, (sqlite3_int64)off);
+	sqlite3_bind_int64(m->ins_chunk, 4, csize);
+	return run(m, m->ins_chunk);
+}
+
+static int exec(struct imgfs_merge *m, const char *sql)
+{
+	return sqlite3_exec(m->db, sql, NULL, NULL, NULL) == SQLITE_OK ? 0 : db_fail(m);
+}
+
+/* A hardlinked file was summed once per name: take the extra copies back
+ * from every directory that holds more than one of its names. */
+static int fix_hardlink_totals(struct imgfs_merge *m)
+{
+	sqlite3_stmt *files = NULL, *names = NULL, *up = NULL, *fix = NULL;
+	int rc = 0;
+
+	if (exec(m, "CREATE TEMP TABLE IF NOT EXISTS anc(ino INTEGER PRIMARY KEY, n INT)"))
+		return -EIO;
+	if (sqlite3_prepare_v2(m->db, "SELECT ino, size FROM inode WHERE (mode&61440)=32768 "
+			       "AND nlink>1 AND size>0", -1, &files, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(m->db, "SELECT parent FROM dentry WHERE ino=?1", -1, &names,
+			       NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(m->db, "INSERT INTO anc VALUES(?1, 1) ON CONFLICT(ino) DO UPDATE "
+			       "SET n=n+1", -1, &up, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(m->db, "UPDATE inode SET sub_bytes = sub_bytes - (a.n - 1) * ?1 "
+			       "FROM anc a WHERE inode.ino = a.ino AND a.n > 1", -1, &fix,
+			       NULL) != SQLITE_OK) {
+		rc = db_fail(m);
+		goto out;
+	}
+	while (sqlite3_step(files) == SQLITE_ROW) {
+		int64_t ino = sqlite3_column_int64(files, 0), size = sqlite3_column_int64(files, 1);
+		int64_t *parents = NULL;
+		size_t n = 0, cap = 0, i;
+
+		sqlite3_bind_int64(names, 1, ino);
+		while (sqlite3_step(names) == SQLITE_ROW) {
+			if (n == cap) {
+				int64_t *np = realloc(parents, (cap = cap ? cap * 2 : 16) * sizeof(*np));
+
+				if (!np) {
+					free(parents);
+					rc = -ENOMEM;
+					goto out;
+				}
+				parents = np;
+			}
+			parents[n++] = sqlite3_column_int64(names, 0);
+		}
+		sqlite3_reset(names);
+		for (i = 0; i < n && rc == 0; i++) {
+			int64_t p = parents[i];
+
+			/* Each name's ancestors, the root included; directories have
+			 * one name each, so the walk is a chain. */
+			while (rc == 0) {
+				sqlite3_bind_int64(up, 1, p);
+				rc = run(m, up);
+				if (p == IMGFS_ROOT_INO)
+					break;
+				sqlite3_bind_int64(names, 1, p);
+				if (sqlite3_step(names) != SQLITE_ROW) {
+					sqlite3_reset(names);
+					break;
+				}
+				p = sqlite3_column_int64(names, 0);
+				sqlite3_reset(names);
+			}
+		}
+		free(parents);
+		if (rc)
+			goto out;
+		sqlite3_bind_int64(fix, 1, size);
+		if ((rc = run(m, fix)) != 0 || (rc = exec(m, "DELETE FROM anc")) != 0)
+			goto out;
+	}
+out:
+	sqlite3_finalize(files);
+	sqlite3_finalize(names);
+	sqlite3_finalize(up);
+	sqlite3_finalize(fix);
+	return rc;
+}
+
+int imgfs_merge_finish(struct imgfs_merge *m)
+{
+	sqlite3_stmt *level = NULL, *maxd = NULL;
+	int64_t d;
+	int rc;
+
+	m->last_valid = 0;
+	rc = exec(m, "CREATE INDEX IF NOT EXISTS dentry_ino ON dentry(ino);"
+		     "DELETE FROM inode WHERE ino<>1 AND ino NOT IN (SELECT ino FROM dentry);"
+		     "DELETE FROM xattr WHERE ino NOT IN (SELECT ino FROM inode);"
+		     "DELETE FROM chunk WHERE ino NOT IN (SELECT ino FROM inode);"
+		     "UPDATE inode SET nlink = CASE WHEN (mode&61440)=16384 THEN 2 ELSE 1 END,"
+		     " sub_bytes = CASE WHEN (mode&61440)=32768 THEN size ELSE 0 END, sub_files = 0;"
+		     "UPDATE inode SET nlink = c.n FROM (SELECT ino, count(*) AS n FROM dentry "
+		     " GROUP BY ino HAVING n > 1) AS c WHERE inode.ino = c.ino;"
+		     "UPDATE inode SET nlink = 2 + c.n FROM (SELECT d.parent AS p, count(*) AS n "
+		     " FROM dentry d JOIN inode i ON i.ino = d.ino WHERE (i.mode&61440)=16384 "
+		     " GROUP BY d.parent) AS c WHERE inode.ino = c.p;"
+		     "CREATE INDEX IF NOT EXISTS dentry_depth ON dentry(depth);");
+	if (rc)
+		return rc;
+	if (sqlite3_prepare_v2(m->db, "SELECT coalesce(max(depth), 0) FROM dentry", -1, &maxd,
+			       NULL) != SQLITE_OK ||
+	    sqlite3_step(maxd) != SQLITE_ROW ||
+	    sqlite3_prepare_v2(m->db, "UPDATE inode SET sub_bytes = c.b, sub_files = c.f FROM "
+			       "(SELECT d.parent AS p, sum(i.sub_bytes) AS b, "
+			       " sum(i.sub_files) + count(*) AS f FROM dentry d JOIN inode i "
+			       " ON i.ino = d.ino WHERE d.depth = ?1 GROUP BY d.parent) AS c "
+			       "WHERE inode.ino = c.p", -1, &level, NULL) != SQLITE_OK) {
+		rc = db_fail(m);
+		goto out;
+	}
+	/* Bottom up: a directory's children sit one level deeper, so each
+	 * level's totals are complete before its parents sum them. */
+	d = sqlite3_column_int64(maxd, 0);
+	sqlite3_reset(maxd); /* a pending read would lock the DROP INDEX below */
+	for (; d >= 1 && rc == 0; d--) {
+		sqlite3_bind_int64(level, 1, d);
+		rc = run(m, level);
+	}
+	if (rc == 0)
+		rc = exec(m, "DROP INDEX IF EXISTS dentry_depth");
+	if (rc == 0)
+		rc = fix_hardlink_totals(m);
+out:
+	sqlite3_finalize(maxd);
+	sqlite3_finalize(level);
+	return rc;
+}

@@ -1,0 +1,529 @@
+/* This file contains the image source: it opens the image (outer tar or OCI
+ * layout directory), spools a compressed outer tar once, records where each
+ * member's data lives, and resolves member links inside the archive. */
+#include "source_i.h"
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+#include "err_i.h"
+#include "layer_i.h"
+#include "path_i.h"
+#include "tarhdr_i.h"
+
+const char *imgfs_sniff_compression(const unsigned char *p, size_t len)
+{
+	if (len >= 2 && p[0] == 0x1f && p[1] == 0x8b)
+		return "gzip";
+	if (len >= 4 && p[0] == 0x28 && p[1] == 0xb5 && p[2] == 0x2f && p[3] == 0xfd)
+		return "zstd";
+	/* zstd skippable frames (zstd:chunked metadata) come before the data */
+	if (len >= 4 && (p[0] & 0xf0) == 0x50 && p[1] == 0x2a && p[2] == 0x4d && p[3] == 0x18)
+		return "zstd";
+	if (len >= 6 && memcmp(p, "\xfd" "7zXZ\0", 6) == 0)
+		return "xz";
+	if (len >= 3 && memcmp(p, "BZh", 3) == 0)
+		return "bzip2";
+	if (len >= 4 && memcmp(p, "\x04\x22\x4d\x18", 4) == 0)
+		return "lz4";
+	return "none";
+}
+
+/* Decompresses the whole outer file into SPOOL with libarchive's raw
+ * format, so members can be read with pread afterwards. */
+static int spool_outer(struct imgfs_source *s, const char *spool)
+{
+	struct archive *a = archive_read_new();
+	struct archive_entry *e;
+	char *buf = NULL;
+	int out = -1, rc = 0;
+	uint64_t total = 0;
+	const size_t bufsz = 1 << 20;
+
+	if (!a || !(buf = malloc(bufsz))) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	archive_read_support_filter_all(a);
+	archive_read_support_format_raw(a);
+	if (archive_read_open_fd(a, s->fd, 1 << 16) != ARCHIVE_OK ||
+	    archive_read_next_header(a, &e) != ARCHIVE_OK) {
+		rc = imgfs_errf(s->err, -EINVAL, 1, "%s: cannot decompress: %s", s->path,
+				archive_error_string(a));
+		goto out;
+	}
+	out = open(spool, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (out < 0) {
+		rc = imgfs_errf(s->err, -errno, 0, "%s: %s", spool, strerror(errno));
+		goto out;
+	}
+	for (;;) {
+		ssize_t n = archive_read_data(a, buf, bufsz);
+
+		if (n == 0)
+			break;
+		if (n < 0) {
+			rc = imgfs_errf(s->err, -EINVAL, 1, "%s: corrupt %s stream at byte %lld: %s",
+					s->path, s->outer_filter,
+					(long long)archive_filter_bytes(a, -1),
+					archive_error_string(a));
+			goto out;
+		}
+		total += (uint64_t)n;
+		rc = imgfs_bomb_check(s->path, total, (uint64_t)archive_filter_bytes(a, -1), s->err);
+		if (rc)
+			goto out;
+		rc = imgfs_space_check(spool, (uint64_t)n, s->err);
+		if (rc)
+			goto out;
+		if (write(out, buf, (size_t)n) != n) {
+			rc = imgfs_errf(s->err, -errno ? -errno : -EIO, 0, "%s: write: %s", spool,
+					strerror(errno));
+			goto out;
+		}
+	}
+	close(s->fd);
+	s->fd = open(spool, O_RDONLY | O_CLOEXEC);
+	if (s->fd < 0) {
+		rc = imgfs_errf(s->err, -errno, 0, "%s: %s", spool, strerror(errno));
+		goto out;
+	}
+	free(s->tar_path);
+	s->tar_path = strdup(spool);
+	s->tar_size = total;
+out:
+	if (out >= 0)
+		close(out);
+	free(buf);
+	if (a)
+		archive_read_free(a);
+	return rc;
+}
+
+/* libarchive callbacks over a region of a file read with pread. */
+struct rd {
+	int fd;
+	uint64_t off, size, pos;
+	char buf[1 << 16];
+};
+
+static la_ssize_t rd_read(struct archive *a, void *c, const void **out)
+{
+	struct rd *r = c;
+	size_t want = sizeof(r->buf);
+	ssize_t n;
+
+	(void)a;
+	if (r->pos >= r->size)
+		return 0;
+	if (want > r->size - r->pos)
+		want = (size_t)(r->size - r->pos);
+	n = pread(r->fd, r->buf, want, (off_t)(r->off + r->pos));
+	if (n < 0) {
+		archive_set_error(a, errno, "read error");
+		return -1;
+	}
+	r->pos += (uint64_t)n;
+	*out = r->buf;
+	return n;
+}
+
+static la_int64_t rd_skip(struct archive *a, void *c, la_int64_t req)
+{
+	struct rd *r = c;
+	uint64_t left = r->size - r->pos;
+
+	(void)a;
+	if ((uint64_t)req > left)
+		req = (la_int64_t)left;
+	r->pos += (uint64_t)req;
+	return req;
+}
+
+static la_int64_t rd_seek(struct archive *a, void *c, la_int64_t off, int whence)
+{
+	struct rd *r = c;
+	int64_t base = whence == SEEK_SET ? 0 : whence == SEEK_CUR ? (int64_t)r->pos : (int64_t)r->size;
+
+	(void)a;
+	if (base + off < 0 || (uint64_t)(base + off) > r->size)
+		return ARCHIVE_FATAL;
+	r->pos = (uint64_t)(base + off);
+	return (la_int64_t)r->pos;
+}
+
+static int rd_close(struct archive *a, void *c)
+{
+	(void)a;
+	free(c);
+	return ARCHIVE_OK;
+}
+
+struct archive *imgfs_region_archive(const struct imgfs_region *reg)
+{
+	struct archive *a = archive_read_new();
+	struct rd *r;
+
+	if (!a)
+		return NULL;
+	r = calloc(1, sizeof(*r));
+	if (!r) {
+		archive_read_free(a);
+		return NULL;
+	}
+	r->fd = reg->fd;
+	r->off = reg->off;
+	r->size = reg->size;
+	archive_read_support_filter_all(a);
+	archive_read_support_format_tar(a);
+	archive_read_support_format_gnutar(a);
+	archive_read_support_format_empty(a);
+	/* AppleDouble merging would rename entries: never wanted here. */
+	archive_read_set_format_option(a, "tar", "mac-ext", NULL);
+	archive_read_set_read_callback(a, rd_read);
+	archive_read_set_skip_callback(a, rd_skip);
+	archive_read_set_seek_callback(a, rd_seek);
+	archive_read_set_callback_data(a, r);
+	archive_read_set_close_callback(a, rd_close);
+	/* On failure the archive is kept so the caller can read the error from
+	 * the first archive_read_next_header(). */
+	archive_read_open1(a);
+	return a;
+}
+
+void imgfs_region_archive_free(struct archive *a)
+{
+	if (a)
+		archive_read_free(a); /* rd_close frees our callback data */
+}
+
+/* Records every member of the outer tar: name, type, data offset, size and
+ * link target.  Metadata members come last in every writer, so nothing can
+ * be resolved before this pass ends. */
+static int scan_members(struct imgfs_source *s)
+{
+	struct imgfs_region whole = { s->fd, 0, s->tar_size, s->tar_path };
+	struct archive *a = NULL;
+	struct archive_entry *e;
+	sqlite3_stmt *ins = NULL;
+	int rc = 0, n = 0;
+
+	if (sqlite3_exec(s->db, "CREATE TEMP TABLE IF NOT EXISTS member(name BLOB PRIMARY KEY, "
+			 "type INT, off INT, size INT, link BLOB)", NULL, NULL, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(s->db, "INSERT OR REPLACE INTO member VALUES(?,?,?,?,?)", -1, &ins,
+			       NULL) != SQLITE_OK) {
+		rc = imgfs_errf(s->err, -EIO, 0, "index: %s", sqlite3_errmsg(s->db));
+		goto out;
+	}
+	a = imgfs_region_archive(&whole);
+	if (!a) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	for (;;) {
+		char name[IMGFS_PATH_MAX];
+		const char *link = NULL;
+		int type, r;
+		uint64_t data = 0;
+
+		r = archive_read_next_header(a, &e);
+		if (r == ARCHIVE_EOF)
+			break;
+		if (r == ARCHIVE_FATAL || r == ARCHIVE_RETRY) {
+			rc = imgfs_errf(s->err, -EINVAL, 1, "%s: %s%s", s->path,
+					n ? "damaged tar: " : "not a container image (tar or OCI layout): ",
+					archive_error_string(a));
+			goto out;
+		}
+		n++;
+		if (imgfs_path_normalize(archive_entry_pathname(e), name, sizeof(name)) != 0)
+			continue; /* a member named with ".." can never be referenced safely */
+		if (archive_entry_hardlink(e)) {
+			type = 'h';
+			link = archive_entry_hardlink(e);
+		} else if (archive_entry_filetype(e) == AE_IFLNK) {
+			type = 'l';
+			link = archive_entry_symlink(e);
+		} else if (archive_entry_filetype(e) == AE_IFREG) {
+			type = 'f';
+			if (archive_entry_size(e) > 0 &&
+			    imgfs_tarhdr_data_offset(s->fd, 0, s->tar_size,
+						     (uint64_t)archive_read_header_position(a),
+						     (uint64_t)archive_entry_size(e), &data) != 0) {
+				rc = imgfs_errf(s->err, -EINVAL, 1, "%s: member %s: cannot locate its data",
+						s->path, name);
+				goto out;
+			}
+		} else {
+			type = 'd';
+		}
+		sqlite3_bind_text(ins, 1, name, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_int(ins, 2, type);
+		sqlite3_bind_int64(ins, 3, (sqlite3_int64)data);
+		sqlite3_bind_int64(ins, 4, archive_entry_size(e));
+		if (link)
+			sqlite3_bind_text(ins, 5, link, -1, SQLITE_TRANSIENT);
+		else
+			sqlite3_bind_null(ins, 5);
+		if (sqlite3_step(ins) != SQLITE_DONE) {
+			rc = imgfs_errf(s->err, -EIO, 0, "index: %s", sqlite3_errmsg(s->db));
+			goto out;
+		}
+		sqlite3_reset(ins);
+		sqlite3_clear_bindings(ins);
+	}
+	if (n == 0)
+		rc = imgfs_errf(s->err, -EINVAL, 1, "%s: empty archive", s->path);
+out:
+	sqlite3_finalize(ins);
+	imgfs_region_archive_free(a);
+	return rc;
+}
+
+int imgfs_source_open(struct imgfs_source *s, const char *path, const char *spool,
+		      sqlite3 *db, struct imgfs_err *err)
+{
+	unsigned char magic[8];
+	ssize_t n;
+	char *real;
+
+	memset(s, 0, sizeof(*s));
+	s->fd = -1;
+	s->db = db;
+	s->err = err;
+	s->outer_filter = "none";
+	real = realpath(path, NULL);
+	if (!real)
+		return imgfs_errf(err, -errno, 1, "%s: %s", path, strerror(errno));
+	s->path = real;
+	if (stat(real, &s->st) != 0)
+		return imgfs_errf(err, -errno, 1, "%s: %s", path, strerror(errno));
+	if (S_ISDIR(s->st.st_mode)) {
+		s->is_dir = 1;
+		s->fd = open(real, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (s->fd < 0)
+			return imgfs_errf(err, -errno, 1, "%s: %s", path, strerror(errno));
+		return 0;
+	}
+	if (!S_ISREG(s->st.st_mode))
+		return imgfs_errf(err, -EINVAL, 1, "%s: not a regular file or directory", path);
+	s->fd = open(real, O_RDONLY | O_CLOEXEC);
+	if (s->fd < 0)
+		return imgfs_errf(err, -errno, 1, "%s: %s", path, strerror(errno));
+	s->tar_path = strdup(real);
+	s->tar_size = (uint64_t)s->st.st_size;
+	if (s->tar_size == 0)
+		return imgfs_errf(err, -EINVAL, 1, "%s: empty file", path);
+	n = pread(s->fd, magic, sizeof(magic), 0);
+	if (n < 0)
+		return imgfs_errf(err, -errno, 0, "%s: %s", path, strerror(errno));
+	s->outer_filter = imgfs_sniff_compression(magic, (size_t)n);
+	if (strcmp(s->outer_filter, "none") != 0) {
+		int rc = spool_outer(s, spool);
+
+		if (rc)
+			return rc;
+	}
+	return scan_members(s);
+}
+
+void imgfs_source_close(struct imgfs_source *s)
+{
+	size_t i;
+
+	for (i = 0; i < s->n_dir; i++) {
+		close(s->dir_fds[i]);
+		free(s->dir_paths[i]);
+	}
+	free(s->dir_fds);
+	free(s->dir_paths);
+	if (s->fd >= 0)
+		close(s->fd);
+	free(s->tar_path);
+	free(s->path);
+	memset(s, 0, sizeof(*s));
+	s->fd = -1;
+}
+
+/* Opens NAME under the layout directory one component at a time with
+ * O_NOFOLLOW: a blob that is a symlink on the host is never followed. */
+static int dir_member(struct imgfs_source *s, const char *name, struct imgfs_region *r)
+{
+	char norm[IMGFS_PATH_MAX], *p, *slash, *full = NULL;
+	int dfd, fd = -1, rc;
+	struct stat st;
+	size_t i;
+
+	rc = imgfs_path_normalize(name, norm, sizeof(norm));
+	if (rc || !norm[0])
+		return -ENOENT;
+	dfd = dup(s->fd);
+	if (dfd < 0)
+		return -errno;
+	p = norm;
+	while ((slash = strchr(p, '/'))) {
+		int nfd;
+
+		*slash = '\0';
+		nfd = openat(dfd, p, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		close(dfd);
+		if (nfd < 0)
+			return -ENOENT;
+		dfd = nfd;
+		*slash = '/';
+		p = slash + 1;
+	}
+	fd = openat(dfd, p, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	close(dfd);
+	if (fd < 0)
+		return -ENOENT;
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return -ENOENT;
+	}
+	if (asprintf(&full, "%s/%s", s->path, norm) < 0) {
+		close(fd);
+		return -ENOMEM;
+	}
+	for (i = 0; i < s->n_dir; i++)
+		if (strcmp(s->dir_paths[i], full) == 0)
+			break;
+	if (i < s->n_dir) {
+		close(fd);
+		fd = s->dir_fds[i];
+	} else {
+		int *fds = realloc(s->dir_fds, (s->n_dir + 1) * sizeof(*fds));
+		char **paths;
+
+		if (!fds) {
+			close(fd);
+			free(full);
+			return -ENOMEM;
+		}
+		s->dir_fds = fds;
+		paths = realloc(s->dir_paths, (s->n_dir + 1) * sizeof(*paths));
+		if (!paths) {
+			close(fd);
+			free(full);
+			return -ENOMEM;
+		}
+		s->dir_paths = paths;
+		s->dir_paths[s->n_dir] = full;
+		full = NULL;
+		s->dir_fds[s->n_dir++] = fd;
+	}
+	free(full);
+	r->fd = fd;
+	r->off = 0;
+	r->size = (uint64_t)st.st_size;
+	r->file = s->dir_paths[i];
+	return 0;
+}
+
+int imgfs_source_member(struct imgfs_source *s, const char *name, struct imgfs_region *r)
+{
+	char cur[IMGFS_PATH_MAX], next[IMGFS_PATH_MAX];
+	sqlite3_stmt *q = NULL;
+	int depth, rc = -ENOENT;
+
+	if (s->is_dir)
+		return dir_member(s, name, r);
+	if (imgfs_path_normalize(name, cur, sizeof(cur)) != 0)
+		return -ENOENT;
+	if (sqlite3_prepare_v2(s->db, "SELECT type, off, size, link FROM member WHERE name=?", -1,
+			       &q, NULL) != SQLITE_OK)
+		return imgfs_errf(s->err, -EIO, 0, "index: %s", sqlite3_errmsg(s->db));
+	for (depth = 0; depth <= IMGFS_MEMBER_LINK_DEPTH; depth++) {
+		int type;
+
+		sqlite3_reset(q);
+		sqlite3_bind_text(q, 1, cur, -1, SQLITE_STATIC);
+		if (sqlite3_step(q) != SQLITE_ROW) {
+			rc = -ENOENT;
+			goto out;
+		}
+		type = sqlite3_column_int(q, 0);
+		if (type == 'f') {
+			r->fd = s->fd;
+			r->off = (uint64_t)sqlite3_column_int64(q, 1);
+			r->size = (uint64_t)sqlite3_column_int64(q, 2);
+			r->file = s->tar_path;
+			rc = 0;
+			goto out;
+		}
+		if (type != 'l' && type != 'h') {
+			rc = -ENOENT;
+			goto out;
+		}
+		if (imgfs_path_join_link(cur, (const char *)sqlite3_column_text(q, 3), type == 'h',
+					 next, sizeof(next)) != 0) {
+			rc = imgfs_errf(s->err, -EINVAL, 1, "%s: member %s links outside the archive",
+					s->path, cur);
+			goto out;
+		}
+		memcpy(cur, next, sizeof(cur));
+	}
+	rc = imgfs_errf(s->err, -ELOOP, 1, "%s: member %s: too many levels of links", s->path, name);
+out:
+	sqlite3_finalize(q);
+	return rc;
+}
+
+int imgfs_source_whole(struct imgfs_source *s, struct imgfs_region *r)
+{
+	if (s->is_dir)
+		return imgfs_errf(s->err, -EINVAL, 1, "%s: a directory without index.json", s->path);
+	r->fd = s->fd;
+	r->off = 0;
+	r->size = s->tar_size;
+	r->file = s->tar_path;
+	return 0;
+}
+
+static int reader_read(void *ctx, const char *name, size_t max, char **data, size_t *len)
+{
+	struct imgfs_source *s = ctx;
+	struct imgfs_region r;
+	char *buf;
+	ssize_t n;
+	int rc = imgfs_source_member(s, name, &r);
+
+	if (rc)
+		return rc;
+	if (r.size > max)
+		return -EFBIG;
+	buf = malloc((size_t)r.size + 1);
+	if (!buf)
+		return -ENOMEM;
+	n = pread(r.fd, buf, (size_t)r.size, (off_t)r.off);
+	if (n != (ssize_t)r.size) {
+		free(buf);
+		return imgfs_errf(s->err, -EIO, 1, "%s: member %s is truncated", s->path, name);
+	}
+	buf[r.size] = '\0';
+	*data = buf;
+	*len = (size_t)r.size;
+	return 0;
+}
+
+static int reader_exists(void *ctx, const char *name)
+{
+	struct imgfs_region r;
+
+	return imgfs_source_member(ctx, name, &r);
+}
+
+void imgfs_source_reader(struct imgfs_source *s, struct imgfs_member_reader *r)
+{
+	r->ctx = s;
+	r->read = reader_read;
+	r->exists = reader_exists;
+}
