@@ -253,15 +253,10 @@ static int scan_members(struct imgfs_source *s)
 			type = 'l';
 			link = archive_entry_symlink(e);
 		} else if (archive_entry_filetype(e) == AE_IFREG) {
+			/* The data offset is found from the header position when
+			 * the member is asked for: most members never are. */
 			type = 'f';
-			if (archive_entry_size(e) > 0 &&
-			    imgfs_tarhdr_data_offset(s->fd, 0, s->tar_size,
-						     (uint64_t)archive_read_header_position(a),
-						     (uint64_t)archive_entry_size(e), &data) != 0) {
-				rc = imgfs_errf(s->err, -EINVAL, 1, "%s: member %s: cannot locate its data",
-						s->path, name);
-				goto out;
-			}
+			data = (uint64_t)archive_read_header_position(a);
 		} else {
 			type = 'd';
 		}
@@ -452,11 +447,18 @@ int imgfs_source_member(struct imgfs_source *s, const char *name, struct imgfs_r
 		}
 		type = sqlite3_column_int(q, 0);
 		if (type == 'f') {
+			uint64_t hdr = (uint64_t)sqlite3_column_int64(q, 1), data = 0;
+
 			r->fd = s->fd;
-			r->off = (uint64_t)sqlite3_column_int64(q, 1);
 			r->size = (uint64_t)sqlite3_column_int64(q, 2);
 			r->file = s->tar_path;
 			rc = 0;
+			if (r->size > 0 &&
+			    imgfs_tarhdr_data_offset(s->fd, 0, s->tar_size, hdr, r->size, &data) != 0)
+				rc = imgfs_errf(s->err, -EINVAL, 1,
+						"%s: member %s: its data is not stored contiguously",
+						s->path, cur);
+			r->off = data;
 			goto out;
 		}
 		if (type != 'l' && type != 'h') {
