@@ -161,8 +161,9 @@ T_MOUNTS+=("$MNT")
 fgpid=$!
 for _ in $(seq 100); do mountpoint -q "$MNT" && break; kill -0 $fgpid 2>/dev/null || break; sleep 0.1; done
 if mountpoint -q "$MNT" && kill -0 $fgpid 2>/dev/null; then
-	[ -f "$MNT/srv/data.txt" ] && pass "mount -f: mounted, stays in the foreground" ||
-		fail "mount -f: mounted but srv/data.txt missing"
+	pass "mount -f: mounted, stays in the foreground"
+	# The serving process keeps its stderr here, so sanitizer reports show.
+	check_layered "$MNT" "layered.oci.tar -f"
 	unmount_image "$MNT"
 	fgrc=0
 	for _ in $(seq 100); do kill -0 $fgpid 2>/dev/null || break; sleep 0.1; done
@@ -171,6 +172,10 @@ if mountpoint -q "$MNT" && kill -0 $fgpid 2>/dev/null; then
 	else
 		wait $fgpid; fgrc=$?
 		[ $fgrc = 0 ] && pass "mount -f: exits 0 after umount" || fail "mount -f: exit $fgrc after umount"
+		if grep -qE 'AddressSanitizer|LeakSanitizer|runtime error:' "$W/fg.err"; then
+			fail "mount -f: sanitizer report from the serving process:"
+			sed -n '1,30p' "$W/fg.err" | sed 's/^/    /'
+		fi
 	fi
 else
 	fail "mount -f: not mounted after 10 s: $(head -3 "$W/fg.err")"
