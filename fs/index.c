@@ -24,19 +24,26 @@
 
 static const char schema[] =
 	"CREATE TABLE meta(key TEXT PRIMARY KEY, value) WITHOUT ROWID;"
+	/* view_ino, hidden_ino: the layer's directories under /.imgfs;
+	 * tar_bytes: the sum of its tar header sizes, as dive counts a layer. */
 	"CREATE TABLE layer(num INTEGER PRIMARY KEY, digest TEXT, diff_id TEXT, media_type TEXT,"
-	" compression TEXT, stored_size INT, size INT, entries INT, created_by TEXT);"
+	" compression TEXT, stored_size INT, size INT, entries INT, created_by TEXT,"
+	" view_ino INT, hidden_ino INT, tar_bytes INT);"
 	"CREATE TABLE source(id INTEGER PRIMARY KEY, path TEXT UNIQUE);"
-	/* One row per inode of the merged tree; ino is the FUSE inode number.
-	 * src/off: where a regular file's bytes are (src = source id), or
-	 * NULL when they are in the content cache (table chunk). */
+	/* One row per inode of the merged tree and of the /.imgfs views; ino is
+	 * the FUSE inode number.  src/off: where a regular file's bytes are
+	 * (src = source id), or NULL when they are in the content cache (table
+	 * chunk).  sub_*: subtree totals; wasted: hidden bytes beneath. */
 	"CREATE TABLE inode(ino INTEGER PRIMARY KEY, mode INT, uid INT, gid INT, mtime INT,"
 	" mtime_ns INT, size INT, rdev INT, nlink INT DEFAULT 1, target BLOB, layer INT,"
-	" src INT, off INT, sub_bytes INT DEFAULT 0, sub_files INT DEFAULT 0);"
+	" src INT, off INT, sub_bytes INT DEFAULT 0, sub_files INT DEFAULT 0,"
+	" wasted INT DEFAULT 0);"
 	/* One row per name.  Children are always inserted after their parent,
-	 * so id order is a valid readdir order and offset. */
+	 * so id order is a valid readdir order and offset.  view: 0 the merged
+	 * tree, 1 a layer's own tree, 2 a layer's hidden entries.  tsize: the
+	 * entry's tar header size (dive's measure; for a whiteout, what it hid). */
 	"CREATE TABLE dentry(id INTEGER PRIMARY KEY, parent INT NOT NULL, name BLOB NOT NULL,"
-	" ino INT NOT NULL, layer INT, depth INT);"
+	" ino INT NOT NULL, layer INT, depth INT, view INT DEFAULT 0, tsize INT DEFAULT 0);"
 	"CREATE UNIQUE INDEX dentry_name ON dentry(parent, name);"
 	"CREATE TABLE xattr(ino INT, name TEXT, value BLOB, PRIMARY KEY(ino, name)) WITHOUT ROWID;"
 	"CREATE TABLE chunk(ino INT, idx INT, off INT, csize INT, PRIMARY KEY(ino, idx)) WITHOUT ROWID;"
@@ -259,12 +266,13 @@ static int set_meta(sqlite3 *db, const char *key, const char *text, int64_t num,
 }
 
 static int add_layer(struct imgfs_build *b, int num, const struct imgfs_layer_desc *d,
-		     const char *compression, uint64_t stored, uint64_t size, uint64_t entries)
+		     const char *compression, uint64_t stored, uint64_t size, uint64_t entries,
+		     int64_t view_ino, int64_t hidden_ino)
 {
 	sqlite3_stmt *q;
 	int r;
 
-	if (sqlite3_prepare_v2(b->db, "INSERT INTO layer VALUES(?,?,?,?,?,?,?,?,?)", -1, &q,
+	if (sqlite3_prepare_v2(b->db, "INSERT INTO layer VALUES(?,?,?,?,?,?,?,?,?,?,?,?)", -1, &q,
 			       NULL) != SQLITE_OK)
 		return db_fail(b->db, b->err);
 	sqlite3_bind_int(q, 1, num);
@@ -278,6 +286,9 @@ static int add_layer(struct imgfs_build *b, int num, const struct imgfs_layer_de
 	sqlite3_bind_int64(q, 6, (sqlite3_int64)stored);
 	sqlite3_bind_int64(q, 7, (sqlite3_int64)size);
 	sqlite3_bind_int64(q, 8, (sqlite3_int64)entries);
+	sqlite3_bind_int64(q, 10, view_ino);
+	sqlite3_bind_int64(q, 11, hidden_ino);
+	sqlite3_bind_int64(q, 12, (sqlite3_int64)b->merge.tar_bytes);
 	r = sqlite3_step(q);
 	sqlite3_finalize(q);
 	return r == SQLITE_DONE ? 0 : db_fail(b->db, b->err);
@@ -288,15 +299,21 @@ static int apply_one(struct imgfs_build *b, int num, const struct imgfs_layer_de
 {
 	char name[160];
 	uint64_t entries, size;
+	int64_t view_ino, hidden_ino;
 	const char *comp;
 	int rc;
 
 	snprintf(name, sizeof(name), "layer %d (%.80s)", num,
 		 d ? (d->digest ? d->digest : d->path) : "rootfs");
 	b->layer_name = name;
-	rc = imgfs_layer_apply(b, num, r, d && d->estargz, &entries, &size, &comp);
+	rc = imgfs_merge_begin_layer(&b->merge, num, &view_ino, &hidden_ino);
 	if (rc == 0)
-		rc = add_layer(b, num, d, comp, r->size, size, entries);
+		rc = imgfs_layer_apply(b, num, r, d && d->estargz, &entries, &size, &comp);
+	/* An uncompressed layer is its own size, padding included. */
+	if (rc == 0 && !strcmp(comp, "none"))
+		size = r->size;
+	if (rc == 0)
+		rc = add_layer(b, num, d, comp, r->size, size, entries, view_ino, hidden_ino);
 	b->layer_name = NULL;
 	return rc;
 }

@@ -4,11 +4,13 @@
 #include "merge_i.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
 #include "err_i.h"
+#include "waste_i.h"
 
 #define S_DIR 0040000
 
@@ -28,10 +30,12 @@ int imgfs_merge_init(struct imgfs_merge *m, sqlite3 *db, struct imgfs_err *err)
 			"WHERE d.parent=?1 AND d.name=?2"),
 		S(ins_inode, "INSERT INTO inode(mode,uid,gid,mtime,mtime_ns,size,rdev,target,layer,src,off) "
 			     "VALUES(?,?,?,?,?,?,?,?,?,?,?)"),
-		S(ins_dentry, "INSERT INTO dentry(parent,name,ino,layer,depth) VALUES(?,?,?,?,?)"),
+		S(ins_dentry, "INSERT INTO dentry(parent,name,ino,layer,depth,view,tsize) "
+			      "VALUES(?,?,?,?,?,?,?)"),
 		S(upd_dir, "UPDATE inode SET mode=?1, uid=?2, gid=?3, mtime=?4, mtime_ns=?5, layer=?6 "
 			   "WHERE ino=?7"),
 		S(upd_dentry_layer, "UPDATE dentry SET layer=?1 WHERE id=?2"),
+		S(upd_tsize, "UPDATE dentry SET tsize=?1 WHERE id=?2"),
 		S(del_subtree, "WITH RECURSIVE s(id, ino) AS (SELECT id, ino FROM dentry WHERE id=?1 "
 			       "UNION ALL SELECT c.id, c.ino FROM dentry c JOIN s ON c.parent=s.ino) "
 			       "DELETE FROM dentry WHERE id IN (SELECT id FROM s)"),
@@ -55,6 +59,12 @@ int imgfs_merge_init(struct imgfs_merge *m, sqlite3 *db, struct imgfs_err *err)
 		S(ins_chunk, "INSERT OR REPLACE INTO chunk(ino,idx,off,csize) VALUES(?,?,?,?)"),
 		S(root_attr, "UPDATE inode SET mode=?1, uid=?2, gid=?3, mtime=?4, mtime_ns=?5, layer=?6 "
 			     "WHERE ino=1"),
+		/* What a whiteout of a directory hides, in dive's measure: the
+		 * tar sizes of the lower layers' entries beneath it. */
+		S(sub_tsize, "WITH RECURSIVE s(id, ino) AS (SELECT id, ino FROM dentry WHERE id=?1 "
+			     "UNION ALL SELECT c.id, c.ino FROM dentry c JOIN s ON c.parent=s.ino) "
+			     "SELECT coalesce(sum(d.tsize), 0) FROM dentry d WHERE d.id IN "
+			     "(SELECT id FROM s) AND d.layer < ?2 AND d.tsize > 0"),
 #undef S
 	};
 	size_t i;
@@ -62,6 +72,7 @@ int imgfs_merge_init(struct imgfs_merge *m, sqlite3 *db, struct imgfs_err *err)
 	memset(m, 0, sizeof(*m));
 	m->db = db;
 	m->err = err;
+	m->merged.root = IMGFS_ROOT_INO;
 	if (sqlite3_exec(db, "CREATE TEMP TABLE IF NOT EXISTS sub(id INTEGER PRIMARY KEY, pid INT, layer INT)",
 			 NULL, NULL, NULL) != SQLITE_OK)
 		return db_fail(m);
@@ -83,7 +94,7 @@ void imgfs_merge_fini(struct imgfs_merge *m)
 	sqlite3_stmt **all[] = { &m->find, &m->ins_inode, &m->ins_dentry, &m->upd_dir,
 				 &m->upd_dentry_layer, &m->del_subtree, &m->sub_fill, &m->sub_keep,
 				 &m->sub_clear, &m->sub_fill_children, &m->del_xattrs, &m->ins_xattr,
-				 &m->ins_chunk, &m->root_attr };
+				 &m->ins_chunk, &m->root_attr, &m->sub_tsize, &m->upd_tsize };
 	size_t i;
 
 	for (i = 0; i < sizeof(all) / sizeof(all[0]); i++) {
@@ -148,20 +159,23 @@ static int new_inode(struct imgfs_merge *m, const struct imgfs_entry *e, int64_t
 }
 
 static int new_dentry(struct imgfs_merge *m, int64_t parent, const char *name, int64_t ino,
-		      int64_t depth)
+		      int64_t depth, int view, int64_t tsize)
 {
 	sqlite3_bind_int64(m->ins_dentry, 1, parent);
 	sqlite3_bind_blob(m->ins_dentry, 2, name, (int)strlen(name), SQLITE_STATIC);
 	sqlite3_bind_int64(m->ins_dentry, 3, ino);
 	sqlite3_bind_int(m->ins_dentry, 4, m->layer);
 	sqlite3_bind_int64(m->ins_dentry, 5, depth);
+	sqlite3_bind_int(m->ins_dentry, 6, view);
+	sqlite3_bind_int64(m->ins_dentry, 7, tsize);
 	return run(m, m->ins_dentry);
 }
 
 /* Removes dentry ID and everything beneath it, whatever the layer. */
 static int remove_all(struct imgfs_merge *m, int64_t id)
 {
-	m->last_valid = 0;
+	m->merged.last_valid = 0;
+	m->lview.last_valid = 0;
 	sqlite3_bind_int64(m->del_subtree, 1, id);
 	return run(m, m->del_subtree);
 }
@@ -173,7 +187,7 @@ static int remove_lower(struct imgfs_merge *m, int64_t id, int children)
 	sqlite3_stmt *fill = children ? m->sub_fill_children : m->sub_fill;
 	int rc;
 
-	m->last_valid = 0;
+	m->merged.last_valid = 0;
 	sqlite3_bind_int64(fill, 1, id);
 	rc = run(m, fill);
 	if (rc)
@@ -185,33 +199,36 @@ static int remove_lower(struct imgfs_merge *m, int64_t id, int children)
 	return run(m, m->sub_clear);
 }
 
-static int implied_dir(struct imgfs_merge *m, int64_t parent, const char *name, int64_t depth,
-		       int64_t *ino)
+/* Implied directories get tsize -1: no entry of their own wrote them. */
+#define TSIZE_IMPLIED (-1)
+
+static int implied_dir(struct imgfs_merge *m, const struct imgfs_cursor *c, int64_t parent,
+		       const char *name, int64_t depth, int64_t *ino)
 {
 	/* Docker and the OCI recommendation: a missing parent is 0755 root:root. */
 	struct imgfs_entry d = { .path = name, .mode = S_DIR | 0755 };
 	int rc = new_inode(m, &d, ino);
 
-	return rc ? rc : new_dentry(m, parent, name, *ino, depth);
+	return rc ? rc : new_dentry(m, parent, name, *ino, depth, c->view, TSIZE_IMPLIED);
 }
 
-/* Resolves directory path DIR to its inode and depth.  With CREATE, missing
- * or non-directory components become implied directories. */
-static int resolve_dir(struct imgfs_merge *m, const char *dir, int create, int64_t *ino,
-		       int64_t *depth)
+/* Resolves directory path DIR under cursor C to its inode and depth.  With
+ * CREATE, missing or non-directory components become implied directories. */
+static int resolve_dir(struct imgfs_merge *m, struct imgfs_cursor *c, const char *dir,
+		       int create, int64_t *ino, int64_t *depth)
 {
 	char comp[IMGFS_PATH_MAX];
 	const char *p = dir;
-	int64_t cur = IMGFS_ROOT_INO, d = 0;
+	int64_t cur = c->root, d = c->root_depth;
 
 	if (!dir[0]) {
-		*ino = IMGFS_ROOT_INO;
-		*depth = 0;
+		*ino = c->root;
+		*depth = c->root_depth;
 		return 0;
 	}
-	if (m->last_valid && strcmp(m->last_dir, dir) == 0) {
-		*ino = m->last_ino;
-		*depth = m->last_depth;
+	if (c->last_valid && strcmp(c->last_dir, dir) == 0) {
+		*ino = c->last_ino;
+		*depth = c->last_depth;
 		return 0;
 	}
 	while (*p) {
@@ -239,20 +256,30 @@ static int resolve_dir(struct imgfs_merge *m, const char *dir, int create, int64
 			if (r)
 				return r;
 		}
-		r = implied_dir(m, cur, comp, d, &cino);
+		r = implied_dir(m, c, cur, comp, d, &cino);
 		if (r)
 			return r;
 		cur = cino;
 	}
-	if (strlen(dir) < sizeof(m->last_dir)) {
-		strcpy(m->last_dir, dir);
-		m->last_ino = cur;
-		m->last_depth = d;
-		m->last_valid = 1;
+	if (strlen(dir) < sizeof(c->last_dir)) {
+		strcpy(c->last_dir, dir);
+		c->last_ino = cur;
+		c->last_depth = d;
+		c->last_valid = 1;
 	}
 	*ino = cur;
 	*depth = d;
 	return 0;
+}
+
+/* Makes directory NAME in PARENT (a view) and returns its inode. */
+static int view_dir(struct imgfs_merge *m, int64_t parent, const char *name, int64_t depth,
+		    int view, int64_t *ino)
+{
+	struct imgfs_entry d = { .path = name, .mode = S_DIR | 0555 };
+	int rc = new_inode(m, &d, ino);
+
+	return rc ? rc : new_dentry(m, parent, name, *ino, depth, view, 0);
 }
 
 /* Splits PATH into a directory (copied into DIRBUF) and a base name. */
@@ -270,7 +297,43 @@ static void split(const char *path, char *dirbuf, const char **base)
 	*base = slash + 1;
 }
 
-int imgfs_merge_entry(struct imgfs_merge *m, const struct imgfs_entry *e, int64_t *ino)
+int imgfs_merge_begin_layer(struct imgfs_merge *m, int num, int64_t *view_ino,
+			    int64_t *hidden_ino)
+{
+	char name[32];
+	int rc;
+
+	m->layer = num;
+	m->tar_bytes = 0;
+	if (!m->views_ino) {
+		/* /.imgfs has no parent row: readdir of / never lists it, and
+		 * the read side reaches it by name (see tree.c). */
+		rc = view_dir(m, -1, ".imgfs", 1, 1, &m->views_ino);
+		if (!rc)
+			rc = view_dir(m, m->views_ino, "layers", 2, 1, &m->layers_ino);
+		if (!rc)
+			rc = view_dir(m, m->views_ino, "hidden", 2, 2, &m->hidden_ino);
+		if (rc)
+			return rc;
+	}
+	snprintf(name, sizeof(name), "%d", num);
+	rc = view_dir(m, m->layers_ino, name, 3, 1, view_ino);
+	if (!rc)
+		rc = view_dir(m, m->hidden_ino, name, 3, 2, hidden_ino);
+	if (rc)
+		return rc;
+	memset(&m->lview, 0, sizeof(m->lview));
+	m->lview.root = *view_ino;
+	m->lview.root_depth = 3;
+	m->lview.view = 1;
+	m->layer_hidden = *hidden_ino;
+	return 0;
+}
+
+/* Records entry E (inode INO; a directory gets its own view inode) in the
+ * current layer's own tree, as its tar has it: the last entry of a
+ * duplicated name wins there too. */
+static int view_add(struct imgfs_merge *m, const struct imgfs_entry *e, int64_t ino, int64_t tsize)
 {
 	char dir[IMGFS_PATH_MAX];
 	const char *base;
@@ -278,6 +341,66 @@ int imgfs_merge_entry(struct imgfs_merge *m, const struct imgfs_entry *e, int64_
 	uint32_t omode = 0;
 	int r;
 
+	if (!m->lview.root || !e->path[0])
+		return 0;
+	split(e->path, dir, &base);
+	r = resolve_dir(m, &m->lview, dir, 1, &dino, &depth);
+	if (r)
+		return r;
+	r = find(m, dino, base, &id, &old, &omode);
+	if (r < 0)
+		return r;
+	if ((e->mode & S_IFMT) == S_DIR && !e->hardlink) {
+		if (id && (omode & S_IFMT) == S_DIR) {
+			sqlite3_bind_int64(m->upd_dir, 1, e->mode);
+			sqlite3_bind_int64(m->upd_dir, 2, e->uid);
+			sqlite3_bind_int64(m->upd_dir, 3, e->gid);
+			sqlite3_bind_int64(m->upd_dir, 4, e->mtime);
+			sqlite3_bind_int64(m->upd_dir, 5, e->mtime_ns);
+			sqlite3_bind_int(m->upd_dir, 6, m->layer);
+			sqlite3_bind_int64(m->upd_dir, 7, old);
+			if ((r = run(m, m->upd_dir)) != 0)
+				return r;
+			/* no longer implied: this layer has an entry for it */
+			sqlite3_bind_int64(m->upd_tsize, 1, 0);
+			sqlite3_bind_int64(m->upd_tsize, 2, id);
+			return run(m, m->upd_tsize);
+		}
+		if (id && (r = remove_all(m, id)) != 0)
+			return r;
+		r = new_inode(m, e, &ino);
+		return r ? r : new_dentry(m, dino, base, ino, depth + 1, 1, 0);
+	}
+	if (id && (r = remove_all(m, id)) != 0)
+		return r;
+	return new_dentry(m, dino, base, ino, depth + 1, 1, tsize);
+}
+
+/* Records a whiteout or opaque marker NAME in directory DIR of the
+ * current layer's own tree as an empty file; TSIZE is what it hid. */
+static int view_marker(struct imgfs_merge *m, const char *dir, const char *name, int64_t tsize)
+{
+	char path[IMGFS_PATH_MAX];
+	struct imgfs_entry e = { .path = path, .mode = S_IFREG | 0644 };
+	int64_t ino;
+	int r;
+
+	if ((size_t)snprintf(path, sizeof(path), "%s%s%s", dir, dir[0] ? "/" : "", name) >= sizeof(path))
+		return 0;
+	r = new_inode(m, &e, &ino);
+	return r ? r : view_add(m, &e, ino, tsize);
+}
+
+int imgfs_merge_entry(struct imgfs_merge *m, const struct imgfs_entry *e, int64_t *ino)
+{
+	char dir[IMGFS_PATH_MAX];
+	const char *base;
+	int64_t dino, depth, id = 0, old = 0;
+	int64_t tsize = (e->mode & S_IFMT) == S_IFREG && !e->hardlink ? (int64_t)e->size : 0;
+	uint32_t omode = 0;
+	int r;
+
+	m->tar_bytes += (uint64_t)tsize;
 	if (!e->path[0]) {
 		/* The root keeps its type; an explicit entry sets its attributes. */
 		if ((e->mode & S_IFMT) != S_DIR)
@@ -294,7 +417,7 @@ int imgfs_merge_entry(struct imgfs_merge *m, const struct imgfs_entry *e, int64_
 		return r ? r : run(m, m->root_attr);
 	}
 	split(e->path, dir, &base);
-	r = resolve_dir(m, dir, 1, &dino, &depth);
+	r = resolve_dir(m, &m->merged, dir, 1, &dino, &depth);
 	if (r)
 		return r;
 	r = find(m, dino, base, &id, &old, &omode);
@@ -310,7 +433,7 @@ int imgfs_merge_entry(struct imgfs_merge *m, const struct imgfs_entry *e, int64_
 		if (!e->hardlink[0])
 			return imgfs_errf(m->err, -EISDIR, 1, "hardlink %s points at the root", e->path);
 		split(e->hardlink, tdir, &tbase);
-		r = resolve_dir(m, tdir, 0, &tdino, &tdepth);
+		r = resolve_dir(m, &m->merged, tdir, 0, &tdino, &tdepth);
 		if (r == 0)
 			r = find(m, tdino, tbase, &tid, &tino, &tmode);
 		if (r < 0 && r != -ENOENT)
@@ -325,11 +448,13 @@ int imgfs_merge_entry(struct imgfs_merge *m, const struct imgfs_entry *e, int64_
 		if (id && old == tino) {
 			sqlite3_bind_int(m->upd_dentry_layer, 1, m->layer);
 			sqlite3_bind_int64(m->upd_dentry_layer, 2, id);
-			return run(m, m->upd_dentry_layer);
+			r = run(m, m->upd_dentry_layer);
+		} else {
+			if (id && (r = remove_all(m, id)) != 0)
+				return r;
+			r = new_dentry(m, dino, base, tino, depth + 1, 0, 0);
 		}
-		if (id && (r = remove_all(m, id)) != 0)
-			return r;
-		return new_dentry(m, dino, base, tino, depth + 1);
+		return r ? r : view_add(m, e, tino, 0);
 	}
 
 	if (id && (omode & S_IFMT) == S_DIR && (e->mode & S_IFMT) == S_DIR) {
@@ -349,41 +474,55 @@ int imgfs_merge_entry(struct imgfs_merge *m, const struct imgfs_entry *e, int64_
 			return r;
 		sqlite3_bind_int64(m->del_xattrs, 1, old);
 		*ino = old;
-		return run(m, m->del_xattrs);
+		if ((r = run(m, m->del_xattrs)) != 0)
+			return r;
+		return view_add(m, e, old, 0);
 	}
 	/* Everything else: unlink what is there, then create anew. */
 	if (id && (r = remove_all(m, id)) != 0)
 		return r;
 	r = new_inode(m, e, ino);
-	return r ? r : new_dentry(m, dino, base, *ino, depth + 1);
+	if (!r)
+		r = new_dentry(m, dino, base, *ino, depth + 1, 0, tsize);
+	return r ? r : view_add(m, e, *ino, tsize);
 }
 
 int imgfs_merge_whiteout(struct imgfs_merge *m, const char *dir, const char *name)
 {
-	int64_t dino, depth, id, ino;
+	char marker[IMGFS_PATH_MAX];
+	int64_t dino, depth, id, ino, hid = 0;
 	uint32_t mode;
-	int r = resolve_dir(m, dir, 0, &dino, &depth);
+	int r = resolve_dir(m, &m->merged, dir, 0, &dino, &depth);
 
-	if (r == -ENOENT)
-		return 0; /* nothing below to hide */
-	if (r)
-		return r;
-	r = find(m, dino, name, &id, &ino, &mode);
-	if (r <= 0)
-		return r;
-	return remove_lower(m, id, 0);
+	snprintf(marker, sizeof(marker), ".wh.%s", name);
+	if (r == 0) {
+		r = find(m, dino, name, &id, &ino, &mode);
+		if (r == 1) {
+			if ((mode & S_IFMT) == S_DIR) {
+				sqlite3_bind_int64(m->sub_tsize, 1, id);
+				sqlite3_bind_int(m->sub_tsize, 2, m->layer);
+				if (sqlite3_step(m->sub_tsize) == SQLITE_ROW)
+					hid = sqlite3_column_int64(m->sub_tsize, 0);
+				sqlite3_reset(m->sub_tsize);
+			}
+			r = remove_lower(m, id, 0);
+		}
+	} else if (r == -ENOENT) {
+		r = 0; /* nothing below to hide */
+	}
+	return r < 0 ? r : view_marker(m, dir, marker, hid);
 }
 
 int imgfs_merge_opaque(struct imgfs_merge *m, const char *dir)
 {
 	int64_t dino, depth;
-	int r = resolve_dir(m, dir, 0, &dino, &depth);
+	int r = resolve_dir(m, &m->merged, dir, 0, &dino, &depth);
 
-	if (r == -ENOENT)
-		return 0;
-	if (r)
-		return r;
-	return remove_lower(m, dino, 1);
+	if (r == 0)
+		r = remove_lower(m, dino, 1);
+	else if (r == -ENOENT)
+		r = 0;
+	return r < 0 ? r : view_marker(m, dir, ".wh..wh..opq", 0);
 }
 
 int imgfs_merge_xattr(struct imgfs_merge *m, int64_t ino, const char *name,
@@ -491,15 +630,20 @@ int imgfs_merge_finish(struct imgfs_merge *m)
 	int64_t d;
 	int rc;
 
-	m->last_valid = 0;
-	rc = exec(m, "CREATE INDEX IF NOT EXISTS dentry_ino ON dentry(ino);"
+	m->merged.last_valid = 0;
+	rc = exec(m, "CREATE INDEX IF NOT EXISTS dentry_ino ON dentry(ino);");
+	if (rc == 0 && m->views_ino)
+		rc = imgfs_waste_build(m);
+	if (rc)
+		return rc;
+	rc = exec(m, ""
 		     "DELETE FROM inode WHERE ino<>1 AND ino NOT IN (SELECT ino FROM dentry);"
 		     "DELETE FROM xattr WHERE ino NOT IN (SELECT ino FROM inode);"
 		     "DELETE FROM chunk WHERE ino NOT IN (SELECT ino FROM inode);"
 		     "UPDATE inode SET nlink = CASE WHEN (mode&61440)=16384 THEN 2 ELSE 1 END,"
 		     " sub_bytes = CASE WHEN (mode&61440)=32768 THEN size ELSE 0 END, sub_files = 0;"
 		     "UPDATE inode SET nlink = c.n FROM (SELECT ino, count(*) AS n FROM dentry "
-		     " GROUP BY ino HAVING n > 1) AS c WHERE inode.ino = c.ino;"
+		     " WHERE view = 0 GROUP BY ino HAVING n > 1) AS c WHERE inode.ino = c.ino;"
 		     "UPDATE inode SET nlink = 2 + c.n FROM (SELECT d.parent AS p, count(*) AS n "
 		     " FROM dentry d JOIN inode i ON i.ino = d.ino WHERE (i.mode&61440)=16384 "
 		     " GROUP BY d.parent) AS c WHERE inode.ino = c.p;"

@@ -27,23 +27,41 @@ struct imgfs_entry {
 	uint64_t data_off;
 };
 
+/* Where names are resolved: the merged tree or the current layer's own
+ * tree under /.imgfs/layers/N.  Each keeps the last directory resolved,
+ * since tar entries come grouped by directory: that saves the walk from
+ * the root for nearly every entry. */
+struct imgfs_cursor {
+	int64_t root;          /* directory inode the paths start from */
+	int64_t root_depth;    /* its depth; children are one deeper */
+	int view;              /* 0 merged, 1 layer view, 2 hidden view */
+	char last_dir[IMGFS_PATH_MAX];
+	int64_t last_ino, last_depth;
+	int last_valid;
+};
+
 struct imgfs_merge {
 	sqlite3 *db;
 	struct imgfs_err *err;
 	int layer;
 	sqlite3_stmt *find, *ins_inode, *ins_dentry, *upd_dir, *upd_dentry_layer,
 		*del_subtree, *sub_fill, *sub_keep, *sub_clear, *sub_fill_children,
-		*del_xattrs, *ins_xattr, *ins_chunk, *root_attr;
-	/* The last directory resolved, since tar entries come grouped by
-	 * directory: saves the walk from the root for nearly every entry. */
-	char last_dir[IMGFS_PATH_MAX];
-	int64_t last_ino, last_depth;
-	int last_valid;
+		*del_xattrs, *ins_xattr, *ins_chunk, *root_attr, *sub_tsize, *upd_tsize;
+	struct imgfs_cursor merged;
+	struct imgfs_cursor lview;   /* the current layer's own tree */
+	int64_t views_ino, layers_ino, hidden_ino;  /* /.imgfs, its layers/ and hidden/ */
+	int64_t layer_hidden;        /* /.imgfs/hidden/N of the current layer */
+	uint64_t tar_bytes;          /* of the current layer, as dive counts */
 };
 
 /* Prepares statements on DB (the schema must exist).  0 or -errno. */
 int imgfs_merge_init(struct imgfs_merge *m, sqlite3 *db, struct imgfs_err *err);
 void imgfs_merge_fini(struct imgfs_merge *m);
+
+/* Starts layer NUM: creates /.imgfs/layers/NUM and /.imgfs/hidden/NUM
+ * and returns their inodes.  0 or -errno. */
+int imgfs_merge_begin_layer(struct imgfs_merge *m, int num, int64_t *view_ino,
+			    int64_t *hidden_ino);
 
 /* Adds or replaces entry E in layer M->layer.  Returns 0 and the entry's
  * inode in *INO (a hardlink returns its target's inode), or -errno with the
@@ -57,8 +75,9 @@ int imgfs_merge_xattr(struct imgfs_merge *m, int64_t ino, const char *name,
 		      const void *value, size_t len);
 int imgfs_merge_chunk(struct imgfs_merge *m, int64_t ino, int64_t idx, uint64_t off,
 		      uint32_t csize);
-/* After the last layer: drops unreachable inodes, counts links, computes
- * every directory's subtree totals.  0 or -errno. */
+/* After the last layer: drops unreachable inodes, counts links, fills the
+ * hidden views, computes every directory's subtree totals and hidden
+ * bytes.  0 or -errno. */
 int imgfs_merge_finish(struct imgfs_merge *m);
 
 #endif

@@ -23,7 +23,7 @@
 
 enum {
 	Q_GETATTR, Q_LOOKUP, Q_READDIR, Q_PARENT, Q_TARGET, Q_DATA, Q_CHUNK, Q_XGET, Q_XLIST,
-	Q_VIRT, Q_COUNT
+	Q_VIRT, Q_NAME, Q_VLOOK, Q_LAYERS, Q_CREATED, Q_COUNT
 };
 
 static const char *const sql[Q_COUNT] = {
@@ -38,7 +38,11 @@ static const char *const sql[Q_COUNT] = {
 	[Q_CHUNK] = "SELECT off, csize FROM chunk WHERE ino=?1 AND idx=?2",
 	[Q_XGET] = "SELECT value FROM xattr WHERE ino=?1 AND name=?2",
 	[Q_XLIST] = "SELECT name FROM xattr WHERE ino=?1 ORDER BY name",
-	[Q_VIRT] = "SELECT mode, size, layer, sub_bytes, sub_files FROM inode WHERE ino=?1",
+	[Q_VIRT] = "SELECT mode, size, layer, sub_bytes, sub_files, wasted FROM inode WHERE ino=?1",
+	[Q_NAME] = "SELECT parent, name FROM dentry WHERE ino=?1 ORDER BY view LIMIT 1",
+	[Q_VLOOK] = "SELECT tsize FROM dentry WHERE parent=?1 AND name=?2",
+	[Q_LAYERS] = "SELECT num, view_ino FROM layer ORDER BY num",
+	[Q_CREATED] = "SELECT l.created_by FROM inode i JOIN layer l ON l.num=i.layer WHERE i.ino=?1",
 };
 
 /* Per-thread state: connections are not shared between threads, so the
@@ -312,6 +316,16 @@ int imgfs_fs_lookup(struct imgfs_fs *fs, uint64_t parent, const char *name, stru
 	if (r == 1)
 		row_attr(q, a);
 	sqlite3_reset(q);
+	if (r == 0 && parent == IMGFS_ROOT_INO && strcmp(name, IMGFS_VIEW_NAME) == 0) {
+		/* The hidden view has no parent row, so readdir of / never
+		 * lists it; only a path reaches it (like ZFS's .zfs). */
+		sqlite3_bind_int64(q, 1, -1);
+		sqlite3_bind_blob(q, 2, name, (int)strlen(name), SQLITE_STATIC);
+		r = step(q);
+		if (r == 1)
+			row_attr(q, a);
+		sqlite3_reset(q);
+	}
 	return r == 1 ? 0 : r == 0 ? -ENOENT : r;
 }
 
@@ -338,8 +352,10 @@ int imgfs_fs_readdir(struct imgfs_fs *fs, uint64_t ino, uint64_t off, imgfs_dire
 		if (ino != IMGFS_ROOT_INO) {
 			q = c->q[Q_PARENT];
 			sqlite3_bind_int64(q, 1, (sqlite3_int64)ino);
-			if (step(q) == 1)
+			if (step(q) == 1 && sqlite3_column_int64(q, 0) > 0)
 				p.ino = (uint64_t)sqlite3_column_int64(q, 0);
+			else
+				p.ino = IMGFS_ROOT_INO; /* /.imgfs */
 			sqlite3_reset(q);
 		}
 		if (fn(ctx, "..", &p, 2))
@@ -504,24 +520,135 @@ ssize_t imgfs_fs_read(struct imgfs_fs *fs, uint64_t ino, void *buf, size_t size,
 	return (ssize_t)done;
 }
 
-/* The virtual attributes, computed at index time. */
-static const char *const virt_names[] = { "user.imgfs.size", "user.imgfs.layer", "user.imgfs.files" };
+/* The virtual attributes.  All but user.imgfs.layers are computed at
+ * index time; that one walks the layers' own trees (a few index probes per
+ * layer and path component), which is no hot path. */
+enum { V_SIZE, V_LAYER, V_WASTED, V_LAYERS, V_CREATED, V_FILES, V_COUNT };
+static const char *const virt_names[V_COUNT] = {
+	[V_SIZE] = "user.imgfs.size", [V_LAYER] = "user.imgfs.layer",
+	[V_WASTED] = "user.imgfs.wasted", [V_LAYERS] = "user.imgfs.layers",
+	[V_CREATED] = "user.imgfs.created_by", [V_FILES] = "user.imgfs.files",
+};
+
+/* Sanity limit: path components walked for user.imgfs.layers. */
+#define LAYERS_DEPTH_MAX 512
+
+/* "3,4,13": the layers whose own tree has an entry (or a whiteout) at the
+ * path of INO in the merged tree. */
+static int layers_value(struct conn *c, uint64_t ino, char *out, size_t len)
+{
+	char *names[LAYERS_DEPTH_MAX];
+	size_t n = 0, i, o = 0;
+	int64_t cur = (int64_t)ino;
+	sqlite3_stmt *q;
+	int r = 0;
+
+	out[0] = '\0';
+	while (cur != IMGFS_ROOT_INO && n < LAYERS_DEPTH_MAX) {
+		q = c->q[Q_NAME];
+		sqlite3_bind_int64(q, 1, cur);
+		if (step(q) != 1) {
+			sqlite3_reset(q);
+			break;
+		}
+		cur = sqlite3_column_int64(q, 0);
+		names[n] = malloc((size_t)sqlite3_column_bytes(q, 1) + 5);
+		if (!names[n]) {
+			sqlite3_reset(q);
+			r = -ENOMEM;
+			goto out;
+		}
+		memcpy(names[n] + 4, sqlite3_column_blob(q, 1), (size_t)sqlite3_column_bytes(q, 1));
+		names[n][4 + sqlite3_column_bytes(q, 1)] = '\0';
+		memcpy(names[n], ".wh.", 4);
+		n++;
+		sqlite3_reset(q);
+		if (cur < 0)
+			break; /* inside /.imgfs: not a merged path */
+	}
+	if (cur != IMGFS_ROOT_INO) {
+		r = -ENODATA;
+		goto out;
+	}
+	q = c->q[Q_LAYERS];
+	while ((r = step(q)) == 1) {
+		int64_t dir = sqlite3_column_int64(q, 1), tsize = 0;
+		int num = sqlite3_column_int(q, 0), found = n == 0;
+
+		for (i = n; i-- > 0;) {
+			sqlite3_stmt *v = c->q[Q_VLOOK];
+			int k;
+
+			for (k = 0; k < (i == 0 ? 2 : 1); k++) {
+				const char *nm = k ? names[i] : names[i] + 4;
+
+				sqlite3_bind_int64(v, 1, dir);
+				sqlite3_bind_blob(v, 2, nm, (int)strlen(nm), SQLITE_STATIC);
+				found = step(v) == 1;
+				if (found)
+					tsize = sqlite3_column_int64(v, 0);
+				sqlite3_reset(v);
+				if (found)
+					break;
+			}
+			if (!found)
+				break;
+			if (i > 0) {
+				struct imgfs_attr a;
+				sqlite3_stmt *l = c->q[Q_LOOKUP];
+
+				sqlite3_bind_int64(l, 1, dir);
+				sqlite3_bind_blob(l, 2, names[i] + 4, (int)strlen(names[i] + 4), SQLITE_STATIC);
+				if (step(l) == 1) {
+					row_attr(l, &a);
+					dir = (int64_t)a.ino;
+				}
+				sqlite3_reset(l);
+			}
+		}
+		if (found && tsize != -1 && o + 16 < len)
+			o += (size_t)snprintf(out + o, len - o, "%s%d", o ? "," : "", num);
+	}
+	sqlite3_reset(q);
+	r = r < 0 ? r : (int)o;
+out:
+	for (i = 0; i < n; i++)
+		free(names[i]);
+	return r;
+}
 
 static int virt_value(struct conn *c, uint64_t ino, int which, char *out, size_t len)
 {
 	sqlite3_stmt *q = c->q[Q_VIRT];
 	int r, n = -ENODATA;
 
+	if (which == V_LAYERS)
+		return layers_value(c, ino, out, len);
+	if (which == V_CREATED) {
+		q = c->q[Q_CREATED];
+		sqlite3_bind_int64(q, 1, (sqlite3_int64)ino);
+		if (step(q) == 1 && sqlite3_column_type(q, 0) != SQLITE_NULL) {
+			n = sqlite3_column_bytes(q, 0);
+			if ((size_t)n > len)
+				n = -ERANGE;
+			else
+				memcpy(out, sqlite3_column_text(q, 0), (size_t)n);
+		}
+		sqlite3_reset(q);
+		return n;
+	}
 	sqlite3_bind_int64(q, 1, (sqlite3_int64)ino);
 	r = step(q);
 	if (r == 1) {
 		mode_t mode = (mode_t)sqlite3_column_int64(q, 0);
 		long long v = -1;
 
-		if (which == 0)
+		if (which == V_SIZE)
 			v = S_ISDIR(mode) || S_ISREG(mode) ? sqlite3_column_int64(q, 3) : 0;
-		else if (which == 1)
+		else if (which == V_LAYER)
 			v = sqlite3_column_int64(q, 2);
+		else if (which == V_WASTED)
+			v = sqlite3_column_int64(q, 5);
 		else if (S_ISDIR(mode))
 			v = sqlite3_column_int64(q, 4);
 		if (v >= 0)
@@ -552,9 +679,9 @@ ssize_t imgfs_fs_getxattr(struct imgfs_fs *fs, uint64_t ino, const char *name, v
 
 	if (!c)
 		return -ENOMEM;
-	for (i = 0; i < sizeof(virt_names) / sizeof(virt_names[0]); i++) {
+	for (i = 0; i < V_COUNT; i++) {
 		if (strcmp(name, virt_names[i]) == 0) {
-			char v[32];
+			char v[8192];
 
 			n = virt_value(c, ino, (int)i, v, sizeof(v));
 			if (n < 0)
@@ -588,7 +715,7 @@ ssize_t imgfs_fs_listxattr(struct imgfs_fs *fs, uint64_t ino, char *buf, size_t 
 {
 	struct conn *c = conn_get(fs);
 	sqlite3_stmt *q;
-	size_t total = 0, i, nv;
+	size_t total = 0, i;
 	int r;
 
 	if (!c)
@@ -609,10 +736,16 @@ ssize_t imgfs_fs_listxattr(struct imgfs_fs *fs, uint64_t ino, char *buf, size_t 
 	sqlite3_reset(q);
 	if (r < 0)
 		return r;
-	nv = is_dir(fs, ino) ? 3 : 2; /* user.imgfs.files only on directories */
-	for (i = 0; i < nv; i++) {
+	for (i = 0; i < V_COUNT; i++) {
 		size_t l = strlen(virt_names[i]) + 1;
+		char v[8192];
 
+		/* list only what getxattr answers: files on directories,
+		 * created_by where the config has a history step */
+		if (i == V_FILES && !is_dir(fs, ino))
+			continue;
+		if (i == V_CREATED && virt_value(c, ino, V_CREATED, v, sizeof(v)) < 0)
+			continue;
 		if (size && total + l > size)
 			return -ERANGE;
 		if (size)

@@ -66,7 +66,7 @@ static int parse(int argc, char **argv, struct cmdline *c, int for_mount)
 
 	memset(c, 0, sizeof(*c));
 	optind = 1;
-	while ((ch = getopt_long(argc, argv, for_mount ? "+fdo:qh" : "+qh", lopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, for_mount ? "fdo:qh" : "qh", lopts, NULL)) != -1) {
 		switch (ch) {
 		case 'f': c->foreground = 1; break;
 		case 'd': c->debug = c->foreground = 1; break;

@@ -45,6 +45,8 @@ int imgfs_index_prepare(const struct imgfs_opts *o, struct imgfs_build_info *inf
 /* ---- the read side ---- */
 
 #define IMGFS_ROOT_INO 1
+/* The hidden view of layers and hidden entries, reached by path only. */
+#define IMGFS_VIEW_NAME ".imgfs"
 
 struct imgfs_fs; /* an opened index; shared by threads, each gets its own connection */
 

@@ -1,0 +1,261 @@
+/* This file contains the hidden views and the hidden-byte totals: entries
+ * of a layer that the merged tree hides (overwritten, deleted, under a
+ * deleted or opaqued directory, or re-written by a chmod) still ship in the
+ * image, and this is where imgfs counts them. */
+#include "waste_i.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "err_i.h"
+
+#define S_DIR 0040000
+
+struct waste {
+	struct imgfs_merge *m;
+	sqlite3_stmt *up, *map_get, *map_put, *mkdir_ino, *ins_dentry, *acc, *find;
+};
+
+static int fail(struct waste *w)
+{
+	return imgfs_errf(w->m->err, -EIO, 0, "index: %s", sqlite3_errmsg(w->m->db));
+}
+
+static int done(struct waste *w, sqlite3_stmt *q)
+{
+	int r = sqlite3_step(q);
+
+	sqlite3_reset(q);
+	return r == SQLITE_DONE ? 0 : fail(w);
+}
+
+/* One view directory's dentry: its parent and name (copied to NAME). */
+static int up(struct waste *w, int64_t ino, int64_t *parent, char *name, size_t len,
+	      int64_t *depth)
+{
+	int r;
+
+	sqlite3_bind_int64(w->up, 1, ino);
+	r = sqlite3_step(w->up);
+	if (r == SQLITE_ROW) {
+		int n = sqlite3_column_bytes(w->up, 1);
+
+		*parent = sqlite3_column_int64(w->up, 0);
+		*depth = sqlite3_column_int64(w->up, 2);
+		if ((size_t)n >= len)
+			n = (int)len - 1;
+		memcpy(name, sqlite3_column_blob(w->up, 1), (size_t)n);
+		name[n] = '\0';
+	}
+	sqlite3_reset(w->up);
+	return r == SQLITE_ROW ? 0 : r == SQLITE_DONE ? -ENOENT : fail(w);
+}
+
+/* The hidden-view directory mirroring layer-view directory VINO, made
+ * (with its parents) on first use. */
+static int mirror(struct waste *w, int64_t vino, int64_t *hino)
+{
+	int64_t chain[64], cur = vino;
+	size_t n = 0;
+	int r;
+
+	for (;;) {
+		sqlite3_bind_int64(w->map_get, 1, cur);
+		r = sqlite3_step(w->map_get);
+		if (r == SQLITE_ROW)
+			*hino = sqlite3_column_int64(w->map_get, 0);
+		sqlite3_reset(w->map_get);
+		if (r == SQLITE_ROW)
+			break;
+		if (r != SQLITE_DONE)
+			return fail(w);
+		if (n == sizeof(chain) / sizeof(chain[0])) {
+			/* deeper than the chain buffer: make the upper part first */
+			r = mirror(w, cur, hino);
+			if (r)
+				return r;
+			break;
+		}
+		chain[n++] = cur;
+		{
+			char name[8];
+			int64_t depth;
+
+			r = up(w, cur, &cur, name, sizeof(name), &depth);
+			if (r)
+				return r == -ENOENT ? -EIO : r;
+		}
+	}
+	while (n > 0) {
+		int64_t v = chain[--n], parent, depth, h;
+		char name[IMGFS_PATH_MAX];
+
+		r = up(w, v, &parent, name, sizeof(name), &depth);
+		if (r)
+			return r == -ENOENT ? -EIO : r;
+		sqlite3_bind_int64(w->mkdir_ino, 1, v);
+		if ((r = done(w, w->mkdir_ino)) != 0)
+			return r;
+		h = sqlite3_last_insert_rowid(w->m->db);
+		sqlite3_bind_int64(w->ins_dentry, 1, *hino);
+		sqlite3_bind_blob(w->ins_dentry, 2, name, (int)strlen(name), SQLITE_TRANSIENT);
+		sqlite3_bind_int64(w->ins_dentry, 3, h);
+		sqlite3_bind_int64(w->ins_dentry, 4, v);
+		sqlite3_bind_int64(w->ins_dentry, 5, depth);
+		sqlite3_bind_int64(w->ins_dentry, 6, 0);
+		if ((r = done(w, w->ins_dentry)) != 0)
+			return r;
+		sqlite3_bind_int64(w->map_put, 1, v);
+		sqlite3_bind_int64(w->map_put, 2, h);
+		if ((r = done(w, w->map_put)) != 0)
+			return r;
+		*hino = h;
+	}
+	return 0;
+}
+
+static int add(struct waste *w, int64_t ino, int64_t bytes)
+{
+	sqlite3_bind_int64(w->acc, 1, ino);
+	sqlite3_bind_int64(w->acc, 2, bytes);
+	return done(w, w->acc);
+}
+
+/* Adds BYTES to the merged-tree directories along the path of view entry
+ * (VPARENT, NAME) and to the entry itself if the merged tree has one
+ * there (an overwritten file). */
+static int charge(struct waste *w, int64_t vparent, const char *name, int64_t bytes)
+{
+	char *comps[256];
+	char buf[IMGFS_PATH_MAX];
+	size_t n = 0, i;
+	int64_t cur = vparent, merged = IMGFS_ROOT_INO;
+	int r = 0;
+
+	comps[n++] = strdup(name);
+	/* up to the layer's view root (depth 3) */
+	for (;;) {
+		int64_t parent, depth;
+
+		if (up(w, cur, &parent, buf, sizeof(buf), &depth) != 0 || depth <= 3)
+			break;
+		if (n == sizeof(comps) / sizeof(comps[0]))
+			break; /* deeper than any real tree: charge the root only */
+		comps[n++] = strdup(buf);
+		cur = parent;
+	}
+	r = add(w, IMGFS_ROOT_INO, bytes);
+	for (i = n; i-- > 0 && r == 0;) {
+		int s;
+
+		if (!comps[i])
+			break;
+		sqlite3_bind_int64(w->find, 1, merged);
+		sqlite3_bind_blob(w->find, 2, comps[i], (int)strlen(comps[i]), SQLITE_STATIC);
+		s = sqlite3_step(w->find);
+		if (s != SQLITE_ROW) {
+			sqlite3_reset(w->find);
+			break;
+		}
+		merged = sqlite3_column_int64(w->find, 0);
+		s = (sqlite3_column_int64(w->find, 1) & 0170000) == S_DIR;
+		sqlite3_reset(w->find);
+		r = add(w, merged, bytes);
+		if (!s)
+			break;
+	}
+	for (i = 0; i < n; i++)
+		free(comps[i]);
+	return r;
+}
+
+int imgfs_waste_build(struct imgfs_merge *m)
+{
+	struct waste w = { .m = m };
+	sqlite3_stmt *cand = NULL, *ins = NULL;
+	int rc = 0;
+
+	if (sqlite3_exec(m->db,
+		"CREATE TEMP TABLE hmap(vino INTEGER PRIMARY KEY, hino INT);"
+		"CREATE TEMP TABLE wacc(ino INTEGER PRIMARY KEY, n INT);"
+		"INSERT INTO hmap SELECT view_ino, hidden_ino FROM layer;"
+		/* Entries of the layers' own trees whose inode the merged tree
+		 * does not reach; whiteout markers are no content. */
+		"CREATE TEMP TABLE hid AS SELECT d.id, d.ino, d.parent, d.name, d.layer, d.depth,"
+		" d.tsize, i.mode, i.size FROM dentry d JOIN inode i ON i.ino = d.ino"
+		" WHERE d.view = 1 AND (i.mode & 61440) <> 16384"
+		" AND substr(d.name, 1, 4) <> X'2E77682E'"
+		" AND NOT EXISTS (SELECT 1 FROM dentry v WHERE v.ino = d.ino AND v.view = 0)"
+		" ORDER BY d.id;"
+		"CREATE INDEX temp.hid_ino ON hid(ino);", NULL, NULL, NULL) != SQLITE_OK)
+		return fail(&w);
+	if (sqlite3_prepare_v2(m->db, "SELECT parent, name, depth FROM dentry WHERE ino=?1 LIMIT 1",
+			       -1, &w.up, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(m->db, "SELECT hino FROM hmap WHERE vino=?1", -1, &w.map_get, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(m->db, "INSERT INTO hmap VALUES(?1, ?2)", -1, &w.map_put, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(m->db, "INSERT INTO inode(mode,uid,gid,mtime,mtime_ns,size,rdev,layer) "
+			       "SELECT mode,uid,gid,mtime,mtime_ns,0,0,layer FROM inode WHERE ino=?1",
+			       -1, &w.mkdir_ino, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(m->db, "INSERT INTO dentry(parent,name,ino,layer,depth,view,tsize) "
+			       "SELECT ?1, ?2, ?3, layer, ?5, 2, ?6 FROM dentry WHERE ino=?4 LIMIT 1",
+			       -1, &w.ins_dentry, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(m->db, "INSERT INTO wacc VALUES(?1, ?2) ON CONFLICT(ino) DO UPDATE "
+			       "SET n = n + excluded.n", -1, &w.acc, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(m->db, "SELECT d.ino, i.mode FROM dentry d JOIN inode i ON i.ino=d.ino "
+			       "WHERE d.parent=?1 AND d.name=?2", -1, &w.find, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(m->db, "SELECT id, ino, parent, name, depth, tsize, mode, size, "
+			       "EXISTS (SELECT 1 FROM hid h2 WHERE h2.ino = hid.ino AND h2.id < hid.id) "
+			       "FROM hid ORDER BY id",
+			       -1, &cand, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(m->db, "INSERT INTO dentry(parent,name,ino,layer,depth,view,tsize)"
+			       " VALUES(?1, ?2, ?3, (SELECT layer FROM dentry WHERE id=?4), ?5, 2, ?6)",
+			       -1, &ins, NULL) != SQLITE_OK) {
+		rc = fail(&w);
+		goto out;
+	}
+	while (rc == 0 && sqlite3_step(cand) == SQLITE_ROW) {
+		int64_t ino = sqlite3_column_int64(cand, 1), vparent = sqlite3_column_int64(cand, 2);
+		int64_t hparent, mode = sqlite3_column_int64(cand, 6);
+		char name[IMGFS_PATH_MAX];
+		int n = sqlite3_column_bytes(cand, 3);
+
+		if (n <= 0 || (size_t)n >= sizeof(name))
+			continue;
+		memcpy(name, sqlite3_column_blob(cand, 3), (size_t)n);
+		name[n] = '\0';
+		rc = mirror(&w, vparent, &hparent);
+		if (rc)
+			break;
+		/* the hidden entry: same inode, so same data and size */
+		sqlite3_bind_int64(ins, 1, hparent);
+		sqlite3_bind_blob(ins, 2, name, n, SQLITE_STATIC);
+		sqlite3_bind_int64(ins, 3, ino);
+		sqlite3_bind_int64(ins, 4, sqlite3_column_int64(cand, 0));
+		sqlite3_bind_int64(ins, 5, sqlite3_column_int64(cand, 4));
+		sqlite3_bind_int64(ins, 6, sqlite3_column_int64(cand, 5));
+		rc = done(&w, ins);
+		if (rc)
+			break;
+		/* each hidden inode's bytes once, along the path it had */
+		if ((mode & 0170000) == 0100000 && sqlite3_column_int64(cand, 7) > 0 &&
+		    !sqlite3_column_int(cand, 8))
+			rc = charge(&w, vparent, name, sqlite3_column_int64(cand, 7));
+	}
+	if (rc == 0 && sqlite3_exec(m->db, "UPDATE inode SET wasted = wacc.n FROM wacc "
+				    "WHERE inode.ino = wacc.ino;", NULL, NULL, NULL) != SQLITE_OK)
+		rc = fail(&w);
+out:
+	sqlite3_finalize(cand);
+	sqlite3_finalize(ins);
+	sqlite3_finalize(w.up);
+	sqlite3_finalize(w.map_get);
+	sqlite3_finalize(w.map_put);
+	sqlite3_finalize(w.mkdir_ino);
+	sqlite3_finalize(w.ins_dentry);
+	sqlite3_finalize(w.acc);
+	sqlite3_finalize(w.find);
+	sqlite3_exec(m->db, "DROP TABLE IF EXISTS temp.hmap; DROP TABLE IF EXISTS temp.wacc;"
+		     "DROP TABLE IF EXISTS temp.hid;", NULL, NULL, NULL);
+	return rc;
+}
