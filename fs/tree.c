@@ -806,6 +806,11 @@ int imgfs_fs_layers(struct imgfs_fs *fs, imgfs_layer_fn fn, void *ctx)
 	return r < 0 ? r : 0;
 }
 
+const char *imgfs_fs_path(const struct imgfs_fs *fs)
+{
+	return fs->path;
+}
+
 char *imgfs_fs_meta(struct imgfs_fs *fs, const char *key)
 {
 	struct conn *c = conn_get(fs);

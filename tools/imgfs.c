@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "check.h"
 #include "imgfs/fuse_ops.h"
 #include "imgfs/imgfs.h"
 
@@ -22,6 +23,7 @@ static const char usage_text[] =
 	"       imgfs umount MOUNTPOINT\n"
 	"       imgfs index [--image N] [--platform P] [--index PATH] [--cache-dir DIR] [--rebuild] IMAGE\n"
 	"       imgfs layers [--image N] [--platform P] [--index PATH] [--cache-dir DIR] IMAGE\n"
+	"       imgfs check [--ci-config FILE] [--json] [--image N] [--platform P] IMAGE\n"
 	"       imgfs --help | --version\n"
 	"\n"
 	"IMAGE: a docker save / podman save tarball, an OCI archive or layout directory,\n"
@@ -236,6 +238,8 @@ int main(int argc, char **argv)
 		return cmd_index(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "layers"))
 		return cmd_layers(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "check"))
+		return imgfs_cmd_check(argc - 1, argv + 1);
 	fprintf(stderr, "imgfs: unknown command '%s'\n", argv[1]);
 	return usage(EXIT_INPUT);
 }

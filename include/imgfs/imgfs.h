@@ -108,8 +108,24 @@ struct imgfs_layer_info {
 };
 typedef int (*imgfs_layer_fn)(void *ctx, const struct imgfs_layer_info *l);
 int imgfs_fs_layers(struct imgfs_fs *fs, imgfs_layer_fn fn, void *ctx);
+/* The index file FS was opened from (borrowed). */
+const char *imgfs_fs_path(const struct imgfs_fs *fs);
 /* A value of the index's meta table (image, name, format, ...) or NULL;
  * the string is malloc'd for the caller. */
 char *imgfs_fs_meta(struct imgfs_fs *fs, const char *key);
+
+/* What dive reports about an image, computed with dive's own definitions
+ * (filetree/efficiency.go), beside imgfs's own figure. */
+struct imgfs_dive_stats {
+	double efficiency;          /* sum of each path's smallest copy / sum of all copies */
+	uint64_t wasted_bytes;      /* all copies of paths seen in two or more layers */
+	double user_wasted_percent; /* wasted_bytes / user_size_bytes (a fraction) */
+	uint64_t size_bytes;        /* tar sizes of all layers */
+	uint64_t user_size_bytes;   /* tar sizes of all layers but the base */
+	uint64_t hidden_bytes;      /* imgfs: bytes lower layers ship that the merged tree
+				     * hides, each hidden copy once (user.imgfs.wasted of /) */
+};
+/* Fills S.  Returns 0 or a negative errno. */
+int imgfs_fs_dive_stats(struct imgfs_fs *fs, struct imgfs_dive_stats *s);
 
 #endif
