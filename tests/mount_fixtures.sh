@@ -96,6 +96,41 @@ dive_numbers() {
 	expect_xattr "$MNT/root/.saved.txt" user.imgfs.layer 8
 	expect_xattr "$MNT/root/.data/saved.again2.txt" user.imgfs.layer 12
 	expect_xattr "$MNT/root/saved.txt" user.imgfs.layer 13
+	# the audit figures (issue 4): hidden bytes, provenance, the layer views
+	expect_xattr "$MNT" user.imgfs.wasted 32025
+	expect_xattr "$MNT/root/saved.txt" user.imgfs.layers 7,13
+	expect_xattr "$MNT/root/saved.txt" user.imgfs.created_by '/bin/sh -c chmod +x /root/saved.txt'
+	expect_xattr "$MNT/somefile.txt" user.imgfs.wasted 0
+	if ls -a "$MNT" | grep -qx .imgfs; then
+		fail "dive: readdir of / lists .imgfs"
+	else
+		pass "dive: readdir of / does not list .imgfs"
+	fi
+	local sizes
+	sizes=$(for n in $(seq 0 13); do du -sb "$MNT/.imgfs/layers/$n" | cut -f1; done | paste -sd' ')
+	[ "$sizes" = "1154361 6405 0 6405 6405 6405 6405 6405 6405 0 2187 6405 6405 6405" ] &&
+		pass "dive: du of /.imgfs/layers/N gives dive's layer sizes" ||
+		fail "dive: layer view sizes $sizes"
+	local hidden
+	hidden=$(du -sbc "$MNT"/.imgfs/hidden/* | tail -1 | cut -f1)
+	[ "$hidden" = 32025 ] && pass "dive: du of /.imgfs/hidden is 32025" ||
+		fail "dive: du of /.imgfs/hidden is $hidden, expected 32025"
+	local chk
+	chk=$("$IMGFS" check --json --ci-config "$FX/peers/dive/expected/dive-ci.yaml" "$1")
+	if grep -q '"efficiency": 0.9844212134184309, "wastedBytes": 32025, "userWastedPercent": 0.4834911001404049' <<<"$chk" &&
+		grep -q '"hiddenBytes": 32025' <<<"$chk" && grep -q '"result": "PASS"' <<<"$chk"; then
+		pass "dive: imgfs check prints dive's three numbers and passes dive's own .dive-ci"
+	else
+		fail "dive: imgfs check printed: $chk"
+	fi
+	printf 'rules:\n  lowestEfficiency: 0.99\n  highestWastedBytes: off\n' >"$W/strict.yaml"
+	"$IMGFS" check --ci-config "$W/strict.yaml" "$1" >"$W/check.out" 2>&1
+	if [ $? -eq 1 ] && grep -q 'FAIL: lowestEfficiency' "$W/check.out" &&
+		grep -q 'SKIP: highestWastedBytes' "$W/check.out"; then
+		pass "dive: imgfs check fails a stricter efficiency rule with exit 1, skips 'off'"
+	else
+		fail "dive: imgfs check with a strict rule: $(cat "$W/check.out")"
+	fi
 	local out rows
 	if out=$("$IMGFS" layers "$1" 2>&1); then
 		rows=$(grep -cE '^[[:space:]]*[0-9]+[[:space:]]' <<<"$out")
