@@ -83,6 +83,20 @@ int imgfs_build_source_id(struct imgfs_build *b, const char *file, int64_t *id)
 	return 0;
 }
 
+void imgfs_build_progress(struct imgfs_build *b, uint64_t done)
+{
+	double t;
+
+	if (!b->opts || !b->opts->progress)
+		return;
+	t = now();
+	if (t - b->last_progress < 0.1 && done != UINT64_MAX)
+		return;
+	b->last_progress = t;
+	b->opts->progress(b->opts->progress_ctx,
+			  done == UINT64_MAX ? b->read_total : b->read_done + done, b->read_total);
+}
+
 int imgfs_build_cache(struct imgfs_build *b)
 {
 	int rc;
@@ -314,6 +328,7 @@ static int apply_one(struct imgfs_build *b, int num, const struct imgfs_layer_de
 		size = r->size;
 	if (rc == 0)
 		rc = add_layer(b, num, d, comp, r->size, size, entries, view_ino, hidden_ino);
+	b->read_done += r->size;
 	b->layer_name = NULL;
 	return rc;
 }
@@ -344,6 +359,7 @@ static int build_into(struct imgfs_build *b, const struct imgfs_opts *o, const c
 			goto out;
 		}
 		rc = imgfs_source_whole(&src, &reg);
+		b->read_total = reg.size;
 		if (rc == 0)
 			rc = apply_one(b, 0, NULL, &reg);
 		if (rc == 0)
@@ -352,6 +368,9 @@ static int build_into(struct imgfs_build *b, const struct imgfs_opts *o, const c
 	}
 	if (rc)
 		goto out;
+	for (i = 0; i < desc.n_layers; i++)
+		if (imgfs_source_member(&src, desc.layers[i].path, &reg) == 0)
+			b->read_total += reg.size;
 	for (i = 0; i < desc.n_layers; i++) {
 		rc = imgfs_source_member(&src, desc.layers[i].path, &reg);
 		if (rc == -ENOENT)
@@ -372,9 +391,14 @@ static int build_into(struct imgfs_build *b, const struct imgfs_opts *o, const c
 done:
 	if (rc)
 		goto out;
+	imgfs_build_progress(b, UINT64_MAX);
+	if (getenv("IMGFS_TIMING"))
+		fprintf(stderr, "imgfs: timing: layers applied at %.3f s\n", now() - b->t0);
 	rc = imgfs_merge_finish(&b->merge);
 	if (rc)
 		goto out;
+	if (getenv("IMGFS_TIMING"))
+		fprintf(stderr, "imgfs: timing: tree finished at %.3f s\n", now() - b->t0);
 	if (sqlite3_exec(b->db, "CREATE INDEX dentry_parent ON dentry(parent);", NULL, NULL,
 			 NULL) != SQLITE_OK) {
 		rc = db_fail(b->db, b->err);
@@ -451,6 +475,8 @@ static int build(const struct imgfs_opts *o, const char *index, const struct ide
 		snprintf(cache, sizeof(cache), "%s.%016llx.zst", index, (unsigned long long)bid);
 	snprintf(spool, sizeof(spool), "%s.%016llx.tar", index, (unsigned long long)bid);
 	b.cache_path = cache;
+	b.opts = o;
+	b.t0 = now();
 	b.buf = malloc(IMGFS_CHUNK);
 	if (!b.buf)
 		return -ENOMEM;

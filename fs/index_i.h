@@ -23,10 +23,17 @@ struct imgfs_build {
 	sqlite3_stmt *src_get, *src_ins;
 	uint64_t entries;
 	unsigned char *buf;      /* IMGFS_CHUNK bytes */
+	double t0;               /* when the build started (monotonic seconds) */
+	const struct imgfs_opts *opts;
+	uint64_t read_done;      /* stored bytes of the layers already applied */
+	uint64_t read_total;     /* stored bytes of all layers */
+	double last_progress;
 };
 
 /* The id of FILE in the source table (added if new).  0 or -errno. */
 int imgfs_build_source_id(struct imgfs_build *b, const char *file, int64_t *id);
+/* Reports progress when due: DONE stored bytes of the current layer read. */
+void imgfs_build_progress(struct imgfs_build *b, uint64_t done);
 /* Opens the content cache on first use.  0 or -errno. */
 int imgfs_build_cache(struct imgfs_build *b);
 

@@ -186,6 +186,8 @@ int imgfs_layer_apply(struct imgfs_build *b, int num, const struct imgfs_region 
 			goto out;
 		}
 		b->entries++;
+		if ((b->entries & 1023) == 0)
+			imgfs_build_progress(b, (uint64_t)archive_filter_bytes(a, -1));
 		raw = archive_entry_pathname(e);
 		if (!raw) {
 			fprintf(stderr, "imgfs: warning: %s: %s: entry without a name skipped\n",
