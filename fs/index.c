@@ -236,13 +236,14 @@ static int index_fresh(const char *path, const struct identity *id, struct imgfs
 			       " (SELECT value FROM meta WHERE key='complete'),"
 			       " (SELECT count(*) FROM layer), (SELECT count(*) FROM inode),"
 			       " (SELECT value FROM meta WHERE key='entries'),"
-			       " (SELECT value FROM meta WHERE key='cache')", -1, &q, NULL) != SQLITE_OK)
+			       " (SELECT value FROM meta WHERE key='cache'),"
+			       " (SELECT value FROM meta WHERE key='schema')", -1, &q, NULL) != SQLITE_OK)
 		goto out;
 	if (sqlite3_step(q) != SQLITE_ROW)
 		goto out;
 	if (!sqlite3_column_text(q, 0) || strcmp((const char *)sqlite3_column_text(q, 0), id->key))
 		goto out;
-	if (sqlite3_column_int(q, 1) != 1)
+	if (sqlite3_column_int(q, 1) != 1 || sqlite3_column_int(q, 6) != IMGFS_SCHEMA_VERSION)
 		goto out;
 	/* The content cache must still be there and whole. */
 	if (sqlite3_column_text(q, 5)) {
@@ -333,6 +334,22 @@ static int apply_one(struct imgfs_build *b, int num, const struct imgfs_layer_de
 	return rc;
 }
 
+/* 1 when the outer tar has members that only image archives have: layer
+ * blobs, an OCI layout marker, or a config named by its digest. */
+static int looks_like_image(struct imgfs_build *b)
+{
+	sqlite3_stmt *q = NULL;
+	int r = 0;
+
+	if (sqlite3_prepare_v2(b->db, "SELECT 1 FROM member WHERE name GLOB '*/layer.tar' OR "
+			       "name GLOB 'blobs/sha256/*' OR name = 'oci-layout' OR "
+			       "name GLOB 'sha256:*' OR (length(name) = 69 AND substr(name, 65) = '.json' "
+			       "AND substr(name, 1, 64) NOT GLOB '*[^0-9a-f]*') LIMIT 1", -1, &q, NULL) == SQLITE_OK)
+		r = sqlite3_step(q) == SQLITE_ROW;
+	sqlite3_finalize(q);
+	return r;
+}
+
 /* The streaming pass itself, into the open database B->db. */
 static int build_into(struct imgfs_build *b, const struct imgfs_opts *o, const char *spool,
 		      const struct identity *id)
@@ -352,7 +369,15 @@ static int build_into(struct imgfs_build *b, const struct imgfs_opts *o, const c
 	imgfs_source_reader(&src, &rd);
 	rc = imgfs_manifest_parse(&desc, &rd, o->image_name, o->platform, b->err);
 	if (rc == -ENOMSG) {
-		/* A plain filesystem tar (docker export, a bare layer). */
+		/* A plain filesystem tar (docker export, a bare layer) -- unless
+		 * it holds what only image archives hold: then it is an image
+		 * cut short before its manifest, and mounting it as a rootfs
+		 * would be a silently wrong tree. */
+		if (!src.is_dir && looks_like_image(b)) {
+			rc = imgfs_errf(b->err, -EINVAL, 1, "%s: holds layer blobs but no manifest.json "
+					"or index.json: truncated image archive?", o->image);
+			goto out;
+		}
 		if (o->image_name) {
 			rc = imgfs_errf(b->err, -EINVAL, 1, "%s: a plain rootfs tar has no image names",
 					o->image);

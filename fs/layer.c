@@ -95,10 +95,15 @@ static int cache_data(struct imgfs_build *b, struct archive *a, int64_t ino, uin
 						  (long long)archive_filter_bytes(a, -1));
 			got += (size_t)n;
 		}
-		rc = imgfs_bomb_check(b->layer_name, (uint64_t)archive_filter_bytes(a, 0),
-				      (uint64_t)archive_filter_bytes(a, -1), b->err);
-		if (rc)
-			return rc;
+		if (imgfs_bomb_check(NULL, (uint64_t)archive_filter_bytes(a, 0),
+				     (uint64_t)archive_filter_bytes(a, -1), NULL)) {
+			/* the message names the image, as every input error does */
+			char what[sizeof(b->err->msg)];
+
+			snprintf(what, sizeof(what), "%s: %s", b->image, b->layer_name);
+			return imgfs_bomb_check(what, (uint64_t)archive_filter_bytes(a, 0),
+						(uint64_t)archive_filter_bytes(a, -1), b->err);
+		}
 		rc = imgfs_cache_put(&b->cache, b->buf, got, &off, &csize);
 		if (rc)
 			return rc;
@@ -167,13 +172,32 @@ int imgfs_layer_apply(struct imgfs_build *b, int num, const struct imgfs_region 
 		if (hr == ARCHIVE_EOF)
 			break;
 		if (hr == ARCHIVE_FATAL || hr == ARCHIVE_RETRY) {
-			rc = imgfs_errf(b->err, -EINVAL, 1, "%s: %s: %s at byte %lld: %s", b->image,
-					b->layer_name, *entries ? "damaged tar" : "not a tar archive",
-					(long long)archive_filter_bytes(a, -1), archive_error_string(a));
+			long long at = (long long)archive_filter_bytes(a, -1);
+			char where[48] = "";
+
+			/* after a fatal error of the decompressor the count is gone */
+			if (at >= 0)
+				snprintf(where, sizeof(where), " at byte %lld", at);
+			rc = imgfs_errf(b->err, -EINVAL, 1, "%s: %s: %s%s: %s", b->image,
+					b->layer_name,
+					*entries || archive_format(a) ? "damaged tar" : "cannot read the layer",
+					where, archive_error_string(a));
 			goto out;
 		}
-		/* ARCHIVE_WARN (a name not convertible to the locale, an
-		 * unknown pax key) is not fatal: the raw bytes are used. */
+		/* ARCHIVE_WARN (a name not convertible to the locale) is not
+		 * fatal: the raw bytes are used.  But a pax record libarchive
+		 * rejected (over its 1 MiB limit) leaves the entry with the
+		 * truncated ustar name or without the attribute: serving that
+		 * would show a file the image does not hold, so refuse. */
+		if (hr == ARCHIVE_WARN && archive_error_string(a) &&
+		    strstr(archive_error_string(a), "Rejecting pax")) {
+			const char *p = archive_entry_pathname(e) ? archive_entry_pathname(e) : "";
+
+			rc = imgfs_errf(b->err, -EINVAL, 1, "%s: %s: entry %.100s%s: %s", b->image,
+					b->layer_name, p, strlen(p) > 100 ? "..." : "",
+					archive_error_string(a));
+			goto out;
+		}
 		if (plain < 0) {
 			*compression = archive_filter_count(a) > 1 ? archive_filter_name(a, 0) : "none";
 			plain = archive_filter_count(a) <= 1;
@@ -208,6 +232,11 @@ int imgfs_layer_apply(struct imgfs_build *b, int num, const struct imgfs_region 
 		}
 		if (hide_estargz && is_estargz_name(path))
 			continue;
+		/* AUFS keeps hardlink bookkeeping under .wh..wh.plnk/ and the
+		 * like: Docker skips those names and everything beneath them. */
+		if (!strncmp(path, ".wh..wh.", 8) || strstr(path, "/.wh..wh."))
+			if (strcmp(strrchr(path, '/') ? strrchr(path, '/') + 1 : path, ".wh..wh..opq"))
+				continue;
 		base = strrchr(path, '/');
 		base = base ? base + 1 : path;
 		if (!strncmp(base, ".wh.", 4)) {

@@ -326,6 +326,13 @@ int imgfs_fs_lookup(struct imgfs_fs *fs, uint64_t parent, const char *name, stru
 			row_attr(q, a);
 		sqlite3_reset(q);
 	}
+	if (r == 0) {
+		struct imgfs_attr p;
+
+		/* a miss costs one more probe to tell the two errors apart */
+		if (imgfs_fs_getattr(fs, parent, &p) == 0 && !S_ISDIR(p.mode))
+			return -ENOTDIR;
+	}
 	return r == 1 ? 0 : r == 0 ? -ENOENT : r;
 }
 
