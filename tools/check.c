@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "imgfs/imgfs.h"
+#include "json.h"
 
 enum rule_kind { R_EFFICIENCY, R_WASTED, R_USER_PERCENT, R_HIDDEN, R_COUNT };
 
@@ -205,20 +206,6 @@ static void evaluate(const struct imgfs_dive_stats *s, struct rule *rules, struc
 	}
 }
 
-static void json_str(const char *s)
-{
-	putchar('"');
-	for (; *s; s++) {
-		if (*s == '"' || *s == '\\')
-			printf("\\%c", *s);
-		else if ((unsigned char)*s < 0x20)
-			printf("\\u%04x", *s);
-		else
-			putchar(*s);
-	}
-	putchar('"');
-}
-
 int imgfs_cmd_check(int argc, char **argv)
 {
 	static const struct option lopts[] = {
@@ -291,16 +278,16 @@ int imgfs_cmd_check(int argc, char **argv)
 	fmt_double(b, sizeof(b), s.user_wasted_percent);
 	if (json) {
 		printf("{\"image\": ");
-		json_str(o.image);
+		json_str(stdout, o.image);
 		printf(", \"efficiency\": %s, \"wastedBytes\": %llu, \"userWastedPercent\": %s,"
 		       " \"sizeBytes\": %llu, \"userSizeBytes\": %llu, \"hiddenBytes\": %llu, \"rules\": [",
 		       a, (unsigned long long)s.wasted_bytes, b, (unsigned long long)s.size_bytes,
 		       (unsigned long long)s.user_size_bytes, (unsigned long long)s.hidden_bytes);
 		for (k = 0; k < R_COUNT; k++) {
 			printf("%s{\"rule\": \"%s\", \"threshold\": ", k ? ", " : "", rule_key[k]);
-			json_str(rules[k].set ? rules[k].value : "");
+			json_str(stdout, rules[k].set ? rules[k].value : "");
 			printf(", \"status\": \"%s\", \"detail\": ", res[k].status);
-			json_str(res[k].detail);
+			json_str(stdout, res[k].detail);
 			printf("}");
 		}
 		printf("], \"result\": \"%s\"}\n", failed ? "FAIL" : "PASS");

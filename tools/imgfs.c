@@ -1,34 +1,41 @@
-/* This file contains the imgfs command: mount, umount, index and layers. */
+/* This file contains the imgfs command: mount (also as the mount helper of
+ * mount -t fuse.imgfs), umount, index and layers; check is in check.c. */
 #include <errno.h>
 #include <getopt.h>
 #include <locale.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "check.h"
 #include "imgfs/fuse_ops.h"
 #include "imgfs/imgfs.h"
+#include "json.h"
 
 #define EXIT_RUNTIME 1
 #define EXIT_INPUT 2
 
 static const char usage_text[] =
 	"usage: imgfs mount [-f] [-o OPTS] [--image NAME[:TAG]] [--platform OS/ARCH[/VARIANT]]\n"
-	"                   [--index PATH] [--cache-dir DIR] [--rebuild] IMAGE MOUNTPOINT\n"
+	"                   [--index PATH] [--cache-dir DIR] [--rebuild] [-q|-v] IMAGE MOUNTPOINT\n"
+	"       imgfs IMAGE MOUNTPOINT [-o OPTS]        (mount helper: mount -t fuse.imgfs)\n"
 	"       imgfs umount MOUNTPOINT\n"
-	"       imgfs index [--image N] [--platform P] [--index PATH] [--cache-dir DIR] [--rebuild] IMAGE\n"
-	"       imgfs layers [--image N] [--platform P] [--index PATH] [--cache-dir DIR] IMAGE\n"
+	"       imgfs index [--image N] [--platform P] [--index PATH] [--cache-dir DIR] [--rebuild]\n"
+	"                   [--json] [-q|-v] IMAGE\n"
+	"       imgfs layers [--image N] [--platform P] [--index PATH] [--cache-dir DIR] [--json] IMAGE\n"
 	"       imgfs check [--ci-config FILE] [--json] [--image N] [--platform P] IMAGE\n"
 	"       imgfs --help | --version\n"
 	"\n"
 	"IMAGE: a docker save / podman save tarball, an OCI archive or layout directory,\n"
 	"or a plain rootfs tar; any compression.  The merged tree is mounted read-only.\n"
-	"Virtual xattrs: user.imgfs.size, user.imgfs.layer, user.imgfs.files (see README).\n"
+	"Virtual xattrs: user.imgfs.size, .files, .layer, .layers, .created_by, .wasted;\n"
+	"hidden view: MOUNTPOINT/.imgfs/layers/N and .imgfs/hidden/N.  See imgfs(1).\n"
 	"Exit status: 0 success, 1 runtime failure, 2 bad usage or bad input.\n";
 
 static int usage(int code)
@@ -43,54 +50,225 @@ static int fail(const struct imgfs_err *err, int rc)
 	return err->input ? EXIT_INPUT : EXIT_RUNTIME;
 }
 
+/* Sanity limit on the -o options: mount(8) passes a few dozen bytes. */
+#define MOUNT_OPTS_MAX 4096
+
 struct cmdline {
 	struct imgfs_opts o;
-	const char *mount_opts;
-	int foreground, debug;
+	char mount_opts[MOUNT_OPTS_MAX]; /* what is left for libfuse after filter_opts */
+	char raw_opts[MOUNT_OPTS_MAX];   /* every -o, joined with commas */
+	int foreground, debug, json, verbose;
 	int nargs;
 	char **args;
 };
 
+/* -o options that mount(8) and mount.fuse3 pass, or fstab lines carry,
+ * that mean nothing to a read-only FUSE mount or that imgfs always sets
+ * (ro, nosuid, nodev): dropped before libfuse sees them, which would
+ * refuse some (nofail, _netdev, user, defaults) and obey others (suid,
+ * dev) that imgfs does not grant. */
+static const char *const dropped_opts[] = {
+	"ro", "dev", "nodev", "suid", "nosuid", "exec", "nofail", "_netdev", "user", "users",
+	"nouser", "owner", "group", "noauto", "auto", "defaults", "async", "atime", "noatime",
+	"relatime", "norelatime", "strictatime", NULL,
+};
+
+/* Splits the raw -o string of C: our own key=value forms set C->o, the
+ * options in dropped_opts go, "rw" is refused, and the rest (allow_other,
+ * noexec, max_read=...) is kept in C->mount_opts for libfuse.  Returns 0,
+ * or -1 after a message on stderr (bad usage). */
+static int filter_opts(struct cmdline *c)
+{
+	static const struct {
+		const char *key;
+		size_t off;
+	} ours[] = {
+		{ "image=", offsetof(struct imgfs_opts, image_name) },
+		{ "platform=", offsetof(struct imgfs_opts, platform) },
+		{ "index=", offsetof(struct imgfs_opts, index_path) },
+		{ "cache_dir=", offsetof(struct imgfs_opts, cache_dir) },
+		{ "cache-dir=", offsetof(struct imgfs_opts, cache_dir) },
+	};
+	char *opt, *save = NULL;
+	size_t i, used = 0;
+
+	c->mount_opts[0] = '\0';
+	for (opt = strtok_r(c->raw_opts, ",", &save); opt; opt = strtok_r(NULL, ",", &save)) {
+		int drop = 0;
+
+		if (!strcmp(opt, "rw")) {
+			fprintf(stderr, "imgfs: %s: -o rw: %s: imgfs mounts images read-only (use -o ro)\n",
+				c->nargs > 1 ? c->args[1] : "mount", strerror(EROFS));
+			return -1;
+		}
+		for (i = 0; dropped_opts[i]; i++)
+			drop |= !strcmp(opt, dropped_opts[i]);
+		/* x-systemd.*, x-gvfs-*, comment=: for other programs reading fstab */
+		drop |= !strncmp(opt, "x-", 2) || !strncmp(opt, "comment=", 8);
+		if (!strcmp(opt, "rebuild")) {
+			c->o.force = 1;
+			drop = 1;
+		}
+		for (i = 0; i < sizeof(ours) / sizeof(ours[0]); i++) {
+			size_t n = strlen(ours[i].key);
+
+			if (!strncmp(opt, ours[i].key, n)) {
+				if (!opt[n]) {
+					fprintf(stderr, "imgfs: -o %s needs a value\n", opt);
+					return -1;
+				}
+				*(const char **)((char *)&c->o + ours[i].off) = opt + n;
+				drop = 1;
+			}
+		}
+		if (drop)
+			continue;
+		if (used + strlen(opt) + 2 > sizeof(c->mount_opts)) {
+			fprintf(stderr, "imgfs: -o: too many options\n");
+			return -1;
+		}
+		used += (size_t)sprintf(c->mount_opts + used, "%s%s", used ? "," : "", opt);
+	}
+	return 0;
+}
+
 static int parse(int argc, char **argv, struct cmdline *c, int for_mount)
 {
-	enum { O_IMAGE = 256, O_PLATFORM, O_INDEX, O_CACHE, O_REBUILD };
+	enum { O_IMAGE = 256, O_PLATFORM, O_INDEX, O_CACHE, O_REBUILD, O_JSON };
 	static const struct option lopts[] = {
 		{ "image", required_argument, NULL, O_IMAGE },
 		{ "platform", required_argument, NULL, O_PLATFORM },
 		{ "index", required_argument, NULL, O_INDEX },
 		{ "cache-dir", required_argument, NULL, O_CACHE },
 		{ "rebuild", no_argument, NULL, O_REBUILD },
+		{ "json", no_argument, NULL, O_JSON },
 		{ "quiet", no_argument, NULL, 'q' },
+		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
+	size_t used = 0;
 	int ch;
 
 	memset(c, 0, sizeof(*c));
 	optind = 1;
-	while ((ch = getopt_long(argc, argv, for_mount ? "fdo:qh" : "qh", lopts, NULL)) != -1) {
+	/* No '+': options may follow IMAGE (GNU permutation), as mount.fuse3
+	 * puts -o after the mount point. */
+	while ((ch = getopt_long(argc, argv, for_mount ? "fdo:qvh" : "qvh", lopts, NULL)) != -1) {
 		switch (ch) {
 		case 'f': c->foreground = 1; break;
 		case 'd': c->debug = c->foreground = 1; break;
-		case 'o': c->mount_opts = optarg; break;
-		case 'q': c->o.quiet = 1; break;
+		case 'o':
+			if (used + strlen(optarg) + 2 > sizeof(c->raw_opts)) {
+				fprintf(stderr, "imgfs: -o: too many options\n");
+				return -1;
+			}
+			used += (size_t)sprintf(c->raw_opts + used, "%s%s", used ? "," : "", optarg);
+			break;
+		case 'q': c->o.quiet = 1; c->verbose = 0; break;
+		case 'v': c->verbose = 1; c->o.quiet = 0; break;
 		case O_IMAGE: c->o.image_name = optarg; break;
 		case O_PLATFORM: c->o.platform = optarg; break;
 		case O_INDEX: c->o.index_path = optarg; break;
 		case O_CACHE: c->o.cache_dir = optarg; break;
 		case O_REBUILD: c->o.force = 1; break;
+		case O_JSON:
+			if (for_mount)
+				return -1;
+			c->json = 1;
+			break;
 		case 'h': exit(usage(0));
 		default: return -1;
 		}
 	}
 	c->nargs = argc - optind;
 	c->args = argv + optind;
+	/* --verbose: the core prints its phase times when IMGFS_TIMING is set */
+	if (c->verbose)
+		setenv("IMGFS_TIMING", "1", 1);
 	return 0;
 }
 
+/* ---- the progress line ---- */
+
+struct progress {
+	const char *name;  /* the image, as given */
+	double t0;
+	int drawn;         /* something is on the line: clear it at the end */
+};
+
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Formats N bytes as "12.3 MiB" into BUF. */
+static const char *human(char *buf, size_t len, double n)
+{
+	static const char *const unit[] = { "B", "KiB", "MiB", "GiB", "TiB" };
+	int u = 0;
+
+	while (n >= 1024 && u < 4) {
+		n /= 1024;
+		u++;
+	}
+	snprintf(buf, len, u ? "%.1f %s" : "%.0f %s", n, unit[u]);
+	return buf;
+}
+
+/* The opts.progress callback: one line on stderr, redrawn in place. */
+static void draw_progress(void *ctx, uint64_t done, uint64_t total)
+{
+	struct progress *p = ctx;
+	double el = now() - p->t0, rate = el > 0 ? (double)done / el : 0;
+	char a[32], b[32], r[32], left[32] = "";
+	const char *base = strrchr(p->name, '/');
+
+	base = base && base[1] ? base + 1 : p->name;
+	if (rate > 0 && total >= done && el >= 0.5) {
+		double s = (double)(total - done) / rate;
+
+		snprintf(left, sizeof(left), ", %d:%02d left", (int)(s / 60), (int)s % 60);
+	}
+	fprintf(stderr, "\r\033[Kimgfs: indexing %.60s: %s of %s (%d%%), %s/s%s", base,
+		human(a, sizeof(a), (double)done), human(b, sizeof(b), (double)total),
+		total ? (int)(done * 100 / total) : 100, human(r, sizeof(r), rate), left);
+	fflush(stderr);
+	p->drawn = 1;
+}
+
+/* imgfs_index_prepare with the progress line when stderr is a terminal
+ * and --quiet is not given, and the build summary on stderr with
+ * --verbose.  Returns what imgfs_index_prepare returns. */
+static int prepare(struct cmdline *c, struct imgfs_build_info *info, struct imgfs_err *err)
+{
+	struct progress p = { .name = c->o.image, .t0 = now() };
+	int rc;
+
+	if (!c->o.quiet && isatty(STDERR_FILENO)) {
+		c->o.progress = draw_progress;
+		c->o.progress_ctx = &p;
+	}
+	rc = imgfs_index_prepare(&c->o, info, err);
+	if (p.drawn)
+		fputs("\r\033[K", stderr);
+	c->o.progress = NULL;
+	if (rc == 0 && c->verbose)
+		fprintf(stderr, "imgfs: index %s %s in %.3f s: %llu layers, %llu tar entries, %llu inodes\n",
+			info->index_path, info->reused ? "reused" : "built", info->seconds,
+			(unsigned long long)info->layers, (unsigned long long)info->entries,
+			(unsigned long long)info->inodes);
+	return rc;
+}
+
+/* ---- the commands ---- */
+
 static int cmd_mount(int argc, char **argv)
 {
-	struct cmdline c;
+	static struct cmdline c; /* 8 KiB of option buffers: not on the stack */
 	struct imgfs_build_info info;
 	struct imgfs_err err = { 0 };
 	struct imgfs_mount_opts mo = { 0 };
@@ -100,12 +278,14 @@ static int cmd_mount(int argc, char **argv)
 
 	if (parse(argc, argv, &c, 1) || c.nargs != 2)
 		return usage(EXIT_INPUT);
+	if (filter_opts(&c))
+		return EXIT_INPUT;
 	c.o.image = c.args[0];
 	if (stat(c.args[1], &st) != 0 || !S_ISDIR(st.st_mode)) {
 		fprintf(stderr, "imgfs: %s: mount point is not a directory\n", c.args[1]);
 		return EXIT_INPUT;
 	}
-	rc = imgfs_index_prepare(&c.o, &info, &err);
+	rc = prepare(&c, &info, &err);
 	if (rc)
 		return fail(&err, rc);
 	rc = imgfs_fs_open(&fs, info.index_path, &err);
@@ -113,7 +293,7 @@ static int cmd_mount(int argc, char **argv)
 		return fail(&err, rc);
 	mo.mountpoint = c.args[1];
 	mo.fsname = c.o.image;
-	mo.extra = c.mount_opts;
+	mo.extra = c.mount_opts[0] ? c.mount_opts : NULL;
 	mo.foreground = c.foreground;
 	mo.debug = c.debug;
 	rc = imgfs_fuse_run(fs, &mo);
@@ -145,6 +325,7 @@ static int cmd_umount(int argc, char **argv)
 			return EXIT_INPUT;
 		}
 	}
+	/* not root: the setuid fusermount3 checks that the mount is ours */
 	pid = fork();
 	if (pid == 0) {
 		execlp("fusermount3", "fusermount3", "-u", "--", mnt, (char *)NULL);
@@ -167,19 +348,24 @@ static int cmd_index(int argc, char **argv)
 	if (parse(argc, argv, &c, 0) || c.nargs != 1)
 		return usage(EXIT_INPUT);
 	c.o.image = c.args[0];
-	rc = imgfs_index_prepare(&c.o, &info, &err);
+	rc = prepare(&c, &info, &err);
 	if (rc)
 		return fail(&err, rc);
-	printf("index: %s\n", info.index_path);
-	if (info.reused)
-		printf("reused in %.3f s: %llu layers, %llu tar entries, %llu inodes\n", info.seconds,
-		       (unsigned long long)info.layers, (unsigned long long)info.entries,
-		       (unsigned long long)info.inodes);
-	else
-		printf("built in %.3f s: %llu layers, %llu tar entries, %llu inodes\n", info.seconds,
-		       (unsigned long long)info.layers, (unsigned long long)info.entries,
-		       (unsigned long long)info.inodes);
-	return 0;
+	if (c.json) {
+		/* schema: imgfs(1), JSON OUTPUT */
+		fputs("{\"index\": ", stdout);
+		json_str(stdout, info.index_path);
+		printf(", \"reused\": %s, \"seconds\": %.3f, \"layers\": %llu, \"inodes\": %llu,"
+		       " \"entries\": %llu}\n",
+		       info.reused ? "true" : "false", info.seconds, (unsigned long long)info.layers,
+		       (unsigned long long)info.inodes, (unsigned long long)info.entries);
+	} else if (!c.o.quiet) {
+		printf("index: %s\n", info.index_path);
+		printf("%s in %.3f s: %llu layers, %llu tar entries, %llu inodes\n",
+		       info.reused ? "reused" : "built", info.seconds, (unsigned long long)info.layers,
+		       (unsigned long long)info.entries, (unsigned long long)info.inodes);
+	}
+	return fflush(stdout) ? EXIT_RUNTIME : 0;
 }
 
 static int print_layer(void *ctx, const struct imgfs_layer_info *l)
@@ -193,32 +379,67 @@ static int print_layer(void *ctx, const struct imgfs_layer_info *l)
 	return 0;
 }
 
+static int json_layer(void *ctx, const struct imgfs_layer_info *l)
+{
+	int *first = ctx;
+
+	printf("%s\n    {\"num\": %d, \"digest\": ", *first ? "" : ",", l->num);
+	json_str(stdout, l->digest);
+	fputs(", \"diff_id\": ", stdout);
+	json_str(stdout, l->diff_id);
+	fputs(", \"media_type\": ", stdout);
+	json_str(stdout, l->media_type);
+	fputs(", \"compression\": ", stdout);
+	json_str(stdout, l->compression);
+	printf(", \"stored_size\": %lld, \"size\": %lld, \"entries\": %lld, \"created_by\": ",
+	       (long long)l->stored_size, (long long)l->size, (long long)l->entries);
+	json_str(stdout, l->created_by);
+	putchar('}');
+	*first = 0;
+	return 0;
+}
+
 static int cmd_layers(int argc, char **argv)
 {
 	struct cmdline c;
 	struct imgfs_build_info info;
 	struct imgfs_err err = { 0 };
 	struct imgfs_fs *fs = NULL;
-	int rc;
+	int rc, first = 1;
 
 	if (parse(argc, argv, &c, 0) || c.nargs != 1)
 		return usage(EXIT_INPUT);
 	c.o.image = c.args[0];
-	rc = imgfs_index_prepare(&c.o, &info, &err);
+	rc = prepare(&c, &info, &err);
 	if (rc)
 		return fail(&err, rc);
 	rc = imgfs_fs_open(&fs, info.index_path, &err);
 	if (rc)
 		return fail(&err, rc);
-	printf("%-3s %-19s %12s %12s %8s  %-5s %s\n", "#", "DIGEST", "STORED", "SIZE", "ENTRIES",
-	       "COMP", "CREATED BY");
-	rc = imgfs_fs_layers(fs, print_layer, NULL);
+	if (c.json) {
+		/* schema: imgfs(1), JSON OUTPUT */
+		fputs("{\"image\": ", stdout);
+		json_str(stdout, c.o.image);
+		fputs(", \"index\": ", stdout);
+		json_str(stdout, info.index_path);
+		fputs(", \"layers\": [", stdout);
+		rc = imgfs_fs_layers(fs, json_layer, &first);
+		fputs(first ? "]}\n" : "\n  ]}\n", stdout);
+	} else {
+		printf("%-3s %-19s %12s %12s %8s  %-5s %s\n", "#", "DIGEST", "STORED", "SIZE",
+		       "ENTRIES", "COMP", "CREATED BY");
+		rc = imgfs_fs_layers(fs, print_layer, NULL);
+	}
 	imgfs_fs_close(fs);
+	if (fflush(stdout))
+		rc = -EIO;
 	return rc ? EXIT_RUNTIME : 0;
 }
 
 int main(int argc, char **argv)
 {
+	struct stat st;
+
 	/* libarchive converts names through the locale; bytes that are not
 	 * UTF-8 still come through raw (a warning, not an error). */
 	setlocale(LC_CTYPE, "C.UTF-8");
@@ -226,7 +447,7 @@ int main(int argc, char **argv)
 		return usage(EXIT_INPUT);
 	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help"))
 		return usage(0);
-	if (!strcmp(argv[1], "--version")) {
+	if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "-V")) {
 		printf("imgfs %s\n", IMGFS_VERSION);
 		return 0;
 	}
@@ -240,6 +461,10 @@ int main(int argc, char **argv)
 		return cmd_layers(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "check"))
 		return imgfs_cmd_check(argc - 1, argv + 1);
-	fprintf(stderr, "imgfs: unknown command '%s'\n", argv[1]);
+	/* mount.fuse3 runs "imgfs SOURCE MOUNTPOINT -o OPTS": a first
+	 * argument that is no command but an existing file means mount. */
+	if (argv[1][0] != '-' && stat(argv[1], &st) == 0)
+		return cmd_mount(argc, argv);
+	fprintf(stderr, "imgfs: '%s' is neither a command nor an image file\n", argv[1]);
 	return usage(EXIT_INPUT);
 }
