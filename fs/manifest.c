@@ -1740,6 +1740,20 @@ static void msg_one_line(struct imgfs_err *err)
 			*p = '?';
 }
 
+/* Puts "IMAGE: " before ERR's message: a bad manifest.json must be told
+ * apart from the same member of another image. */
+static void prefix_image(struct imgfs_err *err, const char *image)
+{
+	char msg[sizeof(err->msg) * 2];
+	size_t n = strlen(image);
+
+	if (!strncmp(err->msg, image, n) && err->msg[n] == ':')
+		return;
+	snprintf(msg, sizeof(msg), "%s: %s", image, err->msg);
+	msg[sizeof(err->msg) - 1] = '\0';
+	memcpy(err->msg, msg, sizeof(err->msg));
+}
+
 int imgfs_manifest_parse(struct imgfs_image_desc *out, const struct imgfs_member_reader *r,
 			 const char *want_image, const char *want_platform, struct imgfs_err *err)
 {
@@ -1780,6 +1794,8 @@ out:
 	ctx_close(&c);
 	if (rc < 0 && fresh)
 		msg_one_line(err);
+	if (rc < 0 && fresh && err->input && r->image && err->msg[0])
+		prefix_image(err, r->image);
 	if (rc < 0)
 		imgfs_image_desc_free(&d);
 	else

@@ -24,6 +24,9 @@ struct imgfs_member_reader {
 	void *ctx;
 	int (*read)(void *ctx, const char *name, size_t max, char **data, size_t *len);
 	int (*exists)(void *ctx, const char *name);
+	/* The image file or directory, put before input-error messages so
+	 * that they name it ("IMAGE: manifest.json: ..."); NULL: not. */
+	const char *image;
 };
 
 enum imgfs_format {

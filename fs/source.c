@@ -528,4 +528,5 @@ void imgfs_source_reader(struct imgfs_source *s, struct imgfs_member_reader *r)
 	r->ctx = s;
 	r->read = reader_read;
 	r->exists = reader_exists;
+	r->image = s->path;
 }
