@@ -63,6 +63,11 @@ static void op_init(void *data, struct fuse_conn_info *conn)
 	if (conn->capable & FUSE_CAP_CACHE_SYMLINKS)
 		conn->want |= FUSE_CAP_CACHE_SYMLINKS;
 	conn->want &= ~(unsigned)FUSE_CAP_READDIRPLUS_AUTO;
+	/* Reads of up to 1 MiB (the content cache's frame size): the kernel
+	 * sizes its requests by max_pages, which libfuse derives from
+	 * max_write, and readahead lets sequential reads use them. */
+	conn->max_write = 1u << 20;
+	conn->max_readahead = 1u << 20;
 }
 
 /* Valid replies: fuse_reply_entry, fuse_reply_err */

@@ -46,7 +46,10 @@ static const char schema[] =
 	" ino INT NOT NULL, layer INT, depth INT, view INT DEFAULT 0, tsize INT DEFAULT 0);"
 	"CREATE UNIQUE INDEX dentry_name ON dentry(parent, name);"
 	"CREATE TABLE xattr(ino INT, name TEXT, value BLOB, PRIMARY KEY(ino, name)) WITHOUT ROWID;"
-	"CREATE TABLE chunk(ino INT, idx INT, off INT, csize INT, PRIMARY KEY(ino, idx)) WITHOUT ROWID;"
+	/* chunk: chunk IDX (IMGFS_CHUNK bytes) of a file is FOFF bytes into
+	 * the zstd frame at OFF (CSIZE bytes) of the content cache. */
+	"CREATE TABLE chunk(ino INT, idx INT, off INT, csize INT, foff INT,"
+	" PRIMARY KEY(ino, idx)) WITHOUT ROWID;"
 	"INSERT INTO inode(ino, mode, uid, gid, mtime, mtime_ns, size, rdev, layer)"
 	" VALUES(1, 16877, 0, 0, 0, 0, 0, 0, 0);";
 
@@ -417,6 +420,9 @@ done:
 	if (rc)
 		goto out;
 	imgfs_build_progress(b, UINT64_MAX);
+	rc = imgfs_layer_drain(b, 1);
+	if (rc)
+		goto out;
 	if (getenv("IMGFS_TIMING"))
 		fprintf(stderr, "imgfs: timing: layers applied at %.3f s\n", now() - b->t0);
 	rc = imgfs_merge_finish(&b->merge);

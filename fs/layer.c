@@ -63,8 +63,23 @@ int imgfs_space_check(const char *path, uint64_t add, struct imgfs_err *err)
 	return 0;
 }
 
-/* Copies the entry's data through libarchive into the content cache, one
- * frame per IMGFS_CHUNK.  Sparse holes come back as zeros. */
+static int store_piece(void *ctx, const struct imgfs_piece *p)
+{
+	struct imgfs_build *b = ctx;
+
+	return imgfs_merge_chunk(&b->merge, p->ino, p->idx, p->off, p->csize, p->foff);
+}
+
+int imgfs_layer_drain(struct imgfs_build *b, int all)
+{
+	if (!b->cache_open)
+		return 0;
+	return imgfs_cache_drain(&b->cache, all, store_piece, b);
+}
+
+/* Copies the entry's data through libarchive into the content cache, in
+ * chunks of IMGFS_CHUNK (small files share frames).  Sparse holes come back
+ * as zeros. */
 static int cache_data(struct imgfs_build *b, struct archive *a, int64_t ino, uint64_t size)
 {
 	uint64_t done = 0;
@@ -76,8 +91,6 @@ static int cache_data(struct imgfs_build *b, struct archive *a, int64_t ino, uin
 	while (done < size) {
 		size_t want = size - done > IMGFS_CHUNK ? IMGFS_CHUNK : (size_t)(size - done);
 		size_t got = 0;
-		uint64_t off;
-		uint32_t csize;
 
 		while (got < want) {
 			la_ssize_t n = archive_read_data(a, b->buf + got, want - got);
@@ -104,15 +117,13 @@ static int cache_data(struct imgfs_build *b, struct archive *a, int64_t ino, uin
 			return imgfs_bomb_check(what, (uint64_t)archive_filter_bytes(a, 0),
 						(uint64_t)archive_filter_bytes(a, -1), b->err);
 		}
-		rc = imgfs_cache_put(&b->cache, b->buf, got, &off, &csize);
-		if (rc)
-			return rc;
-		rc = imgfs_merge_chunk(&b->merge, ino, idx++, off, csize);
+		rc = imgfs_cache_add(&b->cache, ino, idx++, b->buf, got);
 		if (rc)
 			return rc;
 		done += got;
 	}
-	return 0;
+	/* frames the thread finished meanwhile become rows now */
+	return imgfs_layer_drain(b, 0);
 }
 
 /* Extended attributes from pax headers, de-duplicated by the table's key;

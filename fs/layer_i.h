@@ -44,4 +44,8 @@ int imgfs_layer_apply(struct imgfs_build *b, int num, const struct imgfs_region 
 		      int hide_estargz, uint64_t *entries, uint64_t *size,
 		      const char **compression);
 
+/* Stores the rows of cache frames written so far; with ALL, waits for the
+ * last ones.  0 or -errno. */
+int imgfs_layer_drain(struct imgfs_build *b, int all);
+
 #endif

@@ -56,7 +56,7 @@ int imgfs_merge_init(struct imgfs_merge *m, sqlite3 *db, struct imgfs_err *err)
 		S(sub_clear, "DELETE FROM temp.sub"),
 		S(del_xattrs, "DELETE FROM xattr WHERE ino=?1"),
 		S(ins_xattr, "INSERT OR REPLACE INTO xattr(ino,name,value) VALUES(?,?,?)"),
-		S(ins_chunk, "INSERT OR REPLACE INTO chunk(ino,idx,off,csize) VALUES(?,?,?,?)"),
+		S(ins_chunk, "INSERT OR REPLACE INTO chunk(ino,idx,off,csize,foff) VALUES(?,?,?,?,?)"),
 		S(root_attr, "UPDATE inode SET mode=?1, uid=?2, gid=?3, mtime=?4, mtime_ns=?5, layer=?6 "
 			     "WHERE ino=1"),
 		/* What a whiteout of a directory hides, in dive's measure: the
@@ -535,8 +535,9 @@ int imgfs_merge_xattr(struct imgfs_merge *m, int64_t ino, const char *name,
 }
 
 int imgfs_merge_chunk(struct imgfs_merge *m, int64_t ino, int64_t idx, uint64_t off,
-		      uint32_t csize)
+		      uint32_t csize, uint32_t foff)
 {
+	sqlite3_bind_int64(m->ins_chunk, 5, foff);
 	sqlite3_bind_int64(m->ins_chunk, 1, ino);
 	sqlite3_bind_int64(m->ins_chunk, 2, idx);
 	sqlite3_bind_int64(m->ins_chunk, 3, (sqlite3_int64)off);

@@ -73,8 +73,10 @@ int imgfs_merge_whiteout(struct imgfs_merge *m, const char *dir, const char *nam
 int imgfs_merge_opaque(struct imgfs_merge *m, const char *dir);
 int imgfs_merge_xattr(struct imgfs_merge *m, int64_t ino, const char *name,
 		      const void *value, size_t len);
+/* Chunk IDX of INO is in the frame at OFF (CSIZE bytes) of the cache,
+ * FOFF bytes into it once decoded. */
 int imgfs_merge_chunk(struct imgfs_merge *m, int64_t ino, int64_t idx, uint64_t off,
-		      uint32_t csize);
+		      uint32_t csize, uint32_t foff);
 /* After the last layer: drops unreachable inodes, counts links, fills the
  * hidden views, computes every directory's subtree totals and hidden
  * bytes.  0 or -errno. */

@@ -35,7 +35,7 @@ static const char *const sql[Q_COUNT] = {
 	[Q_PARENT] = "SELECT parent FROM dentry WHERE ino=?1 LIMIT 1",
 	[Q_TARGET] = "SELECT target FROM inode WHERE ino=?1",
 	[Q_DATA] = "SELECT size, src, off, mode FROM inode WHERE ino=?1",
-	[Q_CHUNK] = "SELECT off, csize FROM chunk WHERE ino=?1 AND idx=?2",
+	[Q_CHUNK] = "SELECT off, csize, foff FROM chunk WHERE ino=?1 AND idx=?2",
 	[Q_XGET] = "SELECT value FROM xattr WHERE ino=?1 AND name=?2",
 	[Q_XLIST] = "SELECT name FROM xattr WHERE ino=?1 ORDER BY name",
 	[Q_VIRT] = "SELECT mode, size, layer, sub_bytes, sub_files, wasted FROM inode WHERE ino=?1",
@@ -52,7 +52,7 @@ struct conn {
 	sqlite3_stmt *q[Q_COUNT];
 	ZSTD_DCtx *dctx;
 	unsigned char *scratch, *frame;  /* compressed and decoded frame */
-	int64_t frame_ino, frame_idx;    /* which frame FRAME holds */
+	int64_t frame_off;               /* cache offset of the frame FRAME holds, or -1 */
 	size_t frame_len;
 	struct conn *next;               /* protected by fs->lock */
 	int in_use;                      /* protected by fs->lock */
@@ -92,7 +92,7 @@ static struct conn *conn_open(const char *uri)
 
 	if (!c)
 		return NULL;
-	c->frame_ino = -1;
+	c->frame_off = -1;
 	/* immutable: the index never changes once renamed into place, so
 	 * SQLite may skip locking and change detection. */
 	if (sqlite3_open_v2(uri, &c->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_URI,
@@ -416,16 +416,19 @@ ssize_t imgfs_fs_readlink(struct imgfs_fs *fs, uint64_t ino, char *buf, size_t l
 	return n;
 }
 
-/* Decodes frame IDX of INO into the thread's frame buffer, unless it is
- * already there (sequential reads of 128 KiB share one 1 MiB frame). */
-static int load_frame(struct imgfs_fs *fs, struct conn *c, uint64_t ino, int64_t idx)
+/* Decodes the frame holding chunk IDX of INO into the thread's frame
+ * buffer, unless it is already there (sequential reads of 128 KiB share one
+ * 1 MiB frame; small files share frames with their neighbours), and stores
+ * where the chunk starts in it in *FOFF. */
+static int load_frame(struct imgfs_fs *fs, struct conn *c, uint64_t ino, int64_t idx,
+		      size_t *foff)
 {
 	sqlite3_stmt *q = c->q[Q_CHUNK];
+	uint64_t off;
+	int64_t csize;
 	ssize_t n;
 	int r;
 
-	if (c->frame_ino == (int64_t)ino && c->frame_idx == idx)
-		return 0;
 	if (!c->dctx) {
 		c->dctx = ZSTD_createDCtx();
 		c->scratch = malloc(ZSTD_compressBound(IMGFS_CHUNK));
@@ -442,20 +445,19 @@ static int load_frame(struct imgfs_fs *fs, struct conn *c, uint64_t ino, int64_t
 		sqlite3_reset(q);
 		return -EIO;
 	}
-	{
-		uint64_t off = (uint64_t)sqlite3_column_int64(q, 0);
-		int64_t csize = sqlite3_column_int64(q, 1);
-
-		sqlite3_reset(q);
-		if (csize <= 0 || (size_t)csize > ZSTD_compressBound(IMGFS_CHUNK))
-			return -EIO;
-		c->frame_ino = -1;
-		n = imgfs_cache_frame(fs->cache_fd, off, (uint32_t)csize, c->scratch, c->frame, c->dctx);
-	}
+	off = (uint64_t)sqlite3_column_int64(q, 0);
+	csize = sqlite3_column_int64(q, 1);
+	*foff = (size_t)sqlite3_column_int64(q, 2);
+	sqlite3_reset(q);
+	if (c->frame_off == (int64_t)off)
+		return 0;
+	if (csize <= 0 || (size_t)csize > ZSTD_compressBound(IMGFS_CHUNK) || *foff >= IMGFS_CHUNK)
+		return -EIO;
+	c->frame_off = -1;
+	n = imgfs_cache_frame(fs->cache_fd, off, (uint32_t)csize, c->scratch, c->frame, c->dctx);
 	if (n < 0)
 		return (int)n;
-	c->frame_ino = (int64_t)ino;
-	c->frame_idx = idx;
+	c->frame_off = (int64_t)off;
 	c->frame_len = (size_t)n;
 	return 0;
 }
@@ -513,15 +515,19 @@ ssize_t imgfs_fs_read(struct imgfs_fs *fs, uint64_t ino, void *buf, size_t size,
 		int64_t idx = (int64_t)(pos / IMGFS_CHUNK);
 		size_t in = (size_t)(pos % IMGFS_CHUNK), take;
 
-		r = load_frame(fs, c, ino, idx);
+		size_t foff, end;
+
+		r = load_frame(fs, c, ino, idx, &foff);
 		if (r)
 			return r;
-		if (in >= c->frame_len)
+		/* the chunk ends at the frame's end or IMGFS_CHUNK in, or EOF */
+		end = foff + IMGFS_CHUNK < c->frame_len ? foff + IMGFS_CHUNK : c->frame_len;
+		if (foff + in >= end)
 			return -EIO;
-		take = c->frame_len - in;
+		take = end - (foff + in);
 		if (take > size - done)
 			take = size - done;
-		memcpy((char *)buf + done, c->frame + in, take);
+		memcpy((char *)buf + done, c->frame + foff + in, take);
 		done += take;
 	}
 	return (ssize_t)done;
