@@ -1,0 +1,252 @@
+#!/usr/bin/env bash
+# Hostile images: every case of tests/hostile/make_hostile.py (truncations,
+# bad checksums, broken manifests, escaping names, bad whiteouts and
+# hardlinks, member link cycles, ...) must end in exit 2 with one
+# "imgfs: FILE: problem" line and no index left behind, or mount with
+# exactly the expected tree.  Then the large cases, generated at run time
+# and deleted after: a gzip bomb, 10,000 nested directories, a huge
+# directory (HOSTILE_ENTRIES entries, 200,000 by default; the RSS of the
+# build must stay under 200 MB), a 50 MB pax header and a 1 MB name.
+#
+# Stories of the regressions found here:
+# - longname: libarchive rejects a pax record over 1 MiB with only a
+#   warning and hands back the entry under its truncated ustar name; imgfs
+#   used to serve a file "nnn...n" (100 bytes) that the image does not
+#   hold.  Now exit 2 (fs/layer.c).
+# - bomb: the message named the layer but not the image file (fs/layer.c);
+#   manifest-*: the messages named manifest.json but not the image
+#   (fs/manifest.c).
+# - oci-trunc-gzip: a cut gzip layer was "not a tar archive at byte -1".
+#
+# Environment (set by meson): IMGFS, SRCDIR, BUILDDIR.  HOSTILE_ENTRIES
+# overrides the size of the huge directory (1000000 for the full figure).
+set -uo pipefail
+
+SRCDIR=${SRCDIR:-$(cd "$(dirname "$0")/.." && pwd)}
+BUILDDIR=${BUILDDIR:-$SRCDIR/build/tests}
+IMGFS=${IMGFS:-$SRCDIR/build/tools/imgfs}
+. "$SRCDIR/tests/lib.sh"
+
+require_fuse
+init_workdir "$BUILDDIR/hostile"
+W=$T_WORK
+H=$W/cases
+IDX=$W/idx
+BIG=$W/big
+rm -rf "$H" "$IDX" "$BIG" "$XDG_CACHE_HOME"
+mkdir -p "$IDX" "$BIG" "$XDG_CACHE_HOME"
+GEN=$SRCDIR/tests/hostile/make_hostile.py
+if ! python3 "$GEN" "$H"; then
+	fail "make_hostile.py could not write the corpus"
+	finish
+fi
+
+# tree_of MNT: the tree under MNT as make_hostile.py writes it, reading
+# every file and every xattr on the way (not following symlinks).
+tree_of() {
+	python3 - "$1" <<'EOF'
+import hashlib, os, stat, sys
+root = sys.argv[1].encode()
+out = []
+for d, dirs, files in os.walk(root):
+    for n in dirs + files:
+        p = os.path.join(d, n)
+        rel = os.path.relpath(p, root).decode("utf-8", "surrogateescape")
+        st = os.lstat(p)
+        for x in os.listxattr(p, follow_symlinks=False):
+            try:
+                os.getxattr(p, x, follow_symlinks=False)
+            except OSError:
+                # the kernel refuses user.* on symlinks (ENODATA) even
+                # when listxattr names them
+                if not stat.S_ISLNK(st.st_mode):
+                    raise
+        if stat.S_ISDIR(st.st_mode):
+            out.append("%s\td\t-\t\t-" % rel)
+        elif stat.S_ISLNK(st.st_mode):
+            out.append("%s\tl\t%d\t%s\t-" % (rel, st.st_size,
+                       os.readlink(p).decode("utf-8", "surrogateescape")))
+        else:
+            with open(p, "rb") as f:
+                data = f.read()
+            if len(data) != st.st_size:
+                out.append("%s\tSIZE MISMATCH %d read, %d stat" % (rel, len(data), st.st_size))
+            out.append("%s\tf\t%d\t\t%s" % (rel, len(data), hashlib.sha256(data).hexdigest()))
+for l in sorted(out):
+    print(l)
+EOF
+}
+
+# maxrss CMD...: runs CMD, then prints its peak RSS in KB on fd 3.
+maxrss() {
+	python3 -c '
+import resource, subprocess, sys
+r = subprocess.call(sys.argv[1:])
+print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, file=open(3, "w", closefd=False))
+sys.exit(r)' "$@"
+}
+
+# leftovers NAME: the files an index build of NAME left in $IDX (the
+# lock file excepted: it holds nothing and is meant to stay).
+leftovers() {
+	(cd "$IDX" && ls -A | grep -F "$1." | grep -v '\.lock$' || true)
+}
+
+# expect_refused NAME IMAGE REGEX: imgfs index must exit 2 with exactly one
+# non-warning "imgfs: " line, matching REGEX, and leave no index files.
+expect_refused() {
+	local name=$1 image=$2 re=$3 rc=0 err=$W/$1.err lines left
+	timeout 120 "$IMGFS" index --index "$IDX/$name.db" "$image" >/dev/null 2>"$err" || rc=$?
+	lines=$(grep -c '^imgfs: ' "$err" | tr -d ' ')
+	lines=$((lines - $(grep -c '^imgfs: warning: ' "$err")))
+	left=$(leftovers "$name")
+	if [ "$rc" -ne 2 ]; then
+		fail "$name: expected exit 2, got $rc: $(head -c 300 "$err")"
+	elif [ "$lines" -ne 1 ] || [ "$(grep -v '^imgfs: warning: ' "$err" | wc -l)" -ne 1 ]; then
+		fail "$name: expected one 'imgfs: ' line on stderr, got: $(head -c 300 "$err")"
+	elif ! grep -v '^imgfs: warning: ' "$err" | grep -Eq -- "$re"; then
+		fail "$name: message does not match /$re/: $(head -c 300 "$err")"
+	elif [ -n "$left" ]; then
+		fail "$name: exit 2 but left in the index dir: $left"
+	else
+		pass "$name: exit 2: $(grep -v '^imgfs: warning: ' "$err" | cut -c1-160)"
+	fi
+}
+
+# expect_tree NAME IMAGE TREE [REGEX]: mounts IMAGE; its tree must be TREE
+# and its stderr must match REGEX (warnings) when given.
+expect_tree() {
+	local name=$1 image=$2 tree=$3 re=${4:--} mnt=$W/mnt
+	if ! mount_image "$image" "$mnt" --index "$IDX/$name.db"; then
+		fail "$name: mount failed: $(head -c 300 "$mnt.err")"
+		return
+	fi
+	tree_of "$mnt" >"$W/$name.got"
+	unmount_image "$mnt" || fail "$name: umount"
+	if ! show_diff "$name tree" "$tree" "$W/$name.got"; then
+		fail "$name: tree differs"
+	elif [ "$re" != - ] && ! grep -Eq -- "$re" "$mnt.err"; then
+		fail "$name: stderr does not match /$re/: $(head -c 300 "$mnt.err")"
+	else
+		pass "$name: mounted with the expected tree"
+	fi
+}
+
+# ------------------------------------------------------------ small cases
+
+: >"$W/before"
+(cd "$W/.." && ls -A) >"$W/outside.before"
+n=0
+while IFS=$'\t' read -r name image ex re tree; do
+	n=$((n + 1))
+	case $ex in
+	2) expect_refused "$name" "$H/$image" "$re" ;;
+	0) expect_tree "$name" "$H/$image" "$H/$tree" "$re" ;;
+	"0|2")
+		rc=0
+		"$IMGFS" index --index "$IDX/$name.probe.db" "$H/$image" >/dev/null 2>&1 || rc=$?
+		rm -f "$IDX/$name.probe.db"*
+		if [ "$rc" -eq 2 ]; then
+			expect_refused "$name" "$H/$image" "$name\\.tar: "
+		else
+			expect_tree "$name" "$H/$image" "$H/$tree" "$re"
+		fi
+		;;
+	esac
+done <"$H/cases.tsv"
+echo "# $n small cases"
+
+# Nothing escaped: no 'escape' file appeared anywhere we can see, nothing
+# new beside the work directory, and the image directory holds only the
+# corpus.
+(cd "$W/.." && ls -A) >"$W/outside.after"
+if found=$(find "$W" "$W/.." / -maxdepth 1 -name 'escape*' 2>/dev/null | head -3) && [ -z "$found" ] &&
+	cmp -s "$W/outside.before" "$W/outside.after"; then
+	pass "dotdot-names: nothing created outside the mount"
+else
+	fail "dotdot-names: something escaped: $found $(diff "$W/outside.before" "$W/outside.after")"
+fi
+
+# ------------------------------------------------------------- big cases
+
+big() { # big CASE N: generates $BIG/CASE.tar
+	python3 "$GEN" "$BIG/$1.tar" --big "$1" "$2"
+}
+
+# A gzip bomb: 1.1 GiB of zeros in ~1 MB (past IMGFS_BOMB_MIN, ratio ~1030).
+t0=$SECONDS
+big bomb $((1100 << 20))
+expect_refused bomb "$BIG/bomb.tar" 'bomb\.tar: layer 0 .*decompression bomb'
+echo "# bomb: $(stat -c %s "$BIG/bomb.tar") bytes, $((SECONDS - t0)) s"
+rm -f "$BIG/bomb.tar"
+
+# 10,000 nested directories: too long a path, refused with a clear error.
+t0=$SECONDS
+big deep 10000
+expect_refused deep10000 "$BIG/deep.tar" 'deep\.tar: layer 0 .*name too long'
+rm -f "$BIG/deep.tar"
+# 2,000 nested directories (a 4 KB path) mount, and find walks them.
+big deep 2000
+mnt=$W/mnt
+if mount_image "$BIG/deep.tar" "$mnt" --index "$IDX/deep2000.db"; then
+	got=$(find "$mnt" | wc -l)
+	bottom=$(find "$mnt" -name bottom -type f)
+	if [ "$got" -eq 2002 ] && [ "$(cat "$bottom")" = end ]; then
+		pass "deep2000: find walks 2000 levels and reads the bottom file"
+	else
+		fail "deep2000: find saw $got entries (expected 2002)"
+	fi
+	unmount_image "$mnt" || fail "deep2000: umount"
+else
+	fail "deep2000: mount failed: $(head -c 300 "$mnt.err")"
+fi
+rm -f "$BIG/deep.tar"
+echo "# deep: $((SECONDS - t0)) s"
+
+# A huge directory, built streaming.
+N=${HOSTILE_ENTRIES:-200000}
+big million "$N"
+t0=$(date +%s.%N)
+rss=$(maxrss "$IMGFS" index --index "$IDX/million.db" "$BIG/million.tar" 3>&1 >/dev/null 2>"$W/million.err") &&
+	t1=$(date +%s.%N) && [ -n "$rss" ]
+rc=$?
+secs=$(echo "$t1 - $t0" | bc 2>/dev/null || python3 -c "print($t1 - $t0)")
+echo "# $N entries in one directory: index built in $secs s, peak RSS $((rss / 1024)) MB, index $(stat -c %s "$IDX/million.db" 2>/dev/null) bytes"
+if [ "$rc" -ne 0 ]; then
+	fail "million: index failed: $(head -c 300 "$W/million.err")"
+elif [ "$rss" -gt $((200 * 1024)) ]; then
+	fail "million: peak RSS $((rss / 1024)) MB over 200 MB"
+else
+	pass "million: $N entries indexed in under 200 MB"
+fi
+if mount_image "$BIG/million.tar" "$mnt" --index "$IDX/million.db"; then
+	got=$(ls -f "$mnt/many" | wc -l)
+	if [ "$got" -eq $((N + 2)) ] && [ -f "$mnt/many/f$(printf %07d $((N - 1)))" ]; then
+		pass "million: readdir lists all $N entries, lookup finds the last"
+	else
+		fail "million: readdir listed $got (expected $((N + 2)))"
+	fi
+	unmount_image "$mnt" || fail "million: umount"
+else
+	fail "million: mount failed: $(head -c 300 "$mnt.err")"
+fi
+rm -f "$BIG/million.tar" "$IDX/million.db"
+
+# A 50 MB pax header: refused without allocating it.
+big pax 50000000
+rss=$(maxrss "$IMGFS" index --index "$IDX/pax.db" "$BIG/pax.tar" 3>&1 >/dev/null 2>"$W/pax.err")
+rc=$?
+if [ "$rc" -eq 2 ] && grep -Eq 'pax\.tar: layer 0 .*(too large|Rejecting)' "$W/pax.err" &&
+	[ "$rss" -lt $((64 * 1024)) ]; then
+	pass "pax50m: exit 2 in $((rss / 1024)) MB: $(head -1 "$W/pax.err" | cut -c1-160)"
+else
+	fail "pax50m: exit $rc, RSS $((rss / 1024)) MB: $(head -c 300 "$W/pax.err")"
+fi
+rm -f "$BIG/pax.tar"
+
+# A name of a million bytes.
+big longname 1000000
+expect_refused longname "$BIG/longname.tar" 'longname\.tar: layer 0 .*(too long|Rejecting pax)'
+rm -f "$BIG/longname.tar"
+
+finish
