@@ -1,0 +1,93 @@
+# bash completion for imgfs(1): commands, options, image files, mount points.
+# Installed as share/bash-completion/completions/imgfs (loaded on demand).
+
+_imgfs() {
+	local cur prev words cword cmd i
+	_init_completion -n : || return
+
+	local commands='mount umount index layers check'
+	local common='--image --platform --index --cache-dir --rebuild --quiet --verbose --help'
+
+	cmd=
+	for ((i = 1; i < cword; i++)); do
+		case ${words[i]} in
+		mount | umount | unmount | index | layers | check) cmd=${words[i]}; break ;;
+		-*) ;;
+		*) cmd=helper; break ;; # imgfs IMAGE MOUNTPOINT -o OPTS
+		esac
+	done
+
+	case $prev in
+	--index | --ci-config)
+		_filedir
+		return
+		;;
+	--cache-dir)
+		_filedir -d
+		return
+		;;
+	--image | --platform)
+		return
+		;;
+	-o)
+		local opts='ro allow_other noexec image= platform= index= cache_dir= rebuild nofail'
+		compopt -o nospace
+		local last=${cur##*,} head=
+		[[ $cur == *,* ]] && head=${cur%,*},
+		COMPREPLY=($(compgen -P "$head" -W "$opts" -- "$last"))
+		[[ ${#COMPREPLY[@]} -eq 1 && ${COMPREPLY[0]} != *= ]] && compopt +o nospace
+		return
+		;;
+	esac
+
+	if [[ -z $cmd ]]; then
+		if [[ $cur == -* ]]; then
+			COMPREPLY=($(compgen -W '--help --version' -- "$cur"))
+		else
+			COMPREPLY=($(compgen -W "$commands" -- "$cur"))
+			_filedir
+		fi
+		return
+	fi
+
+	case $cmd in
+	umount | unmount)
+		# mount points of imgfs filesystems
+		local mnts
+		mnts=$(awk '$3 == "fuse.imgfs" { print $2 }' /proc/mounts 2>/dev/null)
+		COMPREPLY=($(compgen -W "$mnts" -- "$cur"))
+		return
+		;;
+	mount | helper)
+		[[ $cur == -* ]] && { COMPREPLY=($(compgen -W "-f -d -o $common" -- "$cur")); return; }
+		;;
+	index)
+		[[ $cur == -* ]] && { COMPREPLY=($(compgen -W "$common --json" -- "$cur")); return; }
+		;;
+	layers)
+		[[ $cur == -* ]] && { COMPREPLY=($(compgen -W "$common --json" -- "$cur")); return; }
+		;;
+	check)
+		[[ $cur == -* ]] && {
+			COMPREPLY=($(compgen -W '--ci-config --json --image --platform --index --help' -- "$cur"))
+			return
+		}
+		;;
+	esac
+	# IMAGE: a tar (any compression) or an OCI layout directory; MOUNTPOINT: a directory
+	local args=0
+	for ((i = 2; i < cword; i++)); do
+		[[ ${words[i]} == -* ]] && continue
+		case ${words[i - 1]} in
+		-o | --image | --platform | --index | --cache-dir | --ci-config) continue ;;
+		esac
+		args=$((args + 1))
+	done
+	[[ $cmd == helper ]] && args=$((args + 1))
+	if [[ ($cmd == mount || $cmd == helper) && $args -ge 1 ]]; then
+		_filedir -d
+	else
+		_filedir
+	fi
+} &&
+	complete -F _imgfs imgfs
