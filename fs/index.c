@@ -237,7 +237,7 @@ static int index_fresh(const char *path, const struct identity *id, struct imgfs
 		goto out;
 	if (sqlite3_prepare_v2(db, "SELECT (SELECT value FROM meta WHERE key='identity'),"
 			       " (SELECT value FROM meta WHERE key='complete'),"
-			       " (SELECT count(*) FROM layer), (SELECT count(*) FROM inode),"
+			       " (SELECT count(*) FROM layer), (SELECT value FROM meta WHERE key='inodes'),"
 			       " (SELECT value FROM meta WHERE key='entries'),"
 			       " (SELECT value FROM meta WHERE key='cache'),"
 			       " (SELECT value FROM meta WHERE key='schema')", -1, &q, NULL) != SQLITE_OK)
@@ -442,6 +442,15 @@ done:
 		rc = set_meta(b->db, "outer_compression", src.outer_filter, 0, b->err);
 	if (!rc)
 		rc = set_meta(b->db, "entries", NULL, (int64_t)b->entries, b->err);
+	if (!rc) {
+		/* counted once here: a reuse must not scan the inode table */
+		sqlite3_stmt *q = NULL;
+
+		if (sqlite3_prepare_v2(b->db, "INSERT OR REPLACE INTO meta SELECT 'inodes', count(*) "
+				       "FROM inode", -1, &q, NULL) != SQLITE_OK || sqlite3_step(q) != SQLITE_DONE)
+			rc = db_fail(b->db, b->err);
+		sqlite3_finalize(q);
+	}
 	if (!rc && b->cache_open)
 		rc = set_meta(b->db, "cache", b->cache_path, 0, b->err);
 	if (!rc)
@@ -543,7 +552,9 @@ static int build(const struct imgfs_opts *o, const char *index, const struct ide
 		if (rc)
 			goto out;
 	}
-	if (sqlite3_exec(b.db, "COMMIT; PRAGMA locking_mode=NORMAL; ANALYZE;", NULL, NULL, NULL) != SQLITE_OK) {
+	/* No ANALYZE: every query has one obvious index, and statistics cost
+	 * 0.1 s per 200k entries. */
+	if (sqlite3_exec(b.db, "COMMIT; PRAGMA locking_mode=NORMAL;", NULL, NULL, NULL) != SQLITE_OK) {
 		rc = db_fail(b.db, err);
 		goto out;
 	}

@@ -46,7 +46,8 @@ struct imgfs_merge {
 	int layer;
 	sqlite3_stmt *find, *ins_inode, *ins_dentry, *upd_dir, *upd_dentry_layer,
 		*del_subtree, *sub_fill, *sub_keep, *sub_clear, *sub_fill_children,
-		*del_xattrs, *ins_xattr, *ins_chunk, *root_attr, *sub_tsize, *upd_tsize;
+		*del_xattrs, *ins_xattr, *ins_chunk, *root_attr, *sub_tsize, *upd_tsize,
+		*mark_link;
 	struct imgfs_cursor merged;
 	struct imgfs_cursor lview;   /* the current layer's own tree */
 	int64_t views_ino, layers_ino, hidden_ino;  /* /.imgfs, its layers/ and hidden/ */

@@ -122,60 +122,122 @@ static int add(struct waste *w, int64_t ino, int64_t bytes)
 	return done(w, w->acc);
 }
 
-/* Adds BYTES to the merged-tree directories along the path of view entry
- * (VPARENT, NAME) and to the entry itself if the merged tree has one
- * there (an overwritten file). */
-static int charge(struct waste *w, int64_t vparent, const char *name, int64_t bytes)
+/* Hidden files come grouped by directory: the merged directories along a
+ * view directory's path are found once per group, and the group's bytes
+ * charged to them in one go. */
+#define CHAIN_MAX 256
+
+struct group {
+	int64_t vparent;           /* the view directory of the group, or 0 */
+	int64_t chain[CHAIN_MAX];  /* merged directories along its path that exist */
+	size_t n;
+	int64_t dir;               /* the merged directory at its full path, or 0 */
+	int64_t bytes;             /* charged to the chain when the group ends */
+};
+
+static int flush(struct waste *w, struct group *g)
 {
-	char *comps[256];
+	size_t i;
+	int r = 0;
+
+	for (i = 0; i < g->n && r == 0 && g->bytes; i++)
+		r = add(w, g->chain[i], g->bytes);
+	g->bytes = 0;
+	return r;
+}
+
+/* Finds the merged directories along the path of view directory VPARENT. */
+static int start_group(struct waste *w, struct group *g, int64_t vparent)
+{
+	char *comps[CHAIN_MAX];
 	char buf[IMGFS_PATH_MAX];
 	size_t n = 0, i;
 	int64_t cur = vparent, merged = IMGFS_ROOT_INO;
-	int r = 0;
 
-	comps[n++] = strdup(name);
+	g->vparent = vparent;
+	g->n = 0;
+	g->dir = IMGFS_ROOT_INO;
+	g->chain[g->n++] = IMGFS_ROOT_INO;
 	/* up to the layer's view root (depth 3) */
 	for (;;) {
 		int64_t parent, depth;
 
 		if (up(w, cur, &parent, buf, sizeof(buf), &depth) != 0 || depth <= 3)
 			break;
-		if (n == sizeof(comps) / sizeof(comps[0]))
-			break; /* deeper than any real tree: charge the root only */
+		if (n == CHAIN_MAX - 1) {
+			/* deeper than any real tree: charge the root only */
+			g->dir = 0;
+			for (i = 0; i < n; i++)
+				free(comps[i]);
+			return 0;
+		}
 		comps[n++] = strdup(buf);
 		cur = parent;
 	}
-	r = add(w, IMGFS_ROOT_INO, bytes);
-	for (i = n; i-- > 0 && r == 0;) {
+	for (i = n; i-- > 0;) {
 		int s;
 
-		if (!comps[i])
+		if (!comps[i] || !g->dir)
 			break;
 		sqlite3_bind_int64(w->find, 1, merged);
 		sqlite3_bind_blob(w->find, 2, comps[i], (int)strlen(comps[i]), SQLITE_STATIC);
 		s = sqlite3_step(w->find);
-		if (s != SQLITE_ROW) {
-			sqlite3_reset(w->find);
-			break;
+		if (s == SQLITE_ROW && (sqlite3_column_int64(w->find, 1) & 0170000) == S_DIR) {
+			merged = sqlite3_column_int64(w->find, 0);
+			g->chain[g->n++] = merged;
+		} else {
+			g->dir = 0; /* the path ends in the merged tree above here */
 		}
-		merged = sqlite3_column_int64(w->find, 0);
-		s = (sqlite3_column_int64(w->find, 1) & 0170000) == S_DIR;
 		sqlite3_reset(w->find);
-		r = add(w, merged, bytes);
-		if (!s)
-			break;
 	}
+	if (g->dir)
+		g->dir = merged;
 	for (i = 0; i < n; i++)
 		free(comps[i]);
-	return r;
+	return 0;
+}
+
+/* Charges BYTES of hidden file NAME in view directory VPARENT: to every
+ * merged directory along its path, and to the merged file now at that
+ * path if there is one (an overwritten file). */
+static int charge(struct waste *w, struct group *g, int64_t vparent, const char *name,
+		  int64_t bytes)
+{
+	int r = 0;
+
+	if (g->vparent != vparent) {
+		r = flush(w, g);
+		if (r == 0)
+			r = start_group(w, g, vparent);
+		if (r)
+			return r;
+	}
+	g->bytes += bytes;
+	if (g->dir) {
+		sqlite3_bind_int64(w->find, 1, g->dir);
+		sqlite3_bind_blob(w->find, 2, name, (int)strlen(name), SQLITE_STATIC);
+		if (sqlite3_step(w->find) == SQLITE_ROW &&
+		    (sqlite3_column_int64(w->find, 1) & 0170000) != S_DIR) {
+			int64_t ino = sqlite3_column_int64(w->find, 0);
+
+			sqlite3_reset(w->find);
+			return add(w, ino, bytes);
+		}
+		sqlite3_reset(w->find);
+	}
+	return 0;
 }
 
 int imgfs_waste_build(struct imgfs_merge *m)
 {
 	struct waste w = { .m = m };
+	struct group *g = calloc(1, sizeof(*g));
 	sqlite3_stmt *cand = NULL, *ins = NULL;
+	int64_t last_v = 0, last_h = 0;
 	int rc = 0;
 
+	if (!g)
+		return -ENOMEM;
 	if (sqlite3_exec(m->db,
 		"CREATE TEMP TABLE hmap(vino INTEGER PRIMARY KEY, hino INT);"
 		"CREATE TEMP TABLE wacc(ino INTEGER PRIMARY KEY, n INT);"
@@ -224,9 +286,14 @@ int imgfs_waste_build(struct imgfs_merge *m)
 			continue;
 		memcpy(name, sqlite3_column_blob(cand, 3), (size_t)n);
 		name[n] = '\0';
-		rc = mirror(&w, vparent, &hparent);
-		if (rc)
-			break;
+		if (vparent != last_v) {
+			rc = mirror(&w, vparent, &hparent);
+			if (rc)
+				break;
+			last_v = vparent;
+			last_h = hparent;
+		}
+		hparent = last_h;
 		/* the hidden entry: same inode, so same data and size */
 		sqlite3_bind_int64(ins, 1, hparent);
 		sqlite3_bind_blob(ins, 2, name, n, SQLITE_STATIC);
@@ -240,12 +307,15 @@ int imgfs_waste_build(struct imgfs_merge *m)
 		/* each hidden inode's bytes once, along the path it had */
 		if ((mode & 0170000) == 0100000 && sqlite3_column_int64(cand, 7) > 0 &&
 		    !sqlite3_column_int(cand, 8))
-			rc = charge(&w, vparent, name, sqlite3_column_int64(cand, 7));
+			rc = charge(&w, g, vparent, name, sqlite3_column_int64(cand, 7));
 	}
+	if (rc == 0)
+		rc = flush(&w, g);
 	if (rc == 0 && sqlite3_exec(m->db, "UPDATE inode SET wasted = wacc.n FROM wacc "
 				    "WHERE inode.ino = wacc.ino;", NULL, NULL, NULL) != SQLITE_OK)
 		rc = fail(&w);
 out:
+	free(g);
 	sqlite3_finalize(cand);
 	sqlite3_finalize(ins);
 	sqlite3_finalize(w.up);

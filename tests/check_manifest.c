@@ -79,7 +79,7 @@ static int parse(const struct mem *m, const char *image, const char *platform,
 		 struct imgfs_image_desc *d, struct imgfs_err *e)
 {
 	struct memar a = { .m = m };
-	struct imgfs_member_reader r = { &a, mem_read, mem_exists };
+	struct imgfs_member_reader r = { .ctx = &a, .read = mem_read, .exists = mem_exists };
 
 	memset(e, 0, sizeof(*e));
 	return imgfs_manifest_parse(d, &r, image, platform, e);
@@ -662,7 +662,7 @@ START_TEST(oci_bad_digests)
 		END,
 	};
 	struct memar a = { .m = traverse };
-	struct imgfs_member_reader r = { &a, mem_read, mem_exists };
+	struct imgfs_member_reader r = { .ctx = &a, .read = mem_read, .exists = mem_exists };
 	struct imgfs_image_desc d;
 	struct imgfs_err e = { 0 };
 
