@@ -50,6 +50,14 @@ static const char schema[] =
 	 * the zstd frame at OFF (CSIZE bytes) of the content cache. */
 	"CREATE TABLE chunk(ino INT, idx INT, off INT, csize INT, foff INT,"
 	" PRIMARY KEY(ino, idx)) WITHOUT ROWID;"
+	/* Package attribution (filled by packages.c): pkg one row per
+	 * package found in the merged tree's databases; pkgfile which
+	 * packages claim an inode, most specific first (rank 0); pkgdir the
+	 * package owning most bytes under a directory. */
+	"CREATE TABLE pkg(id INTEGER PRIMARY KEY, manager TEXT, name TEXT, version TEXT, arch TEXT,"
+	" files INT DEFAULT 0, bytes INT DEFAULT 0, missing INT DEFAULT 0, layers TEXT);"
+	"CREATE TABLE pkgfile(ino INT, pkg INT, rank INT, PRIMARY KEY(ino, pkg)) WITHOUT ROWID;"
+	"CREATE TABLE pkgdir(ino INTEGER PRIMARY KEY, pkg INT);"
 	"INSERT INTO inode(ino, mode, uid, gid, mtime, mtime_ns, size, rdev, layer)"
 	" VALUES(1, 16877, 0, 0, 0, 0, 0, 0, 0);";
 

@@ -23,7 +23,7 @@
 
 enum {
 	Q_GETATTR, Q_LOOKUP, Q_READDIR, Q_PARENT, Q_TARGET, Q_DATA, Q_CHUNK, Q_XGET, Q_XLIST,
-	Q_VIRT, Q_NAME, Q_VLOOK, Q_LAYERS, Q_CREATED, Q_COUNT
+	Q_VIRT, Q_NAME, Q_VLOOK, Q_LAYERS, Q_CREATED, Q_PKG, Q_COUNT
 };
 
 static const char *const sql[Q_COUNT] = {
@@ -43,6 +43,13 @@ static const char *const sql[Q_COUNT] = {
 	[Q_VLOOK] = "SELECT tsize FROM dentry WHERE parent=?1 AND name=?2",
 	[Q_LAYERS] = "SELECT num, view_ino FROM layer ORDER BY num",
 	[Q_CREATED] = "SELECT l.created_by FROM inode i JOIN layer l ON l.num=i.layer WHERE i.ino=?1",
+	/* a file's claims, most specific first; a directory's main owner */
+	[Q_PKG] = "SELECT group_concat(v, ',') FROM (SELECT p.manager || ':' || p.name || "
+		  "CASE WHEN p.version IS NULL THEN '' ELSE '=' || p.version END AS v "
+		  "FROM pkgfile f JOIN pkg p ON p.id = f.pkg WHERE f.ino = ?1 ORDER BY f.rank) "
+		  "UNION ALL SELECT p.manager || ':' || p.name || "
+		  "CASE WHEN p.version IS NULL THEN '' ELSE '=' || p.version END "
+		  "FROM pkgdir d JOIN pkg p ON p.id = d.pkg WHERE d.ino = ?1",
 };
 
 /* Per-thread state: connections are not shared between threads, so the
@@ -536,11 +543,12 @@ ssize_t imgfs_fs_read(struct imgfs_fs *fs, uint64_t ino, void *buf, size_t size,
 /* The virtual attributes.  All but user.imgfs.layers are computed at
  * index time; that one walks the layers' own trees (a few index probes per
  * layer and path component), which is no hot path. */
-enum { V_SIZE, V_LAYER, V_WASTED, V_LAYERS, V_CREATED, V_FILES, V_COUNT };
+enum { V_SIZE, V_LAYER, V_WASTED, V_LAYERS, V_CREATED, V_PACKAGE, V_FILES, V_COUNT };
 static const char *const virt_names[V_COUNT] = {
 	[V_SIZE] = "user.imgfs.size", [V_LAYER] = "user.imgfs.layer",
 	[V_WASTED] = "user.imgfs.wasted", [V_LAYERS] = "user.imgfs.layers",
-	[V_CREATED] = "user.imgfs.created_by", [V_FILES] = "user.imgfs.files",
+	[V_CREATED] = "user.imgfs.created_by", [V_PACKAGE] = "user.imgfs.package",
+	[V_FILES] = "user.imgfs.files",
 };
 
 /* Sanity limit: path components walked for user.imgfs.layers. */
@@ -637,10 +645,14 @@ static int virt_value(struct conn *c, uint64_t ino, int which, char *out, size_t
 
 	if (which == V_LAYERS)
 		return layers_value(c, ino, out, len);
-	if (which == V_CREATED) {
-		q = c->q[Q_CREATED];
+	if (which == V_CREATED || which == V_PACKAGE) {
+		q = c->q[which == V_CREATED ? Q_CREATED : Q_PKG];
 		sqlite3_bind_int64(q, 1, (sqlite3_int64)ino);
-		if (step(q) == 1 && sqlite3_column_type(q, 0) != SQLITE_NULL) {
+		/* the package query's first row is NULL for a file no
+		 * package claims; a directory's owner comes second */
+		while ((r = step(q)) == 1 && sqlite3_column_type(q, 0) == SQLITE_NULL)
+			;
+		if (r == 1) {
 			n = sqlite3_column_bytes(q, 0);
 			if ((size_t)n > len)
 				n = -ERANGE;
@@ -757,7 +769,7 @@ ssize_t imgfs_fs_listxattr(struct imgfs_fs *fs, uint64_t ino, char *buf, size_t 
 		 * created_by where the config has a history step */
 		if (i == V_FILES && !is_dir(fs, ino))
 			continue;
-		if (i == V_CREATED && virt_value(c, ino, V_CREATED, v, sizeof(v)) < 0)
+		if ((i == V_CREATED || i == V_PACKAGE) && virt_value(c, ino, (int)i, v, sizeof(v)) < 0)
 			continue;
 		if (size && total + l > size)
 			return -ERANGE;
