@@ -1,0 +1,184 @@
+#!/usr/bin/env python3
+"""Writes the two small images of tests/audit.sh and what imgfs-audit and
+imgfs-compare must find in them.
+
+Usage: audit_images.py OUTDIR [UNSTRIPPED_ELF]
+
+  OUTDIR/bloated.docker.tar  4 layers with planted bloat: __pycache__ and
+                             .pyc (one a hardlink), a site-packages pkg/tests
+                             dir, pytest and pip in a venv, apt lists and
+                             cache, root/.cache/pip, gcc/cc1/usr/include,
+                             docs and man pages, a static library, the given
+                             unstripped ELF (built with gcc -g by the test;
+                             left out without it), a file deleted and a file
+                             replaced by the last layer
+  OUTDIR/slim.docker.tar     the same application without the bloat
+  OUTDIR/expected.tsv        tab-separated expectations:
+      group PATTERN /PATH BYTES     a path imgfs-audit must list under PATTERN
+      total PATTERN BYTES           the pattern's total (merged tree)
+      hidden LAYER /PATH BYTES WHY  a hidden file (deleted / replaced by layer N)
+      hiddenlayer LAYER BYTES       bytes hidden in LAYER
+      image NAME BYTES              merged size of image NAME (each inode once)
+
+Layer building, merging and archive writing come from tests/mkimage.py;
+the debug-section bytes of the ELF are read here from its section headers,
+independently of readelf.
+"""
+
+import os
+import random
+import struct
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import mkimage  # noqa: E402
+from mkimage import Layer  # noqa: E402
+
+SP = "app/venv/lib/python3.11/site-packages"
+
+
+def blob(tag, n):
+    rnd = random.Random(tag)
+    return bytes(rnd.getrandbits(8) for _ in range(n))
+
+
+def debug_bytes(data):
+    """Sum of sh_size of the .debug_* / .zdebug_* sections of an ELF64 LE file."""
+    if data[:4] != b"\x7fELF" or data[4] != 2 or data[5] != 1:
+        raise ValueError("not an ELF64 little-endian file")
+    shoff, = struct.unpack_from("<Q", data, 0x28)
+    shentsize, shnum, shstrndx = struct.unpack_from("<HHH", data, 0x3A)
+
+    def sh(i):
+        o = shoff + i * shentsize
+        name, _typ, _flags, _addr, off, size = struct.unpack_from("<IIQQQQ", data, o)
+        return name, off, size
+    _, stroff, _ = sh(shstrndx)
+    total = 0
+    for i in range(shnum):
+        name, _, size = sh(i)
+        end = data.index(b"\0", stroff + name)
+        nm = data[stroff + name:end].decode()
+        if nm.startswith(".debug") or nm.startswith(".zdebug"):
+            total += size
+    return total
+
+
+def base_layer(bloat):
+    l0 = Layer("/bin/sh -c #(nop) ADD file:base.tar in /")
+    l0.dir("etc").file("etc/os-release", 'ID=test\n' + "x" * 92 + "\n")
+    with open("/bin/true", "rb") as f:
+        l0.dir("bin").file("bin/true", f.read(), mode=0o755)
+    l0.dir("usr").dir("usr/bin").dir("usr/lib")
+    l0.dir("usr/lib/python3.11").dir("usr/lib/python3.11/json")
+    l0.file("usr/lib/python3.11/json/__init__.py", blob("json", 400))
+    l0.file("usr/bin/python3.11", blob("python", 5000), mode=0o755)
+    l0.symlink("usr/bin/python3", "python3.11")
+    if bloat:
+        l0.file("usr/share/doc/base/copyright", blob("copyright", 3000))
+        l0.file("usr/share/man/man1/true.1.gz", blob("man", 1500))
+    return l0
+
+
+def apt_layer(bloat):
+    l1 = Layer("/bin/sh -c apt-get update && apt-get install -y build-essential")
+    l1.file("usr/lib/x86_64-linux-gnu/libfoo.so.1", blob("libfoo.so", 9000))
+    if bloat:
+        l1.file("var/lib/apt/lists/deb.example_dists_Release", blob("Release", 7000))
+        l1.file("var/lib/apt/lists/deb.example_dists_main_Packages", blob("Packages", 50000))
+        l1.file("var/cache/apt/pkgcache.bin", blob("pkgcache", 20000))
+        l1.file("usr/bin/gcc-12", blob("gcc", 30000), mode=0o755)
+        l1.symlink("usr/bin/gcc", "gcc-12")
+        l1.file("usr/lib/gcc/x86_64-linux-gnu/12/cc1", blob("cc1", 40000), mode=0o755)
+        l1.file("usr/include/stdio.h", blob("stdio", 2000))
+        l1.file("usr/lib/x86_64-linux-gnu/libfoo.a", b"!<arch>\n" + blob("libfoo.a", 24992))
+    return l1
+
+
+def app_layer(bloat, elf):
+    l2 = Layer("COPY app /app && python3 -m venv /app/venv && pip install -r requirements-dev.txt")
+    l2.file("app/main.py", blob("main", 300))
+    l2.file("app/config.json", blob("config1", 333))
+    l2.file("app/venv/pyvenv.cfg", "home = /usr/bin\n" + "v" * 84)
+    l2.symlink("app/venv/bin/python", "/usr/bin/python3")
+    l2.file(SP + "/pkg/__init__.py", blob("pkg-init", 500))
+    l2.file(SP + "/pkg/core.py", blob("pkg-core", 900))
+    if bloat:
+        l2.file(SP + "/pkg/__pycache__/__init__.cpython-311.pyc", blob("pyc1", 700))
+        l2.hardlink(SP + "/pkg/__pycache__/alias.cpython-311.pyc",
+                    SP + "/pkg/__pycache__/__init__.cpython-311.pyc")
+        l2.file(SP + "/pkg/__pycache__/core.cpython-311.pyc", blob("pyc2", 1100))
+        l2.file(SP + "/pkg/tests/test_core.py", blob("test", 1300))
+        l2.file(SP + "/pkg/tests/__pycache__/test_core.cpython-311-pytest-7.2.1.pyc", blob("pyc3", 1900))
+        l2.file(SP + "/pytest/__init__.py", blob("pytest", 800))
+        l2.file(SP + "/_pytest/main.py", blob("_pytest", 6000))
+        l2.file(SP + "/pytest-7.2.1.dist-info/METADATA", blob("pytest-md", 2100))
+        l2.file(SP + "/pip/__init__.py", blob("pip", 1200))
+        l2.file(SP + "/pip-23.0.1.dist-info/RECORD", blob("pip-rec", 3300))
+        l2.file("root/.cache/pip/http/a/b/c", blob("pipcache", 12000))
+        l2.file("app/data/model.bin", blob("model", 60000))
+        if elf is not None:
+            l2.file("app/bin/engine", elf, mode=0o755)
+    return l2
+
+
+def cleanup_layer(bloat):
+    l3 = Layer("/bin/sh -c rm -f /app/data/model.bin; COPY config.json /app/config.json")
+    if bloat:
+        l3.whiteout("app/data/model.bin")
+    l3.file("app/config.json", blob("config2", 444))
+    return l3
+
+
+def merged_size(layers):
+    tree = mkimage.merge(layers)
+    seen, total = set(), 0
+    for ino in tree.values():
+        if ino.typ == "f" and id(ino) not in seen:
+            seen.add(id(ino))
+            total += len(ino.data)
+    return total
+
+
+def main():
+    out = sys.argv[1]
+    elf = None
+    if len(sys.argv) > 2:
+        with open(sys.argv[2], "rb") as f:
+            elf = f.read()
+    os.makedirs(out, exist_ok=True)
+    images = {}
+    for name, bloat in (("bloated", True), ("slim", False)):
+        layers = [base_layer(bloat), apt_layer(bloat), app_layer(bloat, elf), cleanup_layer(bloat)]
+        images[name] = layers
+        members = mkimage.docker_members([(["imgfs-test/" + name + ":latest"], layers)])
+        mkimage.write_members(os.path.join(out, name + ".docker.tar"), members)
+
+    exp = []
+    groups = {
+        "bytecode": {SP + "/pkg/__pycache__": 1800, SP + "/pkg/tests/__pycache__": 1900},
+        "tests": {SP + "/pkg/tests": 3200},
+        "devpkgs": {SP + "/pytest": 800, SP + "/_pytest": 6000, SP + "/pytest-7.2.1.dist-info": 2100,
+                    SP + "/pip": 1200, SP + "/pip-23.0.1.dist-info": 3300},
+        "toolchain": {"usr/bin/gcc-12": 30000, "usr/lib/gcc": 40000, "usr/include": 2000},
+        "caches": {"var/lib/apt/lists": 57000, "var/cache/apt": 20000, "root/.cache": 12000},
+        "docs": {"usr/share/doc": 3000, "usr/share/man": 1500},
+        "static": {"usr/lib/x86_64-linux-gnu/libfoo.a": 25000},
+        "elf": {"app/bin/engine": debug_bytes(elf)} if elf is not None else {},
+    }
+    for pat, g in groups.items():
+        for path, b in g.items():
+            exp.append(("group", pat, "/" + path, b))
+        exp.append(("total", pat, sum(g.values())))
+    exp.append(("hidden", 2, "/app/data/model.bin", 60000, "deleted"))
+    exp.append(("hidden", 2, "/app/config.json", 333, "replaced by layer 3"))
+    exp.append(("hiddenlayer", 2, 60333))
+    for name, layers in images.items():
+        exp.append(("image", name, merged_size(layers)))
+    with open(os.path.join(out, "expected.tsv"), "w") as f:
+        for row in exp:
+            f.write("\t".join(str(x) for x in row) + "\n")
+
+
+if __name__ == "__main__":
+    main()
