@@ -581,8 +581,11 @@ static int fix_hardlink_totals(struct imgfs_merge *m)
 
 	if (exec(m, "CREATE TEMP TABLE IF NOT EXISTS anc(ino INTEGER PRIMARY KEY, n INT)"))
 		return -EIO;
+	/* every inode that got a second name, in any view: a hidden one
+	 * may have no name left in the merged tree */
 	if (sqlite3_prepare_v2(m->db, "SELECT ino, size FROM inode WHERE (mode&61440)=32768 "
-			       "AND nlink>1 AND size>0", -1, &files, NULL) != SQLITE_OK ||
+			       "AND size>0 AND ino IN (SELECT ino FROM temp.linked)", -1, &files,
+			       NULL) != SQLITE_OK ||
 	    sqlite3_prepare_v2(m->db, "SELECT parent FROM dentry WHERE ino=?1", -1, &names,
 			       NULL) != SQLITE_OK ||
 	    sqlite3_prepare_v2(m->db, "INSERT INTO anc VALUES(?1, 1) ON CONFLICT(ino) DO UPDATE "
@@ -667,8 +670,11 @@ int imgfs_merge_finish(struct imgfs_merge *m)
 		     "DELETE FROM inode WHERE ino<>1 AND ino NOT IN (SELECT ino FROM dentry);"
 		     "DELETE FROM xattr WHERE ino NOT IN (SELECT ino FROM inode);"
 		     "DELETE FROM chunk WHERE ino NOT IN (SELECT ino FROM inode);"
-		     "UPDATE inode SET nlink = (SELECT count(*) FROM dentry d WHERE d.ino = inode.ino "
-		     " AND d.view = 0) WHERE ino IN (SELECT ino FROM temp.linked);"
+		     /* a hidden inode's names are those in its layer's view */
+		     "UPDATE inode SET nlink = coalesce(nullif((SELECT count(*) FROM dentry d"
+		     " WHERE d.ino = inode.ino AND d.view = 0), 0), (SELECT count(*) FROM dentry d"
+		     " WHERE d.ino = inode.ino AND d.view = 1), 1)"
+		     " WHERE ino IN (SELECT ino FROM temp.linked);"
 		     "CREATE INDEX IF NOT EXISTS dentry_depth ON dentry(depth);");
 	if (rc)
 		return rc;
