@@ -19,6 +19,7 @@
 #include "err_i.h"
 #include "layer_i.h"
 #include "manifest_i.h"
+#include "packages_i.h"
 #include "path_i.h"
 #include "source_i.h"
 
@@ -566,6 +567,9 @@ static int build(const struct imgfs_opts *o, const char *index, const struct ide
 		rc = db_fail(b.db, err);
 		goto out;
 	}
+	rc = imgfs_packages_build(b.db, tmp, err);
+	if (rc)
+		goto out;
 	{
 		sqlite3_stmt *q;
 

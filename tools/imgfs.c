@@ -17,6 +17,7 @@
 #include "imgfs/fuse_ops.h"
 #include "imgfs/imgfs.h"
 #include "json.h"
+#include "packages.h"
 
 #define EXIT_RUNTIME 1
 #define EXIT_INPUT 2
@@ -30,6 +31,7 @@ static const char usage_text[] =
 	"                   [--json] [-q|-v] IMAGE\n"
 	"       imgfs layers [--image N] [--platform P] [--index PATH] [--cache-dir DIR] [--json] IMAGE\n"
 	"       imgfs check [--ci-config FILE] [--json] [--image N] [--platform P] IMAGE\n"
+	"       imgfs packages [--image N] [--platform P] [--index PATH] [--json] [--by-layer] IMAGE\n"
 	"       imgfs --help | --version\n"
 	"\n"
 	"IMAGE: a docker save / podman save tarball, an OCI archive or layout directory,\n"
@@ -461,6 +463,8 @@ int main(int argc, char **argv)
 		return cmd_layers(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "check"))
 		return imgfs_cmd_check(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "packages"))
+		return imgfs_cmd_packages(argc - 1, argv + 1);
 	/* mount.fuse3 runs "imgfs SOURCE MOUNTPOINT -o OPTS": a first
 	 * argument that is no command but an existing file means mount. */
 	if (argv[1][0] != '-' && stat(argv[1], &st) == 0)

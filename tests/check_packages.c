@@ -1,0 +1,403 @@
+/* This file contains the tests of package attribution (fs/packages.c):
+ * dpkg, pip (dist-info and egg-info), npm and apk databases in a small
+ * two-layer image, paths through symlinked directories, files deleted by
+ * the later layer, files claimed twice, directory owners, and databases
+ * that are malformed but must not fail the index build. */
+#include "imgfs/imgfs.h"
+
+#include <check.h>
+#include <locale.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "testutil.h"
+
+#define F(p, c) { .path = (p), .type = TU_FILE, .content = (c) }
+#define D(p) { .path = (p), .type = TU_DIR }
+#define L(p, t) { .path = (p), .type = TU_SYMLINK, .link = (t) }
+
+static char *dir, *image, *index_path;
+static struct imgfs_fs *fs;
+static sqlite3 *db;
+
+static const char status[] =
+	"Package: libx\n"
+	"Status: install ok installed\n"
+	"Architecture: amd64\n"
+	"Version: 1.0\n"
+	"Description: a library\n"
+	" Package: not-a-field\n"
+	"\n"
+	"Package: removed\n"
+	"Status: deinstall ok config-files\n"
+	"Version: 0.1\n"
+	"\n"
+	"Package: tool\n"
+	"Status: install ok installed\n"
+	"Architecture: all\n"
+	"Version: 2.0-1\n"
+	"\n"
+	"Package: python3-shared\n"
+	"Status: install ok installed\n"
+	"Architecture: all\n"
+	"Version: 3.0\n"
+	"\n"
+	"Package: looper\n"
+	"Status: hold ok installed\n"
+	"Architecture: amd64\n"
+	"Version: 1\n";
+
+/* Layer 0: every database; layer 1 deletes one file of tool and replaces
+ * another, and adds a file nobody owns. */
+static void write_image(const char *path)
+{
+	char *xso = malloc(5001), *big = malloc(3001);
+	struct tu_layer l[2] = { { .created_by = "base" }, { .created_by = "top" } };
+
+	memset(xso, 'x', 5000);
+	xso[5000] = '\0';
+	memset(big, 'm', 3000);
+	big[3000] = '\0';
+	{
+		const struct tu_entry l0[] = {
+			D("usr/"), D("usr/lib/"), L("lib", "usr/lib"), L("loop", "loop"),
+			L("esc", "../../../usr/lib"),
+			F("usr/lib/x.so", xso), F("usr/lib/ld-musl.so.1", "musl"),
+			D("usr/bin/"), F("usr/bin/tool", "tool v1"), D("bin/"), F("bin/busybox", "bb"),
+			D("usr/share/"), D("usr/share/doc/"), D("usr/share/doc/tool/"),
+			F("usr/share/doc/tool/copyright", "(c)"), F("usr/share/doc/tool/README", "readme"),
+			D("var/"), D("var/lib/"), D("var/lib/dpkg/"), D("var/lib/dpkg/info/"),
+			F("var/lib/dpkg/status", status),
+			F("var/lib/dpkg/info/libx:amd64.list", "/.\n/lib\n/lib/x.so\n"),
+			F("var/lib/dpkg/info/tool.list",
+			  "/.\n/usr\n/usr/bin\n/usr/bin/tool\n/usr/share\n/usr/share/doc\n"
+			  "/usr/share/doc/tool\n/usr/share/doc/tool/copyright\n"
+			  "/usr/share/doc/tool/README\n/usr/share/doc/tool/gone\n"
+			  "/usr/share/doc/tool/gone/a\n"),
+			F("var/lib/dpkg/info/python3-shared.list",
+			  "/usr/lib/python3/dist-packages/shared\n"
+			  "/usr/lib/python3/dist-packages/shared/mod.py\n"),
+			F("var/lib/dpkg/info/looper:amd64.list", "/loop/x\n/esc/x.so\n"),
+			F("var/lib/dpkg/info/removed.list", "/usr/bin/tool\n"),
+			/* pip: a distribution's dist-packages and a venv */
+			D("usr/lib/python3/"), D("usr/lib/python3/dist-packages/"),
+			D("usr/lib/python3/dist-packages/shared/"),
+			F("usr/lib/python3/dist-packages/shared/mod.py", "print(1)\n"),
+			D("usr/lib/python3/dist-packages/shared-1.0.dist-info/"),
+			F("usr/lib/python3/dist-packages/shared-1.0.dist-info/METADATA",
+			  "Metadata-Version: 2.1\nName: shared\nVersion: 1.0\n"),
+			F("usr/lib/python3/dist-packages/shared-1.0.dist-info/RECORD",
+			  "shared/mod.py,sha256=abc,9\r\n"),
+			D("app/"), D("app/venv/"), D("app/venv/bin/"), F("app/venv/bin/demo", "#!demo\n"),
+			D("app/venv/lib/"), D("app/venv/lib/python3.11/"),
+			D("app/venv/lib/python3.11/site-packages/"),
+			D("app/venv/lib/python3.11/site-packages/demo/"),
+			F("app/venv/lib/python3.11/site-packages/demo/__init__.py", "hello"),
+			F("app/venv/lib/python3.11/site-packages/demo/we,ird.py", "x"),
+			D("app/venv/lib/python3.11/site-packages/demo-1.2.dist-info/"),
+			F("app/venv/lib/python3.11/site-packages/demo-1.2.dist-info/METADATA",
+			  "Metadata-Version: 2.1\nName: demo\nVersion: 1.2\n\nName: wrong\n"),
+			F("app/venv/lib/python3.11/site-packages/demo-1.2.dist-info/RECORD",
+			  "demo/__init__.py,sha256=x,5\n\"demo/we,ird.py\",,\n"
+			  "demo-1.2.dist-info/METADATA,,\ndemo-1.2.dist-info/RECORD,,\n"
+			  "../../../bin/demo,,\ndemo/__pycache__/__init__.cpython-311.pyc,,\n"),
+			F("app/venv/lib/python3.11/site-packages/legacy.py", "old"),
+			D("app/venv/lib/python3.11/site-packages/legacy-0.9-py3.11.egg-info/"),
+			F("app/venv/lib/python3.11/site-packages/legacy-0.9-py3.11.egg-info/PKG-INFO",
+			  "Name: legacy\nVersion: 0.9\n"),
+			F("app/venv/lib/python3.11/site-packages/legacy-0.9-py3.11.egg-info/installed-files.txt",
+			  "../legacy.py\nPKG-INFO\ninstalled-files.txt\n"),
+			D("app/venv/lib/python3.11/site-packages/nameless-4.5.dist-info/"),
+			F("app/venv/lib/python3.11/site-packages/nameless-4.5.dist-info/RECORD",
+			  "nameless-4.5.dist-info/RECORD,,\n"),
+			/* npm: plain, scoped, nested, broken */
+			D("app/node_modules/"), D("app/node_modules/left-pad/"),
+			F("app/node_modules/left-pad/package.json", "{\"name\": \"left-pad\", \"version\": \"1.3.0\"}"),
+			F("app/node_modules/left-pad/index.js", "module.exports = 1;"),
+			D("app/node_modules/@scope/"), D("app/node_modules/@scope/pkg/"),
+			F("app/node_modules/@scope/pkg/package.json",
+			  "{\"version\": \"2.0.0\", \"deps\": {\"name\": \"no\"}, \"name\": \"@scope/pkg\"}"),
+			D("app/node_modules/@scope/pkg/lib/"), F("app/node_modules/@scope/pkg/lib/main.js", big),
+			D("app/node_modules/@scope/pkg/node_modules/"),
+			D("app/node_modules/@scope/pkg/node_modules/inner/"),
+			F("app/node_modules/@scope/pkg/node_modules/inner/package.json",
+			  "{\"name\": \"inner\", \"version\": \"0.1.0\"}"),
+			F("app/node_modules/@scope/pkg/node_modules/inner/inner.js", "inner"),
+			D("app/node_modules/broken/"),
+			F("app/node_modules/broken/package.json", "{not json"),
+			F("app/node_modules/broken/x.js", "x"),
+			D("app/node_modules/.bin/"),
+			/* apk */
+			D("usr/lib/apk/"), D("usr/lib/apk/db/"),
+			F("usr/lib/apk/db/installed",
+			  "C:Q1abc\nP:musl\nV:1.2.4-r2\nA:x86_64\nF:lib\nR:ld-musl.so.1\nR:gone.so\n\n"
+			  "P:busybox\nV:1.36.1-r5\nA:x86_64\nF:bin\nR:busybox\n"),
+		};
+		const struct tu_entry l1[] = {
+			F("usr/share/doc/tool/.wh.README", ""),
+			F("usr/bin/tool", "tool v2!"),
+			F("app/extra.bin", "unowned bytes"),
+		};
+
+		tu_tar(&l[0].tar, l0, sizeof(l0) / sizeof(l0[0]), 0);
+		tu_tar(&l[1].tar, l1, sizeof(l1) / sizeof(l1[0]), 0);
+	}
+	tu_docker_archive(path, l, 2);
+	tu_blob_free(&l[0].tar);
+	tu_blob_free(&l[1].tar);
+	free(xso);
+	free(big);
+}
+
+static void open_image(void)
+{
+	struct imgfs_err err;
+	int rc;
+
+	rc = tu_open(image, dir, &fs, &err);
+	ck_assert_msg(rc == 0, "open: %d %s", rc, err.msg);
+	ck_assert_int_eq(sqlite3_open_v2(index_path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+}
+
+static void setup(void)
+{
+	dir = tu_tmpdir();
+	if (asprintf(&image, "%s/image.tar", dir) < 0 || asprintf(&index_path, "%s/index.db", dir) < 0)
+		abort();
+	write_image(image);
+	open_image();
+}
+
+static void teardown(void)
+{
+	imgfs_fs_close(fs);
+	fs = NULL;
+	sqlite3_close(db);
+	db = NULL;
+	tu_rm_rf(dir);
+	free(dir);
+	free(image);
+	free(index_path);
+}
+
+/* One integer from SQL, or -1 without a row. */
+static long long one(const char *sql)
+{
+	sqlite3_stmt *q;
+	long long v = -1;
+
+	ck_assert_msg(sqlite3_prepare_v2(db, sql, -1, &q, NULL) == SQLITE_OK, "%s: %s", sql,
+		      sqlite3_errmsg(db));
+	if (sqlite3_step(q) == SQLITE_ROW)
+		v = sqlite3_column_int64(q, 0);
+	sqlite3_finalize(q);
+	return v;
+}
+
+/* "files bytes missing layers version arch" of package NAME of MANAGER. */
+static char *row(const char *manager, const char *name)
+{
+	static char out[512];
+	sqlite3_stmt *q;
+
+	out[0] = '\0';
+	ck_assert_int_eq(sqlite3_prepare_v2(db, "SELECT files, bytes, missing, coalesce(layers, '-'),"
+					    " coalesce(version, '-'), coalesce(arch, '-') FROM pkg"
+					    " WHERE manager = ?1 AND name = ?2", -1, &q, NULL), SQLITE_OK);
+	sqlite3_bind_text(q, 1, manager, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 2, name, -1, SQLITE_STATIC);
+	if (sqlite3_step(q) == SQLITE_ROW)
+		snprintf(out, sizeof(out), "%lld %lld %lld %s %s %s",
+			 (long long)sqlite3_column_int64(q, 0), (long long)sqlite3_column_int64(q, 1),
+			 (long long)sqlite3_column_int64(q, 2), sqlite3_column_text(q, 3),
+			 sqlite3_column_text(q, 4), sqlite3_column_text(q, 5));
+	ck_assert_msg(sqlite3_step(q) == SQLITE_DONE, "%s:%s twice", manager, name);
+	sqlite3_finalize(q);
+	return out;
+}
+
+/* user.imgfs.package of PATH, "" when there is none. */
+static char *pkg_of(const char *path)
+{
+	static char out[1024];
+	struct imgfs_attr a;
+	char *v;
+
+	ck_assert_msg(tu_walk(fs, path, &a) == 0, "%s not found", path);
+	v = tu_xattr(fs, a.ino, "user.imgfs.package");
+	snprintf(out, sizeof(out), "%s", v ? v : "");
+	free(v);
+	return out;
+}
+
+START_TEST(dpkg)
+{
+	/* /lib/x.so through the /lib -> usr/lib symlink; /lib itself is a
+	 * directory of the package, not a claim on the symlink */
+	ck_assert_str_eq(row("dpkg", "libx"), "1 5000 0 0 1.0 amd64");
+	ck_assert_str_eq(pkg_of("usr/lib/x.so"), "dpkg:libx=1.0,dpkg:looper=1");
+	ck_assert_str_eq(pkg_of("lib"), "");
+	/* README deleted by layer 1 and gone/a never shipped are missing,
+	 * the directory gone is not; usr/bin/tool comes from layer 1 */
+	ck_assert_str_eq(row("dpkg", "tool"), "2 11 2 0,1 2.0-1 all");
+	ck_assert_str_eq(pkg_of("usr/bin/tool"), "dpkg:tool=2.0-1");
+	ck_assert_str_eq(row("dpkg", "removed"), "");
+	/* "hold ok installed" is on disk too; the loop is missing, the
+	 * symlink climbing above the root stays inside */
+	ck_assert_str_eq(row("dpkg", "looper"), "1 5000 1 0 1 amd64");
+}
+END_TEST
+
+START_TEST(pip)
+{
+	/* the RECORD's ../../../bin/demo, the quoted name with a comma, the
+	 * __pycache__ file that is not there; Name from the headers only */
+	ck_assert_str_eq(row("pip", "demo"), "5 241 1 0 1.2 -");
+	ck_assert_str_eq(pkg_of("app/venv/bin/demo"), "pip:demo=1.2");
+	ck_assert_str_eq(pkg_of("app/venv/lib/python3.11/site-packages/demo/we,ird.py"), "pip:demo=1.2");
+	ck_assert_str_eq(row("pip", "legacy"), "3 71 0 0 0.9 -");
+	ck_assert_str_eq(pkg_of("app/venv/lib/python3.11/site-packages/legacy.py"), "pip:legacy=0.9");
+	/* no METADATA: name and version from the directory */
+	ck_assert_str_eq(row("pip", "nameless"), "1 32 0 0 4.5 -");
+	/* claimed by pip and dpkg: both, the more specific first */
+	ck_assert_str_eq(pkg_of("usr/lib/python3/dist-packages/shared/mod.py"),
+			 "pip:shared=1.0,dpkg:python3-shared=3.0");
+	ck_assert_str_eq(row("dpkg", "python3-shared"), "1 9 0 0 3.0 all");
+}
+END_TEST
+
+START_TEST(npm)
+{
+	ck_assert_str_eq(row("npm", "left-pad"), "2 59 0 0 1.3.0 -");
+	/* the nested node_modules is its own package */
+	ck_assert_str_eq(row("npm", "@scope/pkg"), "2 3066 0 0 2.0.0 -");
+	ck_assert_str_eq(row("npm", "inner"), "2 42 0 0 0.1.0 -");
+	ck_assert_str_eq(pkg_of("app/node_modules/@scope/pkg/node_modules/inner/inner.js"),
+			 "npm:inner=0.1.0");
+	ck_assert_str_eq(pkg_of("app/node_modules/@scope/pkg/lib/main.js"), "npm:@scope/pkg=2.0.0");
+	/* invalid package.json: skipped with a warning, its files unowned */
+	ck_assert_int_eq(one("SELECT count(*) FROM pkg WHERE name = 'broken'"), 0);
+	ck_assert_str_eq(pkg_of("app/node_modules/broken/x.js"), "");
+}
+END_TEST
+
+START_TEST(apk)
+{
+	ck_assert_str_eq(row("apk", "musl"), "1 4 1 0 1.2.4-r2 x86_64");
+	ck_assert_str_eq(pkg_of("usr/lib/ld-musl.so.1"), "apk:musl=1.2.4-r2");
+	ck_assert_str_eq(row("apk", "busybox"), "1 2 0 0 1.36.1-r5 x86_64");
+}
+END_TEST
+
+START_TEST(directories)
+{
+	/* the package with most bytes beneath, each file under its first
+	 * claim: x.so (5000) outweighs main.js (3000) at the root */
+	ck_assert_str_eq(pkg_of(""), "dpkg:libx=1.0");
+	ck_assert_str_eq(pkg_of("usr/lib"), "dpkg:libx=1.0");
+	ck_assert_str_eq(pkg_of("app"), "npm:@scope/pkg=2.0.0");
+	ck_assert_str_eq(pkg_of("app/node_modules/@scope/pkg/node_modules"), "npm:inner=0.1.0");
+	ck_assert_str_eq(pkg_of("usr/lib/python3"), "pip:shared=1.0");
+	ck_assert_str_eq(pkg_of("usr/share/doc/tool"), "dpkg:tool=2.0-1");
+	/* nothing owned beneath */
+	ck_assert_str_eq(pkg_of("app/node_modules/broken"), "");
+}
+END_TEST
+
+START_TEST(totals)
+{
+	struct imgfs_fs_stat st;
+	long long first, unowned;
+
+	/* bytes under each file's first owner plus the unowned bytes are the
+	 * image's size */
+	first = one("SELECT sum(i.size) FROM pkgfile f JOIN inode i ON i.ino = f.ino "
+		    "WHERE f.rank = 0 AND (i.mode & 61440) = 32768");
+	unowned = one("SELECT sum(i.size) FROM inode i WHERE (i.mode & 61440) = 32768 AND "
+		      "i.ino IN (SELECT ino FROM dentry WHERE view = 0) AND "
+		      "NOT EXISTS (SELECT 1 FROM pkgfile f WHERE f.ino = i.ino)");
+	ck_assert_int_eq(imgfs_fs_statfs(fs, &st), 0);
+	ck_assert_int_eq(first + unowned, (long long)st.bytes);
+	ck_assert_int_gt(unowned, 13);
+	/* every claim names a package and an inode of the merged tree */
+	ck_assert_int_eq(one("SELECT count(*) FROM pkgfile f WHERE f.pkg NOT IN (SELECT id FROM pkg) "
+			     "OR f.ino NOT IN (SELECT ino FROM dentry WHERE view = 0)"), 0);
+	ck_assert_int_eq(one("SELECT count(*) FROM pkg"), 13);
+}
+END_TEST
+
+/* Databases that are wrong in every way the parsers can meet: the index
+ * builds, the bad ones are skipped, the good one is read. */
+START_TEST(bad_databases)
+{
+	static const char nul[] = "Package: a\0\nStatus: install ok installed\n";
+	struct tu_entry l0[] = {
+		D("var/"), D("var/lib/"), D("var/lib/dpkg/"),
+		{ .path = "var/lib/dpkg/status", .type = TU_FILE, .data = nul, .size = sizeof(nul) },
+		D("var/lib/dpkg/info/"),
+		D("lib/"), D("lib/apk/"), L("lib/apk/db", "../../lib/apk/db"),
+		D("s/"), D("s/site-packages/"), D("s/site-packages/x-1.dist-info/"),
+		F("s/site-packages/x-1.dist-info/RECORD", "\"unterminated,\n,,\n\n/abs/path,,\n"),
+		F("s/site-packages/x-1.dist-info/METADATA", "Name:\nVersion:"),
+		D("s/site-packages/y.dist-info/"), /* no RECORD: a distribution's */
+		L("s/site-packages/z-1.dist-info", "z-1.dist-info"),
+		D("node_modules/"), D("node_modules/@s/"), F("node_modules/@s/f", "x"),
+		D("node_modules/e/"), F("node_modules/e/package.json", "[1,2]"),
+		F("node_modules/e/a", "abc"),
+	};
+	struct tu_layer l = { .created_by = "bad" };
+	struct imgfs_attr a;
+
+	imgfs_fs_close(fs);
+	fs = NULL;
+	sqlite3_close(db);
+	db = NULL;
+	unlink(index_path);
+	tu_tar(&l.tar, l0, sizeof(l0) / sizeof(l0[0]), 0);
+	tu_docker_archive(image, &l, 1);
+	tu_blob_free(&l.tar);
+	open_image();
+	/* the status file is refused (NUL bytes), the apk db is a loop */
+	ck_assert_int_eq(one("SELECT count(*) FROM pkg WHERE manager IN ('dpkg', 'apk')"), 0);
+	/* x: name from the directory; its RECORD's "unterminated" line reads
+	 * as a path, /abs/path is missing */
+	ck_assert_str_eq(row("pip", "x"), "0 0 2 - 1 -");
+	/* package.json not an object: named after its directory */
+	ck_assert_str_eq(row("npm", "e"), "2 8 0 0 - -");
+	ck_assert_int_eq(tu_walk(fs, "node_modules/e/a", &a), 0);
+}
+END_TEST
+
+static Suite *packages_suite(void)
+{
+	Suite *s = suite_create("packages");
+	TCase *t = tcase_create("attribution");
+
+	tcase_add_checked_fixture(t, setup, teardown);
+	tcase_set_timeout(t, 60);
+	tcase_add_test(t, dpkg);
+	tcase_add_test(t, pip);
+	tcase_add_test(t, npm);
+	tcase_add_test(t, apk);
+	tcase_add_test(t, directories);
+	tcase_add_test(t, totals);
+	tcase_add_test(t, bad_databases);
+	suite_add_tcase(s, t);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr;
+	int failed;
+
+	setlocale(LC_CTYPE, "C.UTF-8");
+	sr = srunner_create(packages_suite());
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
