@@ -367,7 +367,9 @@ int imgfs_fuse_run(struct imgfs_fs *fs, const struct imgfs_mount_opts *o)
 	fuse_loop_cfg_set_clone_fd(cfg, 0);
 	fuse_loop_cfg_set_max_threads(cfg, 16);
 	fuse_loop_cfg_set_idle_threads(cfg, 8);
-	if (fuse_session_loop_mt(se, cfg) != 0)
+	/* The loop returns the signal number when SIGINT or SIGTERM ended
+	 * it: a clean stop, not an error. */
+	if (fuse_session_loop_mt(se, cfg) < 0)
 		rc = -EIO;
 	fuse_loop_cfg_destroy(cfg);
 out_mount:

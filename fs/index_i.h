@@ -9,7 +9,7 @@
 
 /* Bumped whenever the tables change meaning: an index of another version
  * is rebuilt, never trusted. */
-#define IMGFS_SCHEMA_VERSION 6
+#define IMGFS_SCHEMA_VERSION 7
 
 struct imgfs_build {
 	sqlite3 *db;
@@ -22,6 +22,8 @@ struct imgfs_build {
 	const char *layer_name;  /* "layer 3 (sha256:ab12...)" while applying one */
 	sqlite3_stmt *src_get, *src_ins;
 	uint64_t entries;
+	uint64_t layer_verified;  /* data offsets checked by header walk, this layer */
+	int layer_walk;           /* the derived offsets failed once: walk them all */
 	unsigned char *buf;      /* IMGFS_CHUNK bytes */
 	double t0;               /* when the build started (monotonic seconds) */
 	const struct imgfs_opts *opts;

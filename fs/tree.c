@@ -687,13 +687,6 @@ static int virt_value(struct conn *c, uint64_t ino, int which, char *out, size_t
 	return n;
 }
 
-static int is_dir(struct imgfs_fs *fs, uint64_t ino)
-{
-	struct imgfs_attr a;
-
-	return imgfs_fs_getattr(fs, ino, &a) == 0 && S_ISDIR(a.mode);
-}
-
 ssize_t imgfs_fs_getxattr(struct imgfs_fs *fs, uint64_t ino, const char *name, void *buf, size_t size)
 {
 	struct conn *c = conn_get(fs);
@@ -739,17 +732,25 @@ ssize_t imgfs_fs_getxattr(struct imgfs_fs *fs, uint64_t ino, const char *name, v
 ssize_t imgfs_fs_listxattr(struct imgfs_fs *fs, uint64_t ino, char *buf, size_t size)
 {
 	struct conn *c = conn_get(fs);
+	struct imgfs_attr a;
 	sqlite3_stmt *q;
 	size_t total = 0, i;
-	int r;
+	int r, user_ok;
 
 	if (!c)
 		return -ENOMEM;
+	/* Linux allows user.* attributes only on regular files and
+	 * directories: listing them elsewhere would name what cannot be read. */
+	if (imgfs_fs_getattr(fs, ino, &a) != 0)
+		return -ENOENT;
+	user_ok = S_ISREG(a.mode) || S_ISDIR(a.mode);
 	q = c->q[Q_XLIST];
 	sqlite3_bind_int64(q, 1, (sqlite3_int64)ino);
 	while ((r = step(q)) == 1) {
 		size_t l = (size_t)sqlite3_column_bytes(q, 0) + 1;
 
+		if (!user_ok && !strncmp((const char *)sqlite3_column_text(q, 0), "user.", 5))
+			continue;
 		if (size && total + l > size) {
 			sqlite3_reset(q);
 			return -ERANGE;
@@ -761,13 +762,13 @@ ssize_t imgfs_fs_listxattr(struct imgfs_fs *fs, uint64_t ino, char *buf, size_t 
 	sqlite3_reset(q);
 	if (r < 0)
 		return r;
-	for (i = 0; i < V_COUNT; i++) {
+	for (i = 0; i < V_COUNT && user_ok; i++) {
 		size_t l = strlen(virt_names[i]) + 1;
 		char v[8192];
 
 		/* list only what getxattr answers: files on directories,
 		 * created_by where the config has a history step */
-		if (i == V_FILES && !is_dir(fs, ino))
+		if (i == V_FILES && !S_ISDIR(a.mode))
 			continue;
 		if ((i == V_CREATED || i == V_PACKAGE) && virt_value(c, ino, (int)i, v, sizeof(v)) < 0)
 			continue;
