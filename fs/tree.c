@@ -252,7 +252,15 @@ void imgfs_fs_close(struct imgfs_fs *fs)
 
 	if (!fs)
 		return;
-	for (c = fs->conns; c; c = n) {
+	/* No thread starts using FS after this; FUSE's workers that retired
+	 * earlier handed their connections back under the lock, which taking
+	 * it here orders before the frees. */
+	pthread_key_delete(fs->key);
+	pthread_mutex_lock(&fs->lock);
+	c = fs->conns;
+	fs->conns = NULL;
+	pthread_mutex_unlock(&fs->lock);
+	for (; c; c = n) {
 		n = c->next;
 		conn_free(c);
 	}
@@ -261,7 +269,6 @@ void imgfs_fs_close(struct imgfs_fs *fs)
 			close(fs->src_fd[i]);
 	if (fs->cache_fd >= 0)
 		close(fs->cache_fd);
-	pthread_key_delete(fs->key);
 	pthread_mutex_destroy(&fs->lock);
 	free(fs->src_fd);
 	free(fs->uri);
