@@ -216,8 +216,9 @@ static int charge(struct waste *w, struct group *g, int64_t vparent, const char 
 	if (g->dir) {
 		sqlite3_bind_int64(w->find, 1, g->dir);
 		sqlite3_bind_blob(w->find, 2, name, (int)strlen(name), SQLITE_STATIC);
-		if (sqlite3_step(w->find) == SQLITE_ROW &&
-		    (sqlite3_column_int64(w->find, 1) & 0170000) != S_DIR) {
+		/* whatever now stands at the hidden file's path: an overwriting
+		 * file, or a directory that replaced it */
+		if (sqlite3_step(w->find) == SQLITE_ROW) {
 			int64_t ino = sqlite3_column_int64(w->find, 0);
 
 			sqlite3_reset(w->find);

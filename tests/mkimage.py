@@ -186,6 +186,67 @@ def merge(layers):
     return tree
 
 
+def provenance(layers, prefix):
+    """Writes PREFIX.reference-imgfs.txt: for every path of the merged tree
+    (the root left out), the expected user.imgfs.layer, user.imgfs.layers
+    and user.imgfs.wasted, from this model alone:
+
+    - layer: the layer whose entry made the inode, or last set a
+      directory's attributes (an implied parent: the layer that implied it);
+      a hardlink shares its target's;
+    - layers: every layer with an entry, or a whiteout, at that path ("-"
+      for none), or at any name of the same inode (hardlinks);
+    - wasted: the bytes of regular files some layer made that the merged
+      tree no longer holds, each such inode once, charged to every directory
+      of the merged tree along the path it was made at, and to the file now
+      at that path if any."""
+    tree, layer_of, born, touched = {}, {}, {}, {}
+    for li, layer in enumerate(layers):
+        explicit = []
+        for ti, _ in layer.entries:
+            name = norm(ti.name)
+            d, b = os.path.split(name)
+            if b == ".wh..wh..opq":
+                continue
+            path = os.path.join(d, b[4:]) if b.startswith(".wh.") else name
+            if path and li not in touched.setdefault(path, []):
+                touched[path].append(li)
+            if not b.startswith(".wh."):
+                explicit.append((name, ti))
+        apply_layer(tree, layer)
+        for path, ino in tree.items():
+            if id(ino) not in born:
+                born[id(ino)] = (ino, path)
+                layer_of[id(ino)] = li
+        for name, ti in explicit:
+            if name in tree and ti.isdir() and tree[name].typ == "d":
+                layer_of[id(tree[name])] = li
+    live = set(id(i) for i in tree.values())
+    wasted = {}
+    for key, (ino, path) in born.items():
+        if key in live or ino.typ != "f" or not ino.data:
+            continue
+        parts = path.split("/")
+        wasted[""] = wasted.get("", 0) + len(ino.data)
+        for i in range(1, len(parts) + 1):
+            sub = "/".join(parts[:i])
+            if sub not in tree or (tree[sub].typ != "d" and i < len(parts)):
+                break
+            wasted[sub] = wasted.get(sub, 0) + len(ino.data)
+    # an xattr belongs to the inode: a file's layers are those of all its names
+    def layers_of(ino):
+        got = set()
+        for p, i in tree.items():
+            if i is ino:
+                got.update(touched.get(p, []))
+        return ",".join(str(x) for x in sorted(got)) or "-"
+    lines = ["%s\t%d\t%s\t%d" % (path, layer_of[id(ino)], layers_of(ino), wasted.get(path, 0))
+             for path, ino in tree.items() if path]
+    with open(prefix + ".reference-imgfs.txt", "w") as f:
+        f.write("".join(line + "\n" for line in sorted(lines, key=lambda x: x.encode())))
+    return wasted.get("", 0)
+
+
 def write_references(tree, prefix):
     def csort(lines):
         return sorted(lines, key=lambda s: s.encode())
@@ -399,6 +460,8 @@ def main():
     layered, small = layered_image(), small_image()
     write_references(merge(layered), P("layered"))
     write_references(merge(small), P("small"))
+    with open(P("layered.reference-wasted.txt"), "w") as f:
+        f.write("%d\n" % provenance(layered, P("layered")))
 
     dm = docker_members([(["imgfs-test/layered:latest"], layered)])
     write_members(P("layered.docker.tar"), dm)

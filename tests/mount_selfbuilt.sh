@@ -28,6 +28,25 @@ MNT=$W/mnt
 
 # ------------------------------------------------ the layered image, 4 ways
 
+# check_provenance MNT REF: each line of REF (path, layer, layers, wasted)
+# against user.imgfs.layer, .layers and .wasted of MNT/path.
+check_provenance() {
+	local mnt=$1 ref=$2 path layer layers wasted bad=0 got
+	while IFS=$'\t' read -r path layer layers wasted; do
+		[ "$layers" = - ] && layers=
+		if [ ! -f "$mnt/$path" ] && [ ! -d "$mnt/$path" ] || [ -L "$mnt/$path" ]; then
+			continue # Linux allows user.* only on files and directories
+		fi
+		got=$(getfattr --only-values -n user.imgfs.layer "$mnt/$path" 2>/dev/null)
+		[ "$got" = "$layer" ] || { echo "  $path: layer $got, expected $layer"; bad=1; }
+		got=$(getfattr --only-values -n user.imgfs.layers "$mnt/$path" 2>/dev/null)
+		[ "$got" = "$layers" ] || { echo "  $path: layers '$got', expected '$layers'"; bad=1; }
+		got=$(getfattr --only-values -n user.imgfs.wasted "$mnt/$path" 2>/dev/null)
+		[ "$got" = "$wasted" ] || { echo "  $path: wasted $got, expected $wasted"; bad=1; }
+	done <"$ref"
+	return $bad
+}
+
 check_layered() {
 	local mnt=$1 what=$2 out
 	check "$what: tree equals layered.reference*" compare_tree "$mnt" "$IMG/layered"
@@ -48,6 +67,15 @@ check_layered() {
 	expect_xattr "$mnt/srv/data.txt" user.imgfs.layer 3
 	expect_xattr "$mnt/srv" user.imgfs.layer 3
 	expect_xattr "$mnt/xattr/file" user.test "hello xattr"
+	check "$what: layer, layers and wasted of every path equal mkimage.py's model" \
+		check_provenance "$mnt" "$IMG/layered.reference-imgfs.txt"
+	expect_xattr "$mnt" user.imgfs.wasted "$(cat "$IMG/layered.reference-wasted.txt")"
+	# the hidden view holds exactly the hidden bytes, each inode once
+	local hidden
+	hidden=$(du -sbc "$mnt"/.imgfs/hidden/* | tail -1 | cut -f1)
+	[ "$hidden" = "$(cat "$IMG/layered.reference-wasted.txt")" ] &&
+		pass "$what: du of /.imgfs/hidden equals the hidden bytes" ||
+		fail "$what: du of /.imgfs/hidden is $hidden"
 
 	# Random access must agree with the sequential read checked by sha256.
 	cp "$mnt/big/random.bin" "$W/random.bin" 2>/dev/null
