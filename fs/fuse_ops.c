@@ -6,7 +6,7 @@
  * is held per inode in memory: lookup counts need no bookkeeping and forget
  * has nothing to release.  Entries and attributes are valid for a day and
  * the page cache is kept across opens. */
-#define FUSE_USE_VERSION 35
+#define FUSE_USE_VERSION 312
 #include "imgfs/fuse_ops.h"
 
 #include <errno.h>
