@@ -21,7 +21,19 @@
 /* The tree never changes after indexing. */
 #define TIMEOUT 86400.0
 
+/* The adapter's state: the core filesystem and what the kernel agreed to. */
+struct adapter {
+	struct imgfs_fs *fs;
+	int no_open;     /* open/release skipped: FUSE_CAP_NO_OPEN_SUPPORT */
+	int no_opendir;  /* opendir/releasedir skipped */
+};
+
 static struct imgfs_fs *FS(fuse_req_t req)
+{
+	return ((struct adapter *)fuse_req_userdata(req))->fs;
+}
+
+static struct adapter *AD(fuse_req_t req)
 {
 	return fuse_req_userdata(req);
 }
@@ -57,11 +69,27 @@ static void fill_entry(const struct imgfs_attr *a, struct fuse_entry_param *e)
 
 static void op_init(void *data, struct fuse_conn_info *conn)
 {
-	(void)data;
+	struct adapter *ad = data;
+
+	/* Nothing is held per open file and the tree never changes: when
+	 * the kernel can skip open and release (and keeps the page cache and
+	 * directory cache then), a read of a small file is one round trip
+	 * instead of three.  Writes never get here: the mount is read-only. */
+	if (conn->capable & FUSE_CAP_NO_OPEN_SUPPORT) {
+		conn->want |= FUSE_CAP_NO_OPEN_SUPPORT;
+		ad->no_open = 1;
+	}
+	if (conn->capable & FUSE_CAP_NO_OPENDIR_SUPPORT) {
+		conn->want |= FUSE_CAP_NO_OPENDIR_SUPPORT;
+		ad->no_opendir = 1;
+	}
 	if (conn->capable & FUSE_CAP_READDIRPLUS)
 		conn->want |= FUSE_CAP_READDIRPLUS;
 	if (conn->capable & FUSE_CAP_CACHE_SYMLINKS)
 		conn->want |= FUSE_CAP_CACHE_SYMLINKS;
+	/* No splice: most image files are small, and a pipe round trip per
+	 * read costs more than the copy it saves (grep -r over big). */
+	conn->want &= ~(unsigned)(FUSE_CAP_SPLICE_WRITE | FUSE_CAP_SPLICE_MOVE);
 	conn->want &= ~(unsigned)FUSE_CAP_READDIRPLUS_AUTO;
 	/* Reads of up to 1 MiB (the content cache's frame size): the kernel
 	 * sizes its requests by max_pages, which libfuse derives from
@@ -145,34 +173,68 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		fuse_reply_err(req, EROFS);
 		return;
 	}
+	if (AD(req)->no_open) {
+		fuse_reply_err(req, ENOSYS); /* the kernel stops asking */
+		return;
+	}
 	fi->keep_cache = 1;
 	fuse_reply_open(req, fi);
 }
 
-/* Valid replies: fuse_reply_buf, fuse_reply_err */
+/* Valid replies: fuse_reply_buf, fuse_reply_iov, fuse_reply_data, fuse_reply_err */
 static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		    struct fuse_file_info *fi)
 {
-	char *buf = malloc(size ? size : 1);
+	/* One buffer per thread for reads through the content cache: a
+	 * 1 MiB malloc per read would be an mmap and its page faults. */
+	static __thread char *buf;
+	static __thread size_t cap;
+	struct fuse_bufvec bv = FUSE_BUFVEC_INIT(0);
+	uint64_t pos;
+	size_t len;
 	ssize_t n;
+	int fd, r;
 
 	(void)fi;
-	if (!buf) {
-		fuse_reply_err(req, ENOMEM);
+	r = imgfs_fs_data_fd(FS(req), ino, (uint64_t)off, size, &fd, &pos, &len);
+	if (r < 0) {
+		fuse_reply_err(req, -r);
 		return;
+	}
+	if (r == 1) {
+		/* Straight from the image file; libfuse splices it when it can. */
+		bv.buf[0].size = len;
+		bv.buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK | FUSE_BUF_FD_RETRY;
+		bv.buf[0].fd = fd;
+		bv.buf[0].pos = (off_t)pos;
+		fuse_reply_data(req, &bv, 0);
+		return;
+	}
+	if (cap < size) {
+		char *nb = realloc(buf, size);
+
+		if (!nb) {
+			fuse_reply_err(req, ENOMEM);
+			return;
+		}
+		buf = nb;
+		cap = size;
 	}
 	n = imgfs_fs_read(FS(req), ino, buf, size, (uint64_t)off);
 	if (n < 0)
 		fuse_reply_err(req, (int)-n);
 	else
 		fuse_reply_buf(req, buf, (size_t)n);
-	free(buf);
 }
 
 /* Valid replies: fuse_reply_open, fuse_reply_err */
 static void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	(void)ino;
+	if (AD(req)->no_opendir) {
+		fuse_reply_err(req, ENOSYS);
+		return;
+	}
 	fi->keep_cache = 1;
 	fi->cache_readdir = 1;
 	fuse_reply_open(req, fi);
@@ -324,6 +386,7 @@ static const struct fuse_lowlevel_ops ops = {
 
 int imgfs_fuse_run(struct imgfs_fs *fs, const struct imgfs_mount_opts *o)
 {
+	struct adapter ad = { 0 };
 	struct fuse_args args = FUSE_ARGS_INIT(0, NULL);
 	struct fuse_session *se = NULL;
 	struct fuse_loop_config *cfg = NULL;
@@ -343,7 +406,8 @@ int imgfs_fuse_run(struct imgfs_fs *fs, const struct imgfs_mount_opts *o)
 		rc = -ENOMEM;
 		goto out;
 	}
-	se = fuse_session_new(&args, &ops, sizeof(ops), fs);
+	ad.fs = fs;
+	se = fuse_session_new(&args, &ops, sizeof(ops), &ad);
 	if (!se) {
 		fprintf(stderr, "imgfs: cannot start FUSE session (bad -o option?)\n");
 		rc = -EINVAL;
