@@ -530,7 +530,9 @@ static int build(const struct imgfs_opts *o, const char *index, const struct ide
 	if (!b.buf)
 		return -ENOMEM;
 	unlink(tmp);
-	if (sqlite3_open_v2(tmp, &b.db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) != SQLITE_OK) {
+	/* one thread uses the build connection: no SQLite mutexes */
+	if (sqlite3_open_v2(tmp, &b.db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+			    NULL) != SQLITE_OK) {
 		rc = imgfs_errf(err, -EIO, 0, "%s: %s", tmp, b.db ? sqlite3_errmsg(b.db) : "cannot open");
 		goto out;
 	}
