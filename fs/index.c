@@ -539,7 +539,7 @@ static int build(const struct imgfs_opts *o, const char *index, const struct ide
 	/* The file is renamed into place only when complete, so the build
 	 * needs no journal and no syncs: a crash leaves a temp file only. */
 	if (sqlite3_exec(b.db, "PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;"
-			 "PRAGMA locking_mode=EXCLUSIVE; PRAGMA cache_size=-65536;"
+			 "PRAGMA locking_mode=EXCLUSIVE; PRAGMA cache_size=-32768;"
 			 "BEGIN;", NULL, NULL, NULL) != SQLITE_OK ||
 	    sqlite3_exec(b.db, schema, NULL, NULL, NULL) != SQLITE_OK ||
 	    sqlite3_prepare_v2(b.db, "SELECT id FROM source WHERE path=?", -1, &b.src_get, NULL) != SQLITE_OK ||
