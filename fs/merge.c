@@ -180,6 +180,30 @@ static int new_dentry(struct imgfs_merge *m, int64_t parent, const char *name, i
 	return run(m, m->ins_dentry);
 }
 
+/* Like new_dentry, but a name already in PARENT is no error: returns 1
+ * then, so the common case (a new name) costs one B-tree probe, not two. */
+static int try_dentry(struct imgfs_merge *m, int64_t parent, const char *name, int64_t ino,
+		      int64_t depth, int view, int64_t tsize)
+{
+	int r;
+
+	sqlite3_bind_int64(m->ins_dentry, 1, parent);
+	sqlite3_bind_blob(m->ins_dentry, 2, name, (int)strlen(name), SQLITE_STATIC);
+	sqlite3_bind_int64(m->ins_dentry, 3, ino);
+	sqlite3_bind_int(m->ins_dentry, 4, m->layer);
+	sqlite3_bind_int64(m->ins_dentry, 5, depth);
+	sqlite3_bind_int(m->ins_dentry, 6, view);
+	sqlite3_bind_int64(m->ins_dentry, 7, tsize);
+	r = sqlite3_step(m->ins_dentry);
+	sqlite3_reset(m->ins_dentry);
+	sqlite3_clear_bindings(m->ins_dentry);
+	if (r == SQLITE_DONE)
+		return 0;
+	if (r == SQLITE_CONSTRAINT)
+		return 1;
+	return db_fail(m);
+}
+
 /* Removes dentry ID and everything beneath it, whatever the layer. */
 static int remove_all(struct imgfs_merge *m, int64_t id)
 {
@@ -356,6 +380,12 @@ static int view_add(struct imgfs_merge *m, const struct imgfs_entry *e, int64_t 
 	r = resolve_dir(m, &m->lview, dir, 1, &dino, &depth);
 	if (r)
 		return r;
+	if ((e->mode & S_IFMT) != S_DIR || e->hardlink) {
+		/* a non-directory: a new name nearly always */
+		r = try_dentry(m, dino, base, ino, depth + 1, 1, tsize);
+		if (r <= 0)
+			return r;
+	}
 	r = find(m, dino, base, &id, &old, &omode);
 	if (r < 0)
 		return r;
@@ -429,6 +459,23 @@ int imgfs_merge_entry(struct imgfs_merge *m, const struct imgfs_entry *e, int64_
 	r = resolve_dir(m, &m->merged, dir, 1, &dino, &depth);
 	if (r)
 		return r;
+	if (!e->hardlink && (e->mode & S_IFMT) != S_DIR) {
+		/* A non-directory replaces whatever has its name: insert first,
+		 * and only when the name is taken look at what is there. */
+		r = new_inode(m, e, ino);
+		if (r)
+			return r;
+		r = try_dentry(m, dino, base, *ino, depth + 1, 0, tsize);
+		if (r == 1) {
+			r = find(m, dino, base, &id, &old, &omode);
+			if (r < 0)
+				return r;
+			if ((r = remove_all(m, id)) != 0)
+				return r;
+			r = new_dentry(m, dino, base, *ino, depth + 1, 0, tsize);
+		}
+		return r ? r : view_add(m, e, *ino, tsize);
+	}
 	r = find(m, dino, base, &id, &old, &omode);
 	if (r < 0)
 		return r;

@@ -480,40 +480,6 @@ static int load_frame(struct imgfs_fs *fs, struct conn *c, uint64_t ino, int64_t
 	return 0;
 }
 
-int imgfs_fs_data_fd(struct imgfs_fs *fs, uint64_t ino, uint64_t off, size_t size,
-		     int *fd, uint64_t *pos, size_t *len)
-{
-	struct conn *c = conn_get(fs);
-	sqlite3_stmt *q;
-	uint64_t fsize, doff;
-	int64_t src;
-	int r;
-
-	if (!c)
-		return -ENOMEM;
-	q = c->q[Q_DATA];
-	sqlite3_bind_int64(q, 1, (sqlite3_int64)ino);
-	r = step(q);
-	if (r != 1) {
-		sqlite3_reset(q);
-		return r == 0 ? -ENOENT : r;
-	}
-	if (!S_ISREG((mode_t)sqlite3_column_int64(q, 3)) || sqlite3_column_type(q, 1) == SQLITE_NULL) {
-		sqlite3_reset(q);
-		return 0;
-	}
-	fsize = (uint64_t)sqlite3_column_int64(q, 0);
-	src = sqlite3_column_int64(q, 1);
-	doff = (uint64_t)sqlite3_column_int64(q, 2);
-	sqlite3_reset(q);
-	if (src <= 0 || (size_t)src >= fs->n_src || fs->src_fd[src] < 0)
-		return -EIO;
-	*fd = fs->src_fd[src];
-	*pos = doff + off;
-	*len = off >= fsize ? 0 : size > fsize - off ? (size_t)(fsize - off) : size;
-	return 1;
-}
-
 ssize_t imgfs_fs_read(struct imgfs_fs *fs, uint64_t ino, void *buf, size_t size, uint64_t off)
 {
 	struct conn *c = conn_get(fs);

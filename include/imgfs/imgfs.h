@@ -87,13 +87,6 @@ int imgfs_fs_readdir(struct imgfs_fs *fs, uint64_t ino, uint64_t off,
 ssize_t imgfs_fs_readlink(struct imgfs_fs *fs, uint64_t ino, char *buf, size_t len);
 /* Reads up to SIZE bytes at OFF; returns the count (short only at EOF). */
 ssize_t imgfs_fs_read(struct imgfs_fs *fs, uint64_t ino, void *buf, size_t size, uint64_t off);
-/* Where the SIZE bytes at OFF of INO lie when they lie in one file on the
- * host (an uncompressed layer): returns 1 and the descriptor (borrowed),
- * the offset in it and the length (short only at EOF), so the caller can
- * splice them; 0 when they must be read with imgfs_fs_read (content
- * cache, empty file); a negative errno on error. */
-int imgfs_fs_data_fd(struct imgfs_fs *fs, uint64_t ino, uint64_t off, size_t size,
-		     int *fd, uint64_t *pos, size_t *len);
 /* SIZE 0 asks for the length.  -ERANGE when BUF is too small, -ENODATA when
  * there is no such attribute.  Serves the image's xattrs and user.imgfs.*. */
 ssize_t imgfs_fs_getxattr(struct imgfs_fs *fs, uint64_t ino, const char *name,
