@@ -139,7 +139,7 @@ grep -q '^imgfs: timing: ' "$W/err" && grep -q '^imgfs: index .* built in ' "$W/
 	fail "--verbose: stderr $(cat "$W/err")"
 
 expect_rc 0 "layers --json" "$IMGFS" layers "$IMG" --json
-if jq -e --arg img "$IMG" '(keys == ["image","index","layers"]) and .image == $img and
+if jq -e --arg img "$IMG" '(keys == ["cache","cache_bytes","image","index","layers"]) and .image == $img and .cache == null and .cache_bytes == 0 and
 	(.layers | length == 2) and
 	all(.layers[]; (keys == (["compression","created_by","diff_id","digest","entries",
 		"media_type","num","size","stored_size"] | sort)) and

@@ -407,6 +407,9 @@ static int cmd_layers(int argc, char **argv)
 	struct imgfs_build_info info;
 	struct imgfs_err err = { 0 };
 	struct imgfs_fs *fs = NULL;
+	struct stat cst;
+	long long cache_bytes = 0;
+	char *cache;
 	int rc, first = 1;
 
 	if (parse(argc, argv, &c, 0) || c.nargs != 1)
@@ -418,12 +421,22 @@ static int cmd_layers(int argc, char **argv)
 	rc = imgfs_fs_open(&fs, info.index_path, &err);
 	if (rc)
 		return fail(&err, rc);
+	/* the content cache of compressed layers, if any */
+	cache = imgfs_fs_meta(fs, "cache");
+	if (cache && stat(cache, &cst) == 0)
+		cache_bytes = (long long)cst.st_size;
 	if (c.json) {
 		/* schema: imgfs(1), JSON OUTPUT */
 		fputs("{\"image\": ", stdout);
 		json_str(stdout, c.o.image);
 		fputs(", \"index\": ", stdout);
 		json_str(stdout, info.index_path);
+		fputs(", \"cache\": ", stdout);
+		if (cache)
+			json_str(stdout, cache);
+		else
+			fputs("null", stdout);
+		printf(", \"cache_bytes\": %lld", cache_bytes);
 		fputs(", \"layers\": [", stdout);
 		rc = imgfs_fs_layers(fs, json_layer, &first);
 		fputs(first ? "]}\n" : "\n  ]}\n", stdout);
@@ -431,7 +444,13 @@ static int cmd_layers(int argc, char **argv)
 		printf("%-3s %-19s %12s %12s %8s  %-5s %s\n", "#", "DIGEST", "STORED", "SIZE",
 		       "ENTRIES", "COMP", "CREATED BY");
 		rc = imgfs_fs_layers(fs, print_layer, NULL);
+		if (cache)
+			printf("content cache: %lld bytes for the compressed layers (%s)\n",
+			       cache_bytes, cache);
+		else
+			printf("content cache: none (every layer is read in place)\n");
 	}
+	free(cache);
 	imgfs_fs_close(fs);
 	if (fflush(stdout))
 		rc = -EIO;
