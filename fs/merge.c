@@ -232,6 +232,19 @@ static int remove_lower(struct imgfs_merge *m, int64_t id, int children)
 	return run(m, m->sub_clear);
 }
 
+/* Gives directory inode INO the attributes of entry E, from this layer. */
+static int set_dir_attrs(struct imgfs_merge *m, const struct imgfs_entry *e, int64_t ino)
+{
+	sqlite3_bind_int64(m->upd_dir, 1, e->mode);
+	sqlite3_bind_int64(m->upd_dir, 2, e->uid);
+	sqlite3_bind_int64(m->upd_dir, 3, e->gid);
+	sqlite3_bind_int64(m->upd_dir, 4, e->mtime);
+	sqlite3_bind_int64(m->upd_dir, 5, e->mtime_ns);
+	sqlite3_bind_int(m->upd_dir, 6, m->layer);
+	sqlite3_bind_int64(m->upd_dir, 7, ino);
+	return run(m, m->upd_dir);
+}
+
 /* Implied directories get tsize -1: no entry of their own wrote them. */
 #define TSIZE_IMPLIED (-1)
 
@@ -391,14 +404,7 @@ static int view_add(struct imgfs_merge *m, const struct imgfs_entry *e, int64_t 
 		return r;
 	if ((e->mode & S_IFMT) == S_DIR && !e->hardlink) {
 		if (id && (omode & S_IFMT) == S_DIR) {
-			sqlite3_bind_int64(m->upd_dir, 1, e->mode);
-			sqlite3_bind_int64(m->upd_dir, 2, e->uid);
-			sqlite3_bind_int64(m->upd_dir, 3, e->gid);
-			sqlite3_bind_int64(m->upd_dir, 4, e->mtime);
-			sqlite3_bind_int64(m->upd_dir, 5, e->mtime_ns);
-			sqlite3_bind_int(m->upd_dir, 6, m->layer);
-			sqlite3_bind_int64(m->upd_dir, 7, old);
-			if ((r = run(m, m->upd_dir)) != 0)
+			if ((r = set_dir_attrs(m, e, old)) != 0)
 				return r;
 			/* no longer implied: this layer has an entry for it */
 			sqlite3_bind_int64(m->upd_tsize, 1, 0);
@@ -519,14 +525,7 @@ int imgfs_merge_entry(struct imgfs_merge *m, const struct imgfs_entry *e, int64_
 
 	if (id && (omode & S_IFMT) == S_DIR && (e->mode & S_IFMT) == S_DIR) {
 		/* Directory over directory: new attributes, lower children kept. */
-		sqlite3_bind_int64(m->upd_dir, 1, e->mode);
-		sqlite3_bind_int64(m->upd_dir, 2, e->uid);
-		sqlite3_bind_int64(m->upd_dir, 3, e->gid);
-		sqlite3_bind_int64(m->upd_dir, 4, e->mtime);
-		sqlite3_bind_int64(m->upd_dir, 5, e->mtime_ns);
-		sqlite3_bind_int(m->upd_dir, 6, m->layer);
-		sqlite3_bind_int64(m->upd_dir, 7, old);
-		if ((r = run(m, m->upd_dir)) != 0)
+		if ((r = set_dir_attrs(m, e, old)) != 0)
 			return r;
 		sqlite3_bind_int(m->upd_dentry_layer, 1, m->layer);
 		sqlite3_bind_int64(m->upd_dentry_layer, 2, id);
