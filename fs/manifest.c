@@ -277,6 +277,16 @@ static int expect(struct ctx *c, const struct jv *v, enum jt want, const char *f
 	return 0;
 }
 
+/* jget of PATH in DOC into V, then expect() of it: the pair every
+ * document walk starts with. */
+static int jget_expect(struct ctx *c, const char *doc, const char *path, struct jv *v,
+		       enum jt want, const char *file, const char *what)
+{
+	int rc = jget(c, doc, path, v);
+
+	return rc < 0 ? rc : expect(c, v, want, file, what);
+}
+
 /* An optional string at PATH of DOC: *OUT is a malloc'd copy or NULL when
  * the value is absent or is no usable string (annotations and platform
  * fields only choose among images, so a wrong type just does not match). */
@@ -727,23 +737,14 @@ static int config_apply(struct ctx *c, const char *name, const char *cfg, const 
 	size_t n_ids = 0;
 	int rc;
 
-	rc = jget(c, cfg, "$", &v);
+	rc = jget_expect(c, cfg, "$", &v, JT_OBJECT, name, "the image config");
 	if (rc < 0)
 		goto out;
-	rc = expect(c, &v, JT_OBJECT, name, "the image config");
-	if (rc < 0)
-		goto out;
-	rc = jget(c, cfg, "$.rootfs", &rootfs);
-	if (rc < 0)
-		goto out;
-	rc = expect(c, &rootfs, JT_OBJECT, name, "rootfs");
+	rc = jget_expect(c, cfg, "$.rootfs", &rootfs, JT_OBJECT, name, "rootfs");
 	if (rc < 0)
 		goto out;
 	jv_clear(&v);
-	rc = jget(c, rootfs.s, "$.type", &v);
-	if (rc < 0)
-		goto out;
-	rc = expect(c, &v, JT_TEXT, name, "rootfs.type");
+	rc = jget_expect(c, rootfs.s, "$.type", &v, JT_TEXT, name, "rootfs.type");
 	if (rc < 0)
 		goto out;
 	if (strcmp(v.s, "layers")) {
@@ -752,10 +753,7 @@ static int config_apply(struct ctx *c, const char *name, const char *cfg, const 
 		goto out;
 	}
 	jv_clear(&v);
-	rc = jget(c, rootfs.s, "$.diff_ids", &v);
-	if (rc < 0)
-		goto out;
-	rc = expect(c, &v, JT_ARRAY, name, "rootfs.diff_ids");
+	rc = jget_expect(c, rootfs.s, "$.diff_ids", &v, JT_ARRAY, name, "rootfs.diff_ids");
 	if (rc < 0)
 		goto out;
 	rc = jeach(c, v.s, "$", IMGFS_LAYERS_MAX, &ids, &n_ids);
@@ -1304,10 +1302,7 @@ static int walk_index(struct ctx *c, struct walk *w, const char *doc, const char
 	size_t n = 0;
 	int rc;
 
-	rc = jget(c, doc, "$", &top);
-	if (rc < 0)
-		goto out;
-	rc = expect(c, &top, JT_OBJECT, docname, "the image index");
+	rc = jget_expect(c, doc, "$", &top, JT_OBJECT, docname, "the image index");
 	if (rc < 0)
 		goto out;
 	rc = jget(c, doc, "$.manifests", &m);

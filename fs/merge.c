@@ -167,21 +167,9 @@ static int new_inode(struct imgfs_merge *m, const struct imgfs_entry *e, int64_t
 	return rc;
 }
 
-static int new_dentry(struct imgfs_merge *m, int64_t parent, const char *name, int64_t ino,
-		      int64_t depth, int view, int64_t tsize)
-{
-	sqlite3_bind_int64(m->ins_dentry, 1, parent);
-	sqlite3_bind_blob(m->ins_dentry, 2, name, (int)strlen(name), SQLITE_STATIC);
-	sqlite3_bind_int64(m->ins_dentry, 3, ino);
-	sqlite3_bind_int(m->ins_dentry, 4, m->layer);
-	sqlite3_bind_int64(m->ins_dentry, 5, depth);
-	sqlite3_bind_int(m->ins_dentry, 6, view);
-	sqlite3_bind_int64(m->ins_dentry, 7, tsize);
-	return run(m, m->ins_dentry);
-}
-
-/* Like new_dentry, but a name already in PARENT is no error: returns 1
- * then, so the common case (a new name) costs one B-tree probe, not two. */
+/* Adds name NAME of inode INO to directory PARENT.  A name already in
+ * PARENT is no error: returns 1 then, so the common case (a new name)
+ * costs one B-tree probe, not two. */
 static int try_dentry(struct imgfs_merge *m, int64_t parent, const char *name, int64_t ino,
 		      int64_t depth, int view, int64_t tsize)
 {
@@ -202,6 +190,15 @@ static int try_dentry(struct imgfs_merge *m, int64_t parent, const char *name, i
 	if (r == SQLITE_CONSTRAINT)
 		return 1;
 	return db_fail(m);
+}
+
+/* Adds name NAME of inode INO to PARENT, which must not have it. */
+static int new_dentry(struct imgfs_merge *m, int64_t parent, const char *name, int64_t ino,
+		      int64_t depth, int view, int64_t tsize)
+{
+	int r = try_dentry(m, parent, name, ino, depth, view, tsize);
+
+	return r == 1 ? imgfs_errf(m->err, -EIO, 0, "index: duplicate name %s", name) : r;
 }
 
 /* Removes dentry ID and everything beneath it, whatever the layer. */

@@ -5,7 +5,11 @@
 #include <errno.h>
 #include <string.h>
 
-int imgfs_path_normalize(const char *in, char *out, size_t outlen)
+/* Copies the components of IN to OUT joined by single '/', dropping empty
+ * and "." ones.  A ".." is refused (-EINVAL) unless RESOLVE, then it takes
+ * back the last component, and refused still when there is none: nothing
+ * climbs above the root. */
+static int walk(const char *in, char *out, size_t outlen, int resolve)
 {
 	size_t o = 0;
 	const char *p = in;
@@ -14,6 +18,7 @@ int imgfs_path_normalize(const char *in, char *out, size_t outlen)
 		outlen = IMGFS_PATH_MAX;
 	if (outlen == 0)
 		return -ENAMETOOLONG;
+	out[0] = '\0';
 	while (*p) {
 		const char *c;
 		size_t n;
@@ -26,17 +31,30 @@ int imgfs_path_normalize(const char *in, char *out, size_t outlen)
 		n = (size_t)(p - c);
 		if (n == 0 || (n == 1 && c[0] == '.'))
 			continue;
-		if (n == 2 && c[0] == '.' && c[1] == '.')
-			return -EINVAL;
+		if (n == 2 && c[0] == '.' && c[1] == '.') {
+			char *s;
+
+			if (!resolve || o == 0)
+				return -EINVAL;
+			s = strrchr(out, '/');
+			o = s ? (size_t)(s - out) : 0;
+			out[o] = '\0';
+			continue;
+		}
 		if (o + (o ? 1 : 0) + n + 1 > outlen)
 			return -ENAMETOOLONG;
 		if (o)
 			out[o++] = '/';
 		memcpy(out + o, c, n);
 		o += n;
+		out[o] = '\0';
 	}
-	out[o] = '\0';
 	return 0;
+}
+
+int imgfs_path_normalize(const char *in, char *out, size_t outlen)
+{
+	return walk(in, out, outlen, 0);
 }
 
 void imgfs_path_split(char *path, const char **dir, const char **base)
@@ -56,10 +74,8 @@ void imgfs_path_split(char *path, const char **dir, const char **base)
 int imgfs_path_join_link(const char *name, const char *target, int is_hardlink,
 			 char *out, size_t outlen)
 {
-	/* Lexical resolution with a stack of component ends in OUT. */
+	/* Lexical resolution of the member's directory and TARGET joined. */
 	char buf[IMGFS_PATH_MAX * 2 + 2];
-	size_t o = 0;
-	const char *p;
 
 	buf[0] = '\0';
 	if (!is_hardlink && target[0] != '/') {
@@ -76,41 +92,7 @@ int imgfs_path_join_link(const char *name, const char *target, int is_hardlink,
 		return -ENAMETOOLONG;
 	strcat(buf, target);
 
-	if (outlen == 0)
-		return -ENAMETOOLONG;
-	out[0] = '\0';
-	p = buf;
-	while (*p) {
-		const char *c;
-		size_t n;
-
-		while (*p == '/')
-			p++;
-		c = p;
-		while (*p && *p != '/')
-			p++;
-		n = (size_t)(p - c);
-		if (n == 0 || (n == 1 && c[0] == '.'))
-			continue;
-		if (n == 2 && c[0] == '.' && c[1] == '.') {
-			char *s;
-
-			if (o == 0)
-				return -EINVAL; /* climbs out of the archive */
-			s = strrchr(out, '/');
-			o = s ? (size_t)(s - out) : 0;
-			out[o] = '\0';
-			continue;
-		}
-		if (o + 1 + n + 1 > outlen)
-			return -ENAMETOOLONG;
-		if (o)
-			out[o++] = '/';
-		memcpy(out + o, c, n);
-		o += n;
-		out[o] = '\0';
-	}
-	return 0;
+	return walk(buf, out, outlen, 1);
 }
 
 uint64_t imgfs_fnv64(uint64_t h, const void *data, size_t len)
