@@ -9,7 +9,7 @@
 
 /* Bumped whenever the tables change meaning: an index of another version
  * is rebuilt, never trusted. */
-#define IMGFS_SCHEMA_VERSION 8
+#define IMGFS_SCHEMA_VERSION 9
 
 struct imgfs_build {
 	sqlite3 *db;

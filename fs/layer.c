@@ -321,6 +321,9 @@ int imgfs_layer_apply(struct imgfs_build *b, int num, const struct imgfs_region 
 			if (!en.symlink)
 				en.symlink = "";
 			en.size = strlen(en.symlink);
+			/* Linux symlinks are always 0777 (the mode is never
+			 * checked); the bits a tar stored are shown nowhere. */
+			en.mode = AE_IFLNK | 0777;
 		} else if (archive_entry_filetype(e) == AE_IFREG) {
 			en.size = archive_entry_size_is_set(e) ? (uint64_t)archive_entry_size(e) : 0;
 		} else if (archive_entry_filetype(e) == AE_IFSOCK || !archive_entry_filetype(e)) {

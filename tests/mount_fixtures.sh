@@ -7,18 +7,19 @@
 # the invalid and legacy archives exit 2.
 #
 # Environment (set by meson): IMGFS (the binary), SRCDIR, BUILDDIR.
+# FIXTURES_DIR replaces ../shared/fixtures (tests/treecmp_selftest.sh points
+# it at a copy with one reference line wrong); FIXTURES_ONLY, an extended
+# regex, keeps only the images whose path below it matches.  Without the
+# fixtures the run is a skip (77), and a failure under CI.
 set -uo pipefail
 
 SRCDIR=${SRCDIR:-$(cd "$(dirname "$0")/.." && pwd)}
 BUILDDIR=${BUILDDIR:-$SRCDIR/build/tests}
 IMGFS=${IMGFS:-$SRCDIR/build/tools/imgfs}
-FX=$SRCDIR/../shared/fixtures
-if [ ! -d "$FX" ]; then
-	echo "fixtures: ../shared/fixtures not found, conformance run skipped"
-	exit 0
-fi
-FX=$(cd "$FX" && pwd -P)
 . "$SRCDIR/tests/lib.sh"
+FX=${FIXTURES_DIR:-$SRCDIR/../shared/fixtures}
+[ -d "$FX/made" ] && [ -d "$FX/peers" ] || skip "$FX holds no fixtures (made/, peers/)"
+FX=$(cd "$FX" && pwd -P)
 
 require_fuse
 init_workdir "$BUILDDIR/fixtures"
@@ -30,10 +31,18 @@ MNT=$W/mnt
 # name IMAGE: the image's path below the fixtures directory.
 name() { echo "${1#"$FX"/}"; }
 
+# wanted IMAGE: 0 when IMAGE is to be run (FIXTURES_ONLY unset or matching).
+RAN=0
+wanted() {
+	[ -z "${FIXTURES_ONLY:-}" ] || [[ $(name "$1") =~ $FIXTURES_ONLY ]] || return 1
+	RAN=$((RAN + 1))
+}
+
 # fixture IMAGE REFPREFIX [MOUNT ARGS...]: mounts IMAGE and compares it
 # with REFPREFIX.reference* (when REFPREFIX is empty: only lists the tree).
 fixture() {
 	local image=$1 ref=$2 n; shift 2
+	wanted "$image" || return 0
 	n=$(name "$image")${1:+ $*}
 	if ! mount_image "$image" "$MNT" "$@"; then
 		fail "$n: mount failed"
@@ -76,11 +85,13 @@ for img in tiny.docker.tar tiny.docker-engine.tar tiny.containerd.tar tiny.oci.t
 done
 fixture "$FX/made/tiny-multi.docker.tar" "$FX/made/tiny" --image localhost/tiny:latest
 fixture "$FX/made/tiny-multi.docker.tar" "" --image localhost/tiny:base
-expect_bad "$FX/made/tiny-multi.docker.tar" 'localhost/tiny'
-if grep -q 'localhost/tiny:latest' "$W/mnt-bad.err" && grep -q 'localhost/tiny:base' "$W/mnt-bad.err"; then
-	pass "tiny-multi.docker.tar without --image lists both names"
-else
-	fail "tiny-multi.docker.tar without --image should list localhost/tiny:latest and localhost/tiny:base"
+if wanted "$FX/made/tiny-multi.docker.tar"; then
+	expect_bad "$FX/made/tiny-multi.docker.tar" 'localhost/tiny'
+	if grep -q 'localhost/tiny:latest' "$W/mnt-bad.err" && grep -q 'localhost/tiny:base' "$W/mnt-bad.err"; then
+		pass "tiny-multi.docker.tar without --image lists both names"
+	else
+		fail "tiny-multi.docker.tar without --image should list localhost/tiny:latest and localhost/tiny:base"
+	fi
 fi
 
 # ------------------------------------------------------------ peers/dive
@@ -154,11 +165,14 @@ for n in hello-world-v25 whiteout_image overwritten_file test_image_1; do
 	fixture "$G/$n.tar" "$G/$n"
 done
 fixture "$G/test_index_one_image" ""
-tar_reference "$G/content.tar.zst" "$W/content" --zstd
-fixture "$G/content.tar.zst" "$W/content"
-expect_bad "$G/null_manifest.tar" 'manifest\.json'
-expect_bad "$G/no_manifest.tar" '[Uu]nsupported|not supported'
-expect_bad "$FX/peers/moby/emptyLayer.tar" '[Uu]nsupported|not supported'
+if wanted "$G/content.tar.zst"; then
+	tar_reference "$G/content.tar.zst" "$W/content" --zstd
+	fixture "$G/content.tar.zst" "$W/content"
+fi
+wanted "$G/null_manifest.tar" && expect_bad "$G/null_manifest.tar" 'manifest\.json'
+wanted "$G/no_manifest.tar" && expect_bad "$G/no_manifest.tar" '[Uu]nsupported|not supported'
+wanted "$FX/peers/moby/emptyLayer.tar" &&
+	expect_bad "$FX/peers/moby/emptyLayer.tar" '[Uu]nsupported|not supported'
 
 # ------------------------------------------------ bare layer tars
 
@@ -169,10 +183,12 @@ done
 for img in "$FX"/peers/libarchive/*.tar; do
 	ref=${img%.tar}
 	if [ ! -f "$ref.reference.txt" ]; then
+		wanted "$img" || continue
 		ref=$W/$(basename "${img%.tar}")
 		tar_reference "$img" "$ref"
 	fi
 	fixture "$img" "$ref"
 done
 
+[ "$RAN" -gt 0 ] || fail "FIXTURES_ONLY='${FIXTURES_ONLY:-}' matched no fixture"
 finish
