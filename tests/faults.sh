@@ -188,7 +188,7 @@ if [ "$(id -u)" = 0 ] && mkdir -p "$TMPFS" && mount -t tmpfs -o size=2m imgfs-fa
 		fail "disk full: the next run with room: exit $rc: $out"
 	umount "$TMPFS"
 else
-	echo "# disk full: skipped (needs root to mount a tmpfs)"
+	skip_part "disk full: needs root to mount a tmpfs"
 fi
 
 # --------------------------------------------------------------- signals

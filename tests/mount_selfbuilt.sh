@@ -34,6 +34,11 @@ check_provenance() {
 	local mnt=$1 ref=$2 path layer layers wasted bad=0 got
 	while IFS=$'\t' read -r path layer layers wasted; do
 		[ "$layers" = - ] && layers=
+		if [ ! -e "$mnt/$path" ] && [ ! -L "$mnt/$path" ]; then
+			echo "  $path: in the model but missing from the mount"
+			bad=1
+			continue
+		fi
 		if [ ! -f "$mnt/$path" ] && [ ! -d "$mnt/$path" ] || [ -L "$mnt/$path" ]; then
 			continue # Linux allows user.* only on files and directories
 		fi
