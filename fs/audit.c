@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "index_i.h"
+#include "schema_i.h"
 
 /* dive visits the leaves of each layer's tree: files, empty directories and
  * whiteouts (named for the path they delete, sized by what they hid when it
@@ -22,7 +22,7 @@ static const char dive_sql[] =
 	" UNION ALL"
 	" SELECT d.ino, t.dir || t.name || '/', d.name, d.tsize, i.mode FROM t"
 	"  JOIN dentry d ON d.parent = t.ino JOIN inode i ON i.ino = d.ino"
-	"  WHERE (t.mode & 61440) = 16384),"
+	"  WHERE " IMGFS_SQL_IS_DIR("t.mode") "),"
 	" leaf(path, size) AS ("
 	" SELECT t.dir || CASE WHEN substr(t.name, 1, 4) = X'2E77682E' AND t.name <> X'2E77682E2E77682E2E6F7071'"
 	"  THEN substr(CAST(t.name AS TEXT), 5) ELSE CAST(t.name AS TEXT) END, max(t.tsize, 0) FROM t"

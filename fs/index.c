@@ -23,45 +23,6 @@
 #include "path_i.h"
 #include "source_i.h"
 
-static const char schema[] =
-	"CREATE TABLE meta(key TEXT PRIMARY KEY, value) WITHOUT ROWID;"
-	/* view_ino, hidden_ino: the layer's directories under /.imgfs;
-	 * tar_bytes: the sum of its tar header sizes, as dive counts a layer. */
-	"CREATE TABLE layer(num INTEGER PRIMARY KEY, digest TEXT, diff_id TEXT, media_type TEXT,"
-	" compression TEXT, stored_size INT, size INT, entries INT, created_by TEXT,"
-	" view_ino INT, hidden_ino INT, tar_bytes INT);"
-	"CREATE TABLE source(id INTEGER PRIMARY KEY, path TEXT UNIQUE);"
-	/* One row per inode of the merged tree and of the /.imgfs views; ino is
-	 * the FUSE inode number.  src/off: where a regular file's bytes are
-	 * (src = source id), or NULL when they are in the content cache (table
-	 * chunk).  sub_*: subtree totals; wasted: hidden bytes beneath. */
-	"CREATE TABLE inode(ino INTEGER PRIMARY KEY, mode INT, uid INT, gid INT, mtime INT,"
-	" mtime_ns INT, size INT, rdev INT, nlink INT DEFAULT 1, target BLOB, layer INT,"
-	" src INT, off INT, sub_bytes INT DEFAULT 0, sub_files INT DEFAULT 0,"
-	" wasted INT DEFAULT 0);"
-	/* One row per name.  Children are always inserted after their parent,
-	 * so id order is a valid readdir order and offset.  view: 0 the merged
-	 * tree, 1 a layer's own tree, 2 a layer's hidden entries.  tsize: the
-	 * entry's tar header size (dive's measure; for a whiteout, what it hid). */
-	"CREATE TABLE dentry(id INTEGER PRIMARY KEY, parent INT NOT NULL, name BLOB NOT NULL,"
-	" ino INT NOT NULL, layer INT, depth INT, view INT DEFAULT 0, tsize INT DEFAULT 0);"
-	"CREATE UNIQUE INDEX dentry_name ON dentry(parent, name);"
-	"CREATE TABLE xattr(ino INT, name TEXT, value BLOB, PRIMARY KEY(ino, name)) WITHOUT ROWID;"
-	/* chunk: chunk IDX (IMGFS_CHUNK bytes) of a file is FOFF bytes into
-	 * the zstd frame at OFF (CSIZE bytes) of the content cache. */
-	"CREATE TABLE chunk(ino INT, idx INT, off INT, csize INT, foff INT,"
-	" PRIMARY KEY(ino, idx)) WITHOUT ROWID;"
-	/* Package attribution (filled by packages.c): pkg one row per
-	 * package found in the merged tree's databases; pkgfile which
-	 * packages claim an inode, most specific first (rank 0); pkgdir the
-	 * package owning most bytes under a directory. */
-	"CREATE TABLE pkg(id INTEGER PRIMARY KEY, manager TEXT, name TEXT, version TEXT, arch TEXT,"
-	" files INT DEFAULT 0, bytes INT DEFAULT 0, missing INT DEFAULT 0, layers TEXT);"
-	"CREATE TABLE pkgfile(ino INT, pkg INT, rank INT, PRIMARY KEY(ino, pkg)) WITHOUT ROWID;"
-	"CREATE TABLE pkgdir(ino INTEGER PRIMARY KEY, pkg INT);"
-	"INSERT INTO inode(ino, mode, uid, gid, mtime, mtime_ns, size, rdev, layer)"
-	" VALUES(1, 16877, 0, 0, 0, 0, 0, 0, 0);";
-
 static double now(void)
 {
 	struct timespec ts;
@@ -244,12 +205,12 @@ static int index_fresh(const char *path, const struct identity *id, struct imgfs
 		return 0;
 	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK)
 		goto out;
-	if (sqlite3_prepare_v2(db, "SELECT (SELECT value FROM meta WHERE key='identity'),"
-			       " (SELECT value FROM meta WHERE key='complete'),"
-			       " (SELECT count(*) FROM layer), (SELECT value FROM meta WHERE key='inodes'),"
-			       " (SELECT value FROM meta WHERE key='entries'),"
-			       " (SELECT value FROM meta WHERE key='cache'),"
-			       " (SELECT value FROM meta WHERE key='schema')", -1, &q, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(db, "SELECT (SELECT value FROM meta WHERE key='" IMGFS_META_IDENTITY "'),"
+			       " (SELECT value FROM meta WHERE key='" IMGFS_META_COMPLETE "'),"
+			       " (SELECT count(*) FROM layer), (SELECT value FROM meta WHERE key='" IMGFS_META_INODES "'),"
+			       " (SELECT value FROM meta WHERE key='" IMGFS_META_ENTRIES "'),"
+			       " (SELECT value FROM meta WHERE key='" IMGFS_META_CACHE "'),"
+			       " (SELECT value FROM meta WHERE key='" IMGFS_META_SCHEMA "')", -1, &q, NULL) != SQLITE_OK)
 		goto out;
 	if (sqlite3_step(q) != SQLITE_ROW)
 		goto out;
@@ -400,7 +361,7 @@ static int build_into(struct imgfs_build *b, const struct imgfs_opts *o, const c
 		if (rc == 0)
 			rc = apply_one(b, 0, NULL, &reg);
 		if (rc == 0)
-			rc = set_meta(b->db, "format", "rootfs", 0, b->err);
+			rc = set_meta(b->db, IMGFS_META_FORMAT, "rootfs", 0, b->err);
 		goto done;
 	}
 	if (rc)
@@ -419,12 +380,12 @@ static int build_into(struct imgfs_build *b, const struct imgfs_opts *o, const c
 		if (rc)
 			goto out;
 	}
-	rc = set_meta(b->db, "format", desc.format == IMGFS_FMT_OCI ? "oci" : "docker-archive", 0,
+	rc = set_meta(b->db, IMGFS_META_FORMAT, desc.format == IMGFS_FMT_OCI ? "oci" : "docker-archive", 0,
 		      b->err);
 	if (rc == 0 && desc.name)
-		rc = set_meta(b->db, "name", desc.name, 0, b->err);
+		rc = set_meta(b->db, IMGFS_META_NAME, desc.name, 0, b->err);
 	if (rc == 0 && desc.config_digest)
-		rc = set_meta(b->db, "config", desc.config_digest, 0, b->err);
+		rc = set_meta(b->db, IMGFS_META_CONFIG, desc.config_digest, 0, b->err);
 done:
 	if (rc)
 		goto out;
@@ -439,33 +400,32 @@ done:
 		goto out;
 	if (getenv("IMGFS_TIMING"))
 		fprintf(stderr, "imgfs: timing: tree finished at %.3f s\n", now() - b->t0);
-	if (sqlite3_exec(b->db, "CREATE INDEX dentry_parent ON dentry(parent);", NULL, NULL,
-			 NULL) != SQLITE_OK) {
+	if (sqlite3_exec(b->db, imgfs_schema_index_parent, NULL, NULL, NULL) != SQLITE_OK) {
 		rc = db_fail(b->db, b->err);
 		goto out;
 	}
-	rc = set_meta(b->db, "identity", id->key, 0, b->err);
+	rc = set_meta(b->db, IMGFS_META_IDENTITY, id->key, 0, b->err);
 	if (!rc)
-		rc = set_meta(b->db, "image", id->image, 0, b->err);
+		rc = set_meta(b->db, IMGFS_META_IMAGE, id->image, 0, b->err);
 	if (!rc)
-		rc = set_meta(b->db, "outer_compression", src.outer_filter, 0, b->err);
+		rc = set_meta(b->db, IMGFS_META_OUTER, src.outer_filter, 0, b->err);
 	if (!rc)
-		rc = set_meta(b->db, "entries", NULL, (int64_t)b->entries, b->err);
+		rc = set_meta(b->db, IMGFS_META_ENTRIES, NULL, (int64_t)b->entries, b->err);
 	if (!rc) {
 		/* counted once here: a reuse must not scan the inode table */
 		sqlite3_stmt *q = NULL;
 
-		if (sqlite3_prepare_v2(b->db, "INSERT OR REPLACE INTO meta SELECT 'inodes', count(*) "
+		if (sqlite3_prepare_v2(b->db, "INSERT OR REPLACE INTO meta SELECT '" IMGFS_META_INODES "', count(*) "
 				       "FROM inode", -1, &q, NULL) != SQLITE_OK || sqlite3_step(q) != SQLITE_DONE)
 			rc = db_fail(b->db, b->err);
 		sqlite3_finalize(q);
 	}
 	if (!rc && b->cache_open)
-		rc = set_meta(b->db, "cache", b->cache_path, 0, b->err);
+		rc = set_meta(b->db, IMGFS_META_CACHE, b->cache_path, 0, b->err);
 	if (!rc)
-		rc = set_meta(b->db, "schema", NULL, IMGFS_SCHEMA_VERSION, b->err);
+		rc = set_meta(b->db, IMGFS_META_SCHEMA, NULL, IMGFS_SCHEMA_VERSION, b->err);
 	if (!rc)
-		rc = set_meta(b->db, "complete", NULL, 1, b->err);
+		rc = set_meta(b->db, IMGFS_META_COMPLETE, NULL, 1, b->err);
 out:
 	imgfs_image_desc_free(&desc);
 	imgfs_source_close(&src);
@@ -541,7 +501,7 @@ static int build(const struct imgfs_opts *o, const char *index, const struct ide
 	if (sqlite3_exec(b.db, "PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;"
 			 "PRAGMA locking_mode=EXCLUSIVE; PRAGMA cache_size=-32768;"
 			 "BEGIN;", NULL, NULL, NULL) != SQLITE_OK ||
-	    sqlite3_exec(b.db, schema, NULL, NULL, NULL) != SQLITE_OK ||
+	    (rc = imgfs_schema_create(b.db, err)) != 0 ||
 	    sqlite3_prepare_v2(b.db, "SELECT id FROM source WHERE path=?", -1, &b.src_get, NULL) != SQLITE_OK ||
 	    sqlite3_prepare_v2(b.db, "INSERT INTO source(path) VALUES(?)", -1, &b.src_ins, NULL) != SQLITE_OK) {
 		rc = db_fail(b.db, err);

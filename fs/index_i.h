@@ -6,10 +6,7 @@
 
 #include "cache_i.h"
 #include "merge_i.h"
-
-/* Bumped whenever the tables change meaning: an index of another version
- * is rebuilt, never trusted. */
-#define IMGFS_SCHEMA_VERSION 9
+#include "schema_i.h"
 
 struct imgfs_build {
 	sqlite3 *db;

@@ -11,9 +11,8 @@
 #include <time.h>
 
 #include "err_i.h"
+#include "schema_i.h"
 #include "waste_i.h"
-
-#define S_DIR 0040000
 
 static int db_fail(struct imgfs_merge *m)
 {
@@ -33,8 +32,8 @@ int imgfs_merge_init(struct imgfs_merge *m, sqlite3 *db, struct imgfs_err *err)
 		 * directory's; imgfs_merge_finish corrects the rest. */
 		S(ins_inode, "INSERT INTO inode(mode,uid,gid,mtime,mtime_ns,size,rdev,target,layer,src,off,"
 			     "nlink,sub_bytes) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,"
-			     "CASE WHEN (?1&61440)=16384 THEN 2 ELSE 1 END,"
-			     "CASE WHEN (?1&61440)=32768 THEN ?6 ELSE 0 END)"),
+			     "CASE WHEN " IMGFS_SQL_IS_DIR("?1") " THEN 2 ELSE 1 END,"
+			     "CASE WHEN " IMGFS_SQL_IS_REG("?1") " THEN ?6 ELSE 0 END)"),
 		S(mark_link, "INSERT OR IGNORE INTO temp.linked VALUES(?1)"),
 		S(ins_dentry, "INSERT INTO dentry(parent,name,ino,layer,depth,view,tsize) "
 			      "VALUES(?,?,?,?,?,?,?)"),
@@ -79,10 +78,7 @@ int imgfs_merge_init(struct imgfs_merge *m, sqlite3 *db, struct imgfs_err *err)
 	m->db = db;
 	m->err = err;
 	m->merged.root = IMGFS_ROOT_INO;
-	/* linked: inodes that got a second name, whose links finish counts */
-	if (sqlite3_exec(db, "CREATE TEMP TABLE IF NOT EXISTS sub(id INTEGER PRIMARY KEY, pid INT, layer INT);"
-			 "CREATE TEMP TABLE IF NOT EXISTS linked(ino INTEGER PRIMARY KEY);",
-			 NULL, NULL, NULL) != SQLITE_OK)
+	if (sqlite3_exec(db, imgfs_scratch_merge, NULL, NULL, NULL) != SQLITE_OK)
 		return db_fail(m);
 	for (i = 0; i < sizeof(stmts) / sizeof(stmts[0]); i++) {
 		sqlite3_stmt **st = (sqlite3_stmt **)((char *)m + stmts[i].off);
@@ -243,16 +239,15 @@ static int set_dir_attrs(struct imgfs_merge *m, const struct imgfs_entry *e, int
 }
 
 /* Implied directories get tsize -1: no entry of their own wrote them. */
-#define TSIZE_IMPLIED (-1)
 
 static int implied_dir(struct imgfs_merge *m, const struct imgfs_cursor *c, int64_t parent,
 		       const char *name, int64_t depth, int64_t *ino)
 {
 	/* Docker and the OCI recommendation: a missing parent is 0755 root:root. */
-	struct imgfs_entry d = { .path = name, .mode = S_DIR | 0755 };
+	struct imgfs_entry d = { .path = name, .mode = S_IFDIR | 0755 };
 	int rc = new_inode(m, &d, ino);
 
-	return rc ? rc : new_dentry(m, parent, name, *ino, depth, c->view, TSIZE_IMPLIED);
+	return rc ? rc : new_dentry(m, parent, name, *ino, depth, c->view, IMGFS_TSIZE_IMPLIED);
 }
 
 /* Resolves directory path DIR under cursor C to its inode and depth.  With
@@ -288,7 +283,7 @@ static int resolve_dir(struct imgfs_merge *m, struct imgfs_cursor *c, const char
 		r = find(m, cur, comp, &id, &cino, &mode);
 		if (r < 0)
 			return r;
-		if (r == 1 && (mode & S_IFMT) == S_DIR) {
+		if (r == 1 && (mode & S_IFMT) == S_IFDIR) {
 			cur = cino;
 			continue;
 		}
@@ -319,7 +314,7 @@ static int resolve_dir(struct imgfs_merge *m, struct imgfs_cursor *c, const char
 static int view_dir(struct imgfs_merge *m, int64_t parent, const char *name, int64_t depth,
 		    int view, int64_t *ino)
 {
-	struct imgfs_entry d = { .path = name, .mode = S_DIR | 0555 };
+	struct imgfs_entry d = { .path = name, .mode = S_IFDIR | 0555 };
 	int rc = new_inode(m, &d, ino);
 
 	return rc ? rc : new_dentry(m, parent, name, *ino, depth, view, 0);
@@ -351,24 +346,24 @@ int imgfs_merge_begin_layer(struct imgfs_merge *m, int num, int64_t *view_ino,
 	if (!m->views_ino) {
 		/* /.imgfs has no parent row: readdir of / never lists it, and
 		 * the read side reaches it by name (see tree.c). */
-		rc = view_dir(m, -1, ".imgfs", 1, 1, &m->views_ino);
+		rc = view_dir(m, IMGFS_PARENT_VIEWS, IMGFS_VIEW_NAME, 1, IMGFS_VIEW_LAYER, &m->views_ino);
 		if (!rc)
-			rc = view_dir(m, m->views_ino, "layers", 2, 1, &m->layers_ino);
+			rc = view_dir(m, m->views_ino, "layers", 2, IMGFS_VIEW_LAYER, &m->layers_ino);
 		if (!rc)
-			rc = view_dir(m, m->views_ino, "hidden", 2, 2, &m->hidden_ino);
+			rc = view_dir(m, m->views_ino, "hidden", 2, IMGFS_VIEW_HIDDEN, &m->hidden_ino);
 		if (rc)
 			return rc;
 	}
 	snprintf(name, sizeof(name), "%d", num);
-	rc = view_dir(m, m->layers_ino, name, 3, 1, view_ino);
+	rc = view_dir(m, m->layers_ino, name, 3, IMGFS_VIEW_LAYER, view_ino);
 	if (!rc)
-		rc = view_dir(m, m->hidden_ino, name, 3, 2, hidden_ino);
+		rc = view_dir(m, m->hidden_ino, name, 3, IMGFS_VIEW_HIDDEN, hidden_ino);
 	if (rc)
 		return rc;
 	memset(&m->lview, 0, sizeof(m->lview));
 	m->lview.root = *view_ino;
 	m->lview.root_depth = 3;
-	m->lview.view = 1;
+	m->lview.view = IMGFS_VIEW_LAYER;
 	m->layer_hidden = *hidden_ino;
 	return 0;
 }
@@ -390,7 +385,7 @@ static int view_add(struct imgfs_merge *m, const struct imgfs_entry *e, int64_t 
 	r = resolve_dir(m, &m->lview, dir, 1, &dino, &depth);
 	if (r)
 		return r;
-	if ((e->mode & S_IFMT) != S_DIR || e->hardlink) {
+	if ((e->mode & S_IFMT) != S_IFDIR || e->hardlink) {
 		/* a non-directory: a new name nearly always */
 		r = try_dentry(m, dino, base, ino, depth + 1, 1, tsize);
 		if (r <= 0)
@@ -399,8 +394,8 @@ static int view_add(struct imgfs_merge *m, const struct imgfs_entry *e, int64_t 
 	r = find(m, dino, base, &id, &old, &omode);
 	if (r < 0)
 		return r;
-	if ((e->mode & S_IFMT) == S_DIR && !e->hardlink) {
-		if (id && (omode & S_IFMT) == S_DIR) {
+	if ((e->mode & S_IFMT) == S_IFDIR && !e->hardlink) {
+		if (id && (omode & S_IFMT) == S_IFDIR) {
 			if ((r = set_dir_attrs(m, e, old)) != 0)
 				return r;
 			/* no longer implied: this layer has an entry for it */
@@ -411,11 +406,11 @@ static int view_add(struct imgfs_merge *m, const struct imgfs_entry *e, int64_t 
 		if (id && (r = remove_all(m, id)) != 0)
 			return r;
 		r = new_inode(m, e, &ino);
-		return r ? r : new_dentry(m, dino, base, ino, depth + 1, 1, 0);
+		return r ? r : new_dentry(m, dino, base, ino, depth + 1, IMGFS_VIEW_LAYER, 0);
 	}
 	if (id && (r = remove_all(m, id)) != 0)
 		return r;
-	return new_dentry(m, dino, base, ino, depth + 1, 1, tsize);
+	return new_dentry(m, dino, base, ino, depth + 1, IMGFS_VIEW_LAYER, tsize);
 }
 
 /* Records a whiteout or opaque marker NAME in directory DIR of the
@@ -445,7 +440,7 @@ int imgfs_merge_entry(struct imgfs_merge *m, const struct imgfs_entry *e, int64_
 	m->tar_bytes += (uint64_t)tsize;
 	if (!e->path[0]) {
 		/* The root keeps its type; an explicit entry sets its attributes. */
-		if ((e->mode & S_IFMT) != S_DIR)
+		if ((e->mode & S_IFMT) != S_IFDIR)
 			return 0;
 		sqlite3_bind_int64(m->root_attr, 1, e->mode);
 		sqlite3_bind_int64(m->root_attr, 2, e->uid);
@@ -462,7 +457,7 @@ int imgfs_merge_entry(struct imgfs_merge *m, const struct imgfs_entry *e, int64_
 	r = resolve_dir(m, &m->merged, dir, 1, &dino, &depth);
 	if (r)
 		return r;
-	if (!e->hardlink && (e->mode & S_IFMT) != S_DIR) {
+	if (!e->hardlink && (e->mode & S_IFMT) != S_IFDIR) {
 		/* A non-directory replaces whatever has its name: insert first,
 		 * and only when the name is taken look at what is there. */
 		r = new_inode(m, e, ino);
@@ -475,7 +470,7 @@ int imgfs_merge_entry(struct imgfs_merge *m, const struct imgfs_entry *e, int64_
 				return r;
 			if ((r = remove_all(m, id)) != 0)
 				return r;
-			r = new_dentry(m, dino, base, *ino, depth + 1, 0, tsize);
+			r = new_dentry(m, dino, base, *ino, depth + 1, IMGFS_VIEW_MERGED, tsize);
 		}
 		return r ? r : view_add(m, e, *ino, tsize);
 	}
@@ -500,7 +495,7 @@ int imgfs_merge_entry(struct imgfs_merge *m, const struct imgfs_entry *e, int64_
 		if (r <= 0)
 			return imgfs_errf(m->err, -ENOENT, 1, "hardlink %s: target %s does not exist",
 					  e->path, e->hardlink);
-		if ((tmode & S_IFMT) == S_DIR)
+		if ((tmode & S_IFMT) == S_IFDIR)
 			return imgfs_errf(m->err, -EISDIR, 1, "hardlink %s: target %s is a directory",
 					  e->path, e->hardlink);
 		*ino = tino;
@@ -511,7 +506,7 @@ int imgfs_merge_entry(struct imgfs_merge *m, const struct imgfs_entry *e, int64_
 		} else {
 			if (id && (r = remove_all(m, id)) != 0)
 				return r;
-			r = new_dentry(m, dino, base, tino, depth + 1, 0, 0);
+			r = new_dentry(m, dino, base, tino, depth + 1, IMGFS_VIEW_MERGED, 0);
 			if (r == 0) {
 				sqlite3_bind_int64(m->mark_link, 1, tino);
 				r = run(m, m->mark_link);
@@ -520,7 +515,7 @@ int imgfs_merge_entry(struct imgfs_merge *m, const struct imgfs_entry *e, int64_
 		return r ? r : view_add(m, e, tino, 0);
 	}
 
-	if (id && (omode & S_IFMT) == S_DIR && (e->mode & S_IFMT) == S_DIR) {
+	if (id && (omode & S_IFMT) == S_IFDIR && (e->mode & S_IFMT) == S_IFDIR) {
 		/* Directory over directory: new attributes, lower children kept. */
 		if ((r = set_dir_attrs(m, e, old)) != 0)
 			return r;
@@ -539,7 +534,7 @@ int imgfs_merge_entry(struct imgfs_merge *m, const struct imgfs_entry *e, int64_
 		return r;
 	r = new_inode(m, e, ino);
 	if (!r)
-		r = new_dentry(m, dino, base, *ino, depth + 1, 0, tsize);
+		r = new_dentry(m, dino, base, *ino, depth + 1, IMGFS_VIEW_MERGED, tsize);
 	return r ? r : view_add(m, e, *ino, tsize);
 }
 
@@ -554,7 +549,7 @@ int imgfs_merge_whiteout(struct imgfs_merge *m, const char *dir, const char *nam
 	if (r == 0) {
 		r = find(m, dino, name, &id, &ino, &mode);
 		if (r == 1) {
-			if ((mode & S_IFMT) == S_DIR) {
+			if ((mode & S_IFMT) == S_IFDIR) {
 				sqlite3_bind_int64(m->sub_tsize, 1, id);
 				sqlite3_bind_int(m->sub_tsize, 2, m->layer);
 				if (sqlite3_step(m->sub_tsize) == SQLITE_ROW)
@@ -622,11 +617,11 @@ static int fix_hardlink_totals(struct imgfs_merge *m)
 	sqlite3_stmt *files = NULL, *names = NULL, *up = NULL, *fix = NULL;
 	int rc = 0;
 
-	if (exec(m, "CREATE TEMP TABLE IF NOT EXISTS anc(ino INTEGER PRIMARY KEY, n INT)"))
+	if (exec(m, imgfs_scratch_anc))
 		return -EIO;
 	/* every inode that got a second name, in any view: a hidden one
 	 * may have no name left in the merged tree */
-	if (sqlite3_prepare_v2(m->db, "SELECT ino, size FROM inode WHERE (mode&61440)=32768 "
+	if (sqlite3_prepare_v2(m->db, "SELECT ino, size FROM inode WHERE " IMGFS_SQL_IS_REG("mode") " "
 			       "AND size>0 AND ino IN (SELECT ino FROM temp.linked)", -1, &files,
 			       NULL) != SQLITE_OK ||
 	    sqlite3_prepare_v2(m->db, "SELECT parent FROM dentry WHERE ino=?1", -1, &names,
@@ -700,7 +695,7 @@ int imgfs_merge_finish(struct imgfs_merge *m)
 	int rc;
 
 	m->merged.last_valid = 0;
-	rc = exec(m, "CREATE INDEX IF NOT EXISTS dentry_ino ON dentry(ino);");
+	rc = exec(m, imgfs_schema_index_ino);
 	if (getenv("IMGFS_TIMING"))
 		fprintf(stderr, "imgfs: timing: finish: dentry_ino index at %.3f s\n", mono());
 	if (rc == 0 && m->views_ino)
@@ -715,8 +710,9 @@ int imgfs_merge_finish(struct imgfs_merge *m)
 		     "DELETE FROM chunk WHERE ino NOT IN (SELECT ino FROM inode);"
 		     /* a hidden inode's names are those in its layer's view */
 		     "UPDATE inode SET nlink = coalesce(nullif((SELECT count(*) FROM dentry d"
-		     " WHERE d.ino = inode.ino AND d.view = 0), 0), (SELECT count(*) FROM dentry d"
-		     " WHERE d.ino = inode.ino AND d.view = 1), 1)"
+		     " WHERE d.ino = inode.ino AND d.view = " IMGFS_SQL(IMGFS_VIEW_MERGED) "), 0),"
+		     " (SELECT count(*) FROM dentry d WHERE d.ino = inode.ino"
+		     " AND d.view = " IMGFS_SQL(IMGFS_VIEW_LAYER) "), 1)"
 		     " WHERE ino IN (SELECT ino FROM temp.linked);"
 		     "CREATE INDEX IF NOT EXISTS dentry_depth ON dentry(depth);");
 	if (rc)
@@ -728,7 +724,7 @@ int imgfs_merge_finish(struct imgfs_merge *m)
 			       "nlink = 2 + c.dirs FROM "
 			       "(SELECT d.parent AS p, sum(i.sub_bytes) AS b, "
 			       " sum(i.sub_files) + count(*) AS f, "
-			       " sum((i.mode & 61440) = 16384) AS dirs FROM dentry d JOIN inode i "
+			       " sum(" IMGFS_SQL_IS_DIR("i.mode") ") AS dirs FROM dentry d JOIN inode i "
 			       " ON i.ino = d.ino WHERE d.depth = ?1 GROUP BY d.parent) AS c "
 			       "WHERE inode.ino = c.p", -1, &level, NULL) != SQLITE_OK) {
 		rc = db_fail(m);

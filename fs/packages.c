@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 
 #include "err_i.h"
+#include "schema_i.h"
 #include "imgfs/imgfs.h"
 
 /* Sanity limits: low enough that a crafted image cannot make us allocate
@@ -707,8 +708,8 @@ static long dirs_named(struct ctx *c, const char *name1, const char *name2, uint
 
 	*out = NULL;
 	if (sqlite3_prepare_v2(c->db, "SELECT d.ino FROM dentry d JOIN inode i ON i.ino = d.ino "
-			       "WHERE d.view = 0 AND CAST(d.name AS TEXT) IN (?1, ?2) "
-			       "AND (i.mode & 61440) = 16384 ORDER BY d.id", -1, &q, NULL) != SQLITE_OK)
+			       "WHERE d.view = " IMGFS_SQL(IMGFS_VIEW_MERGED) " AND CAST(d.name AS TEXT) IN (?1, ?2) "
+			       "AND " IMGFS_SQL_IS_DIR("i.mode") " ORDER BY d.id", -1, &q, NULL) != SQLITE_OK)
 		return -1;
 	sqlite3_bind_text(q, 1, name1, -1, SQLITE_STATIC);
 	sqlite3_bind_text(q, 2, name2, -1, SQLITE_STATIC);
@@ -1013,17 +1014,15 @@ static int db_fail(sqlite3 *db, struct imgfs_err *err)
 static const char totals_sql[] =
 	"UPDATE pkg SET files = c.n, bytes = c.b FROM (SELECT f.pkg AS p, count(*) AS n,"
 	" sum(i.size) AS b FROM pkgfile f JOIN inode i ON i.ino = f.ino"
-	" WHERE (i.mode & 61440) = 32768 GROUP BY f.pkg) AS c WHERE pkg.id = c.p;"
+	" WHERE " IMGFS_SQL_IS_REG("i.mode") " GROUP BY f.pkg) AS c WHERE pkg.id = c.p;"
 	"UPDATE pkg SET layers = c.l FROM (SELECT p, group_concat(layer, ',') AS l FROM"
 	" (SELECT DISTINCT f.pkg AS p, i.layer AS layer FROM pkgfile f JOIN inode i ON i.ino = f.ino"
-	" WHERE (i.mode & 61440) = 32768 ORDER BY 1, 2) GROUP BY p) AS c WHERE pkg.id = c.p;"
-	"CREATE TEMP TABLE lvl(depth INT, parent INT, ino INT, pkg INT, size INT);"
+	" WHERE " IMGFS_SQL_IS_REG("i.mode") " ORDER BY 1, 2) GROUP BY p) AS c WHERE pkg.id = c.p;"
 	"INSERT INTO lvl SELECT d.depth, d.parent, d.ino, f.pkg, i.size FROM dentry d"
 	" JOIN inode i ON i.ino = d.ino LEFT JOIN pkgfile f ON f.ino = d.ino AND f.rank = 0"
-	" WHERE d.view = 0 AND ((i.mode & 61440) = 16384"
-	" OR ((i.mode & 61440) = 32768 AND f.pkg IS NOT NULL));"
-	"CREATE INDEX temp.lvl_depth ON lvl(depth);"
-	"CREATE TEMP TABLE dirpkg(dir INT, pkg INT, bytes INT, PRIMARY KEY(dir, pkg)) WITHOUT ROWID;";
+	" WHERE d.view = " IMGFS_SQL(IMGFS_VIEW_MERGED) " AND (" IMGFS_SQL_IS_DIR("i.mode")
+	" OR (" IMGFS_SQL_IS_REG("i.mode") " AND f.pkg IS NOT NULL));"
+	"CREATE INDEX temp.lvl_depth ON lvl(depth);";
 
 static const char level_sql[] =
 	"INSERT INTO dirpkg SELECT parent, pkg, sum(b) FROM ("
@@ -1089,7 +1088,8 @@ static int write_rows(struct ctx *c, struct imgfs_err *err)
 	}
 	sqlite3_finalize(q);
 	q = NULL;
-	if (sqlite3_exec(c->db, totals_sql, NULL, NULL, NULL) != SQLITE_OK ||
+	if (sqlite3_exec(c->db, imgfs_scratch_pkg, NULL, NULL, NULL) != SQLITE_OK ||
+	    sqlite3_exec(c->db, totals_sql, NULL, NULL, NULL) != SQLITE_OK ||
 	    sqlite3_prepare_v2(c->db, "SELECT coalesce(max(depth), 0) FROM lvl", -1, &q, NULL) != SQLITE_OK ||
 	    sqlite3_step(q) != SQLITE_ROW)
 		goto fail;

@@ -17,6 +17,7 @@
 #include "err_i.h"
 #include "layer_i.h"
 #include "path_i.h"
+#include "schema_i.h"
 #include "tarhdr_i.h"
 
 const char *imgfs_sniff_compression(const unsigned char *p, size_t len)
@@ -216,8 +217,7 @@ static int scan_members(struct imgfs_source *s)
 	sqlite3_stmt *ins = NULL;
 	int rc = 0, n = 0;
 
-	if (sqlite3_exec(s->db, "CREATE TEMP TABLE IF NOT EXISTS member(name BLOB PRIMARY KEY, "
-			 "type INT, off INT, size INT, link BLOB)", NULL, NULL, NULL) != SQLITE_OK ||
+	if (sqlite3_exec(s->db, imgfs_scratch_member, NULL, NULL, NULL) != SQLITE_OK ||
 	    sqlite3_prepare_v2(s->db, "INSERT OR REPLACE INTO member VALUES(?,?,?,?,?)", -1, &ins,
 			       NULL) != SQLITE_OK) {
 		rc = imgfs_errf(s->err, -EIO, 0, "index: %s", sqlite3_errmsg(s->db));

@@ -17,7 +17,7 @@
 
 #include "cache_i.h"
 #include "err_i.h"
-#include "index_i.h"
+#include "schema_i.h"
 
 #define ATTR_COLS "i.ino, i.mode, i.uid, i.gid, i.nlink, i.size, i.rdev, i.mtime, i.mtime_ns"
 
@@ -40,7 +40,7 @@ static const char *const sql[Q_COUNT] = {
 	[Q_XLIST] = "SELECT name FROM xattr WHERE ino=?1 ORDER BY name",
 	[Q_VIRT] = "SELECT mode, size, layer, sub_bytes, sub_files, wasted FROM inode WHERE ino=?1",
 	[Q_NAME] = "SELECT parent, name FROM dentry WHERE ino=?1 ORDER BY view LIMIT 1",
-	[Q_NAMES] = "SELECT parent, name FROM dentry WHERE ino=?1 AND view=0",
+	[Q_NAMES] = "SELECT parent, name FROM dentry WHERE ino=?1 AND view=" IMGFS_SQL(IMGFS_VIEW_MERGED),
 	[Q_VLOOK] = "SELECT tsize, ino FROM dentry WHERE parent=?1 AND name=?2",
 	[Q_LAYERS] = "SELECT num, view_ino FROM layer ORDER BY num",
 	[Q_CREATED] = "SELECT l.created_by FROM inode i JOIN layer l ON l.num=i.layer WHERE i.ino=?1",
@@ -185,7 +185,7 @@ int imgfs_fs_open(struct imgfs_fs **out, const char *path, struct imgfs_err *err
 		rc = imgfs_errf(err, -EIO, 1, "%s: not an imgfs index or corrupt", path);
 		goto fail;
 	}
-	if (sqlite3_prepare_v2(c->db, "SELECT value FROM meta WHERE key='schema'", -1, &q, NULL) != SQLITE_OK ||
+	if (sqlite3_prepare_v2(c->db, "SELECT value FROM meta WHERE key='" IMGFS_META_SCHEMA "'", -1, &q, NULL) != SQLITE_OK ||
 	    sqlite3_step(q) != SQLITE_ROW || sqlite3_column_int(q, 0) != IMGFS_SCHEMA_VERSION) {
 		rc = imgfs_errf(err, -EIO, 1, "%s: index of another schema version or incomplete", path);
 		goto fail;
@@ -228,7 +228,7 @@ int imgfs_fs_open(struct imgfs_fs **out, const char *path, struct imgfs_err *err
 	}
 	sqlite3_finalize(q);
 	q = NULL;
-	if (sqlite3_prepare_v2(c->db, "SELECT value FROM meta WHERE key='cache'", -1, &q, NULL) == SQLITE_OK &&
+	if (sqlite3_prepare_v2(c->db, "SELECT value FROM meta WHERE key='" IMGFS_META_CACHE "'", -1, &q, NULL) == SQLITE_OK &&
 	    sqlite3_step(q) == SQLITE_ROW && sqlite3_column_text(q, 0)) {
 		const char *p = (const char *)sqlite3_column_text(q, 0);
 
@@ -337,7 +337,7 @@ int imgfs_fs_lookup(struct imgfs_fs *fs, uint64_t parent, const char *name, stru
 	if (r == 0 && parent == IMGFS_ROOT_INO && strcmp(name, IMGFS_VIEW_NAME) == 0) {
 		/* The hidden view has no parent row, so readdir of / never
 		 * lists it; only a path reaches it (like ZFS's .zfs). */
-		sqlite3_bind_int64(q, 1, -1);
+		sqlite3_bind_int64(q, 1, IMGFS_PARENT_VIEWS);
 		sqlite3_bind_blob(q, 2, name, (int)strlen(name), SQLITE_STATIC);
 		r = step(q);
 		if (r == 1)
@@ -635,7 +635,7 @@ static int layer_has(struct conn *c, int64_t dir, char **names, int n)
 		if (!found)
 			return 0;
 	}
-	return tsize != -1; /* an implied parent is no entry of the layer */
+	return tsize != IMGFS_TSIZE_IMPLIED; /* an implied parent is no entry of the layer */
 }
 
 /* "3,4,13": the layers whose own tree has an entry (or a whiteout) at the

@@ -7,10 +7,10 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "err_i.h"
-
-#define S_DIR 0040000
+#include "schema_i.h"
 
 struct waste {
 	struct imgfs_merge *m;
@@ -182,7 +182,7 @@ static int start_group(struct waste *w, struct group *g, int64_t vparent)
 		sqlite3_bind_int64(w->find, 1, merged);
 		sqlite3_bind_blob(w->find, 2, comps[i], (int)strlen(comps[i]), SQLITE_STATIC);
 		s = sqlite3_step(w->find);
-		if (s == SQLITE_ROW && (sqlite3_column_int64(w->find, 1) & 0170000) == S_DIR) {
+		if (s == SQLITE_ROW && (sqlite3_column_int64(w->find, 1) & 0170000) == S_IFDIR) {
 			merged = sqlite3_column_int64(w->find, 0);
 			g->chain[g->n++] = merged;
 		} else {
@@ -239,17 +239,17 @@ int imgfs_waste_build(struct imgfs_merge *m)
 
 	if (!g)
 		return -ENOMEM;
-	if (sqlite3_exec(m->db,
-		"CREATE TEMP TABLE hmap(vino INTEGER PRIMARY KEY, hino INT);"
-		"CREATE TEMP TABLE wacc(ino INTEGER PRIMARY KEY, n INT);"
+	if (sqlite3_exec(m->db, imgfs_scratch_hidden, NULL, NULL, NULL) != SQLITE_OK ||
+	    sqlite3_exec(m->db,
 		"INSERT INTO hmap SELECT view_ino, hidden_ino FROM layer;"
 		/* Entries of the layers' own trees whose inode the merged tree
 		 * does not reach; whiteout markers are no content. */
 		"CREATE TEMP TABLE hid AS SELECT d.id, d.ino, d.parent, d.name, d.layer, d.depth,"
 		" d.tsize, i.mode, i.size FROM dentry d JOIN inode i ON i.ino = d.ino"
-		" WHERE d.view = 1 AND (i.mode & 61440) <> 16384"
+		" WHERE d.view = " IMGFS_SQL(IMGFS_VIEW_LAYER) " AND " IMGFS_SQL_NOT_DIR("i.mode")
 		" AND substr(d.name, 1, 4) <> X'2E77682E'"
-		" AND NOT EXISTS (SELECT 1 FROM dentry v WHERE v.ino = d.ino AND v.view = 0)"
+		" AND NOT EXISTS (SELECT 1 FROM dentry v WHERE v.ino = d.ino"
+		" AND v.view = " IMGFS_SQL(IMGFS_VIEW_MERGED) ")"
 		" ORDER BY d.id;"
 		"CREATE INDEX temp.hid_ino ON hid(ino);", NULL, NULL, NULL) != SQLITE_OK)
 		return fail(&w);
@@ -261,7 +261,8 @@ int imgfs_waste_build(struct imgfs_merge *m)
 			       "SELECT mode,uid,gid,mtime,mtime_ns,0,0,layer FROM inode WHERE ino=?1",
 			       -1, &w.mkdir_ino, NULL) != SQLITE_OK ||
 	    sqlite3_prepare_v2(m->db, "INSERT INTO dentry(parent,name,ino,layer,depth,view,tsize) "
-			       "SELECT ?1, ?2, ?3, layer, ?5, 2, ?6 FROM dentry WHERE ino=?4 LIMIT 1",
+			       "SELECT ?1, ?2, ?3, layer, ?5, " IMGFS_SQL(IMGFS_VIEW_HIDDEN) ", ?6 FROM dentry"
+			       " WHERE ino=?4 LIMIT 1",
 			       -1, &w.ins_dentry, NULL) != SQLITE_OK ||
 	    sqlite3_prepare_v2(m->db, "INSERT INTO wacc VALUES(?1, ?2) ON CONFLICT(ino) DO UPDATE "
 			       "SET n = n + excluded.n", -1, &w.acc, NULL) != SQLITE_OK ||
@@ -272,7 +273,8 @@ int imgfs_waste_build(struct imgfs_merge *m)
 			       "FROM hid ORDER BY id",
 			       -1, &cand, NULL) != SQLITE_OK ||
 	    sqlite3_prepare_v2(m->db, "INSERT INTO dentry(parent,name,ino,layer,depth,view,tsize)"
-			       " VALUES(?1, ?2, ?3, (SELECT layer FROM dentry WHERE id=?4), ?5, 2, ?6)",
+			       " VALUES(?1, ?2, ?3, (SELECT layer FROM dentry WHERE id=?4), ?5, "
+			       IMGFS_SQL(IMGFS_VIEW_HIDDEN) ", ?6)",
 			       -1, &ins, NULL) != SQLITE_OK) {
 		rc = fail(&w);
 		goto out;
@@ -306,7 +308,7 @@ int imgfs_waste_build(struct imgfs_merge *m)
 		if (rc)
 			break;
 		/* each hidden inode's bytes once, along the path it had */
-		if ((mode & 0170000) == 0100000 && sqlite3_column_int64(cand, 7) > 0 &&
+		if (S_ISREG((mode_t)mode) && sqlite3_column_int64(cand, 7) > 0 &&
 		    !sqlite3_column_int(cand, 8))
 			rc = charge(&w, g, vparent, name, sqlite3_column_int64(cand, 7));
 	}
