@@ -240,7 +240,8 @@ int imgfs_cache_drain(struct imgfs_cache_writer *w, int all,
 	struct imgfs_cache_job *list, *j;
 	int rc = 0;
 
-	if (all && w->group && w->group->len) {
+	/* by pieces, not bytes: a frame of empty files has pieces to hand over */
+	if (all && w->group && w->group->n) {
 		j = w->group;
 		w->group = NULL;
 		rc = submit(w, j);

@@ -127,29 +127,65 @@ static int cache_data(struct imgfs_build *b, struct archive *a, int64_t ino, uin
 }
 
 /* Extended attributes from pax headers, de-duplicated by the table's key;
- * overlayfs' own never belong to the image. */
+ * overlayfs' own never belong to the image.  libarchive and bsdtar write
+ * each xattr twice (LIBARCHIVE.xattr and SCHILY.xattr records) and the
+ * reader hands both over, so the limit counts distinct names, kept in a
+ * small open-addressing set (an entry may carry thousands of records):
+ * a name seen again is the same xattr, its later value wins, and a name
+ * dropped is warned about once. */
+#define XATTR_COUNTED 1 /* the name has a place under the limit */
+#define XATTR_WARNED 2  /* the name's drop was reported */
+
 static int entry_xattrs(struct imgfs_build *b, struct archive_entry *e, int64_t ino)
 {
-	const char *name;
+	const char *name, **names;
 	const void *value;
-	size_t len;
-	int n = 0, rc;
+	unsigned char *state;
+	size_t len, cap = 2;
+	int n = 0, rc = 0, count = archive_entry_xattr_reset(e);
 
-	archive_entry_xattr_reset(e);
+	if (count <= 0)
+		return 0;
+	while (cap < 2 * (size_t)count) /* at most half full: probes stay short */
+		cap <<= 1;
+	names = calloc(cap, sizeof(*names));
+	state = calloc(cap, 1);
+	if (!names || !state) {
+		rc = -ENOMEM;
+		goto out;
+	}
 	while (archive_entry_xattr_next(e, &name, &value, &len) == ARCHIVE_OK) {
+		size_t h;
+
 		if (!strncmp(name, "trusted.overlay.", 16) || !strncmp(name, "user.overlay.", 13) ||
 		    !strncmp(name, "user.imgfs.", 11))
 			continue;
-		if (len > IMGFS_XATTR_VALUE_MAX || ++n > IMGFS_XATTRS_PER_ENTRY) {
-			fprintf(stderr, "imgfs: warning: %s: %s: %s: xattr %s dropped (over the limit)\n",
-				b->image, b->layer_name, archive_entry_pathname(e), name);
+		/* the entry owns NAME until its next header: no copy needed */
+		h = (size_t)imgfs_fnv64(IMGFS_FNV64_INIT, name, strlen(name)) & (cap - 1);
+		while (names[h] && strcmp(names[h], name))
+			h = (h + 1) & (cap - 1);
+		names[h] = name;
+		if (len <= IMGFS_XATTR_VALUE_MAX && !(state[h] & XATTR_COUNTED) &&
+		    n < IMGFS_XATTRS_PER_ENTRY) {
+			state[h] |= XATTR_COUNTED;
+			n++;
+		}
+		if (len > IMGFS_XATTR_VALUE_MAX || !(state[h] & XATTR_COUNTED)) {
+			if (!(state[h] & XATTR_WARNED))
+				fprintf(stderr,
+					"imgfs: warning: %s: %s: %s: xattr %s dropped (over the limit)\n",
+					b->image, b->layer_name, archive_entry_pathname(e), name);
+			state[h] |= XATTR_WARNED;
 			continue;
 		}
 		rc = imgfs_merge_xattr(&b->merge, ino, name, value, len);
 		if (rc)
-			return rc;
+			goto out;
 	}
-	return 0;
+out:
+	free(names);
+	free(state);
+	return rc;
 }
 
 static int is_estargz_name(const char *p)

@@ -208,7 +208,8 @@ void imgfs_region_archive_free(struct archive *a)
 
 /* Records every member of the outer tar: name, type, data offset, size and
  * link target.  Metadata members come last in every writer, so nothing can
- * be resolved before this pass ends. */
+ * be resolved before this pass ends.  Types: 'f' a file, 's' a sparse file,
+ * 'l' a symlink, 'h' a hardlink, 'd' anything else. */
 static int scan_members(struct imgfs_source *s)
 {
 	struct imgfs_region whole = { s->fd, 0, s->tar_size, s->tar_path };
@@ -252,6 +253,10 @@ static int scan_members(struct imgfs_source *s)
 		} else if (archive_entry_filetype(e) == AE_IFLNK) {
 			type = 'l';
 			link = archive_entry_symlink(e);
+		} else if (archive_entry_filetype(e) == AE_IFREG && archive_entry_sparse_count(e)) {
+			/* Its stored bytes are a map and the data without the
+			 * holes: no region of the tar holds its content. */
+			type = 's';
 		} else if (archive_entry_filetype(e) == AE_IFREG) {
 			/* The data offset is found from the header position when
 			 * the member is asked for: most members never are. */
@@ -437,6 +442,7 @@ int imgfs_source_member(struct imgfs_source *s, const char *name, struct imgfs_r
 			       &q, NULL) != SQLITE_OK)
 		return imgfs_errf(s->err, -EIO, 0, "index: %s", sqlite3_errmsg(s->db));
 	for (depth = 0; depth <= IMGFS_MEMBER_LINK_DEPTH; depth++) {
+		const char *link;
 		int type;
 
 		sqlite3_reset(q);
@@ -461,12 +467,23 @@ int imgfs_source_member(struct imgfs_source *s, const char *name, struct imgfs_r
 			r->off = data;
 			goto out;
 		}
+		if (type == 's') {
+			rc = imgfs_errf(s->err, -EINVAL, 1,
+					"%s: member %s is stored sparse, cannot be read in place",
+					s->path, cur);
+			goto out;
+		}
 		if (type != 'l' && type != 'h') {
 			rc = -ENOENT;
 			goto out;
 		}
-		if (imgfs_path_join_link(cur, (const char *)sqlite3_column_text(q, 3), type == 'h',
-					 next, sizeof(next)) != 0) {
+		link = (const char *)sqlite3_column_text(q, 3);
+		if (!link || !link[0]) {
+			/* an empty target names nothing: a dangling link */
+			rc = -ENOENT;
+			goto out;
+		}
+		if (imgfs_path_join_link(cur, link, type == 'h', next, sizeof(next)) != 0) {
 			rc = imgfs_errf(s->err, -EINVAL, 1, "%s: member %s links outside the archive",
 					s->path, cur);
 			goto out;

@@ -129,7 +129,9 @@ static int add(struct waste *w, int64_t ino, int64_t bytes)
 
 struct group {
 	int64_t vparent;           /* the view directory of the group, or 0 */
-	int64_t chain[CHAIN_MAX];  /* merged directories along its path that exist */
+	int64_t chain[CHAIN_MAX];  /* merged entries charged with its bytes: the
+				    * directories along its path that exist, and
+				    * the non-directory where the path ends */
 	size_t n;
 	int64_t dir;               /* the merged directory at its full path, or 0 */
 	int64_t bytes;             /* charged to the chain when the group ends */
@@ -146,7 +148,10 @@ static int flush(struct waste *w, struct group *g)
 	return r;
 }
 
-/* Finds the merged directories along the path of view directory VPARENT. */
+/* Finds the merged entries along the path of view directory VPARENT: the
+ * directories that exist, and an entry that is no directory where one of
+ * them was (a file that replaced a hidden directory): the group's files are
+ * hidden beneath its path, so it is charged too. */
 static int start_group(struct waste *w, struct group *g, int64_t vparent)
 {
 	char *comps[CHAIN_MAX];
@@ -186,6 +191,8 @@ static int start_group(struct waste *w, struct group *g, int64_t vparent)
 			merged = sqlite3_column_int64(w->find, 0);
 			g->chain[g->n++] = merged;
 		} else {
+			if (s == SQLITE_ROW)
+				g->chain[g->n++] = sqlite3_column_int64(w->find, 0);
 			g->dir = 0; /* the path ends in the merged tree above here */
 		}
 		sqlite3_reset(w->find);
@@ -198,8 +205,9 @@ static int start_group(struct waste *w, struct group *g, int64_t vparent)
 }
 
 /* Charges BYTES of hidden file NAME in view directory VPARENT: to every
- * merged directory along its path, and to the merged file now at that
- * path if there is one (an overwritten file). */
+ * merged directory along its path, to the file that replaced one of them
+ * if there is one, and to the merged entry now at its own path if there is
+ * one (an overwritten file). */
 static int charge(struct waste *w, struct group *g, int64_t vparent, const char *name,
 		  int64_t bytes)
 {

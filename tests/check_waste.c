@@ -624,13 +624,10 @@ START_TEST(dir_replaces_file)
 }
 END_TEST
 
-#if 0
-/* BUG (reported, not fixed here): a file that replaces a directory.  The
- * files beneath the old directory are hidden at paths beneath the file's,
- * so by README ("at or beneath this path") and waste_i.h ("every
- * overwritten file ... at or under its path") user.imgfs.wasted of the
- * file x is 7; imgfs gives 0 (charge() stops at the last merged
- * directory along the path and only probes the leaf name).  / gets its 7. */
+/* A file that replaces a directory: the files beneath the old directory
+ * are hidden at paths beneath the file's, so by README ("at or beneath
+ * this path") and waste_i.h ("every overwritten file ... at or under its
+ * path") their bytes are charged to the file x as well as to /. */
 START_TEST(file_replaces_dir)
 {
 	static const struct tu_entry l0[] = { D("x/"), F("x/a", "five!"), D("x/d/"), F("x/d/b", "bb") };
@@ -639,7 +636,18 @@ START_TEST(file_replaces_dir)
 	ck_assert_uint_eq(CHECK(L(l0), L(l1)), 7);
 }
 END_TEST
-#endif
+
+/* A file that replaces a directory deeper down, over files two levels
+ * beneath it: the file and every directory above it get their bytes. */
+START_TEST(file_replaces_subdir)
+{
+	static const struct tu_entry l0[] = { D("x/"), F("x/a", "a"), D("x/d/"), F("x/d/b", "bb"),
+					      D("x/d/e/"), F("x/d/e/c", "ccc") };
+	static const struct tu_entry l1[] = { D("x/"), F("x/d", "now a file") };
+
+	ck_assert_uint_eq(CHECK(L(l0), L(l1)), 5);
+}
+END_TEST
 
 /* Layers that only add: 0 everywhere and every hidden/N empty. */
 START_TEST(nothing_hidden)
@@ -667,9 +675,8 @@ static Suite *waste_suite(void)
 	tcase_add_test(tc, hardlink_survives);
 	tcase_add_test(tc, nested);
 	tcase_add_test(tc, dir_replaces_file);
-#if 0
-	tcase_add_test(tc, file_replaces_dir); /* the bug above */
-#endif
+	tcase_add_test(tc, file_replaces_dir);
+	tcase_add_test(tc, file_replaces_subdir);
 	tcase_add_test(tc, nothing_hidden);
 	suite_add_tcase(s, tc);
 	return s;

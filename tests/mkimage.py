@@ -198,8 +198,9 @@ def provenance(layers, prefix):
       for none), or at any name of the same inode (hardlinks);
     - wasted: the bytes of regular files some layer made that the merged
       tree no longer holds, each such inode once, charged to every directory
-      of the merged tree along the path it was made at, and to the file now
-      at that path if any."""
+      of the merged tree along the path it was made at, and to the
+      non-directory now at that path or at one of its parents (a file that
+      replaced a directory: what was under it is "at or under its path")."""
     tree, layer_of, born, touched = {}, {}, {}, {}
     for li, layer in enumerate(layers):
         explicit = []
@@ -230,9 +231,12 @@ def provenance(layers, prefix):
         wasted[""] = wasted.get("", 0) + len(ino.data)
         for i in range(1, len(parts) + 1):
             sub = "/".join(parts[:i])
-            if sub not in tree or (tree[sub].typ != "d" and i < len(parts)):
+            if sub not in tree:
                 break
+            # a file standing where a hidden directory was hides it too
             wasted[sub] = wasted.get(sub, 0) + len(ino.data)
+            if tree[sub].typ != "d":
+                break
     # an xattr belongs to the inode: a file's layers are those of all its names
     def layers_of(ino):
         got = set()
