@@ -1,4 +1,4 @@
-/* This file contains the unit tests of the content cache (fs/cache.c)
+/* This file contains the unit tests of the content cache (fs/build/cache_write.c, fs/store/frame.c)
  * through its own interface: the writer (open, add, drain, close) and the
  * frame reader.  Every piece the drain hands over is checked against the
  * bytes the test added, decoded once with libzstd directly (so a fault in
@@ -6,7 +6,7 @@
  * imgfs_cache_frame; how files share frames is checked against the rule
  * the header states (files up to IMGFS_SMALL share, a shared frame closes
  * once it holds IMGFS_GROUP, everything else is a frame of its own). */
-#include "cache_i.h"
+#include "build/cache_write_i.h"
 
 #include <check.h>
 #include <errno.h>

@@ -1,13 +1,14 @@
-/* This file contains the unit tests of layer reading (fs/layer.c): the
+/* This file contains the unit tests of layer reading (fs/build/layer.c): the
  * decompression-bomb and disk-space checks, the libarchive reader over a
  * region of a file, and imgfs_layer_apply's handling of single entries --
  * whiteouts and opaque markers, AUFS metadata, names with "..", estargz
  * metadata, sparse files, extended attribute limits and where the data of
- * an uncompressed layer is.  imgfs_layer_apply runs on a struct imgfs_build
+ * an uncompressed layer is.  imgfs_layer_apply runs on a struct imgfs_layer_job
  * set up here by hand over an in-memory database with the index schema, and
  * the results are read back from the tables it fills (expected values come
  * from the tars written here, never from another imgfs result). */
-#include "layer_i.h"
+#include "build/layer_i.h"
+#include "util/guard_i.h"
 
 #include <archive.h>
 #include <archive_entry.h>
@@ -23,9 +24,8 @@
 #include <unistd.h>
 #include <zstd.h>
 
-#include "cache_i.h"
-#include "index_i.h"
-#include "schema_i.h"
+#include "build/cache_write_i.h"
+#include "store/schema_i.h"
 #include "testutil.h"
 
 #define F(p, c) { .path = (p), .type = TU_FILE, .content = (c) }
@@ -36,7 +36,17 @@
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 
 static char *dir;
-static struct imgfs_build b;
+/* What the build keeps for the layer reader: the test plays the build. */
+static struct {
+	sqlite3 *db;
+	struct imgfs_merge merge;
+	struct imgfs_cache_writer cache;
+	int cache_open;
+	sqlite3_stmt *src_get, *src_ins;
+	unsigned char *buf;
+	struct imgfs_err *err;
+	const char *image, *layer_name, *cache_path;
+} b;
 static struct imgfs_err err;
 static char *cache_path;
 static char layer_name[32];
@@ -97,6 +107,49 @@ static void plain_teardown(void)
 	free(dir);
 }
 
+/* The build's services, as build.c gives them. */
+static int t_open_cache(void *ctx)
+{
+	if (b.cache_open)
+		return 0;
+	if (imgfs_cache_writer_open(&b.cache, b.cache_path, b.err))
+		return -EIO;
+	b.cache_open = 1;
+	return 0;
+}
+
+static int t_piece(void *ctx, const struct imgfs_piece *p)
+{
+	return imgfs_merge_chunk(&b.merge, p->ino, p->idx, p->off, p->csize, p->foff);
+}
+
+static int t_drain(void *ctx)
+{
+	return b.cache_open ? imgfs_cache_drain(&b.cache, 0, t_piece, NULL) : 0;
+}
+
+static int t_source_id(void *ctx, const char *file, int64_t *id)
+{
+	int r;
+
+	sqlite3_bind_text(b.src_get, 1, file, -1, SQLITE_STATIC);
+	r = sqlite3_step(b.src_get);
+	if (r == SQLITE_ROW)
+		*id = sqlite3_column_int64(b.src_get, 0);
+	sqlite3_reset(b.src_get);
+	if (r == SQLITE_ROW)
+		return 0;
+	sqlite3_bind_text(b.src_ins, 1, file, -1, SQLITE_STATIC);
+	r = sqlite3_step(b.src_ins);
+	sqlite3_reset(b.src_ins);
+	*id = sqlite3_last_insert_rowid(b.db);
+	return r == SQLITE_DONE ? 0 : -EIO;
+}
+
+static void t_progress(void *ctx, uint64_t done)
+{
+}
+
 /* Writes PREFIX junk bytes, then the LEN bytes of DATA, then 100 junk
  * bytes to a new file; returns the region of DATA in it. */
 static struct imgfs_region region_of(const void *data, size_t len, size_t prefix)
@@ -142,7 +195,19 @@ static struct applied apply_at(const struct tu_blob *blob, size_t prefix, int nu
 	a.r = region_of(blob->data, blob->len, prefix);
 	snprintf(layer_name, sizeof(layer_name), "layer %d", num);
 	ck_assert_int_eq(imgfs_merge_begin_layer(&b.merge, num, &view, &hidden), 0);
-	a.rc = imgfs_layer_apply(&b, num, &a.r, estargz, &a.entries, &a.size, &a.compression);
+	{
+		struct imgfs_layer_job job = {
+			.merge = &b.merge, .cache = &b.cache, .err = b.err, .image = b.image,
+			.layer_name = b.layer_name, .buf = b.buf, .open_cache = t_open_cache,
+			.drain = t_drain, .source_id = t_source_id, .progress = t_progress,
+		};
+
+		a.rc = imgfs_layer_apply(&job, num, &a.r, estargz, &a.entries, &a.size,
+					 &a.compression);
+		/* what build.c does with the frames left at the end */
+		if (a.rc == 0 && b.cache_open)
+			a.rc = imgfs_cache_drain(&b.cache, 1, t_piece, NULL);
+	}
 	free((char *)a.r.file);
 	a.r.file = NULL;
 	return a;
@@ -568,7 +633,7 @@ START_TEST(gzip_cached)
 	ck_assert_str_eq(a.compression, "gzip");
 	ck_assert_uint_eq(a.entries, 2);
 	ck_assert_uint_eq(a.size, plain.len);
-	ck_assert_int_eq(imgfs_layer_drain(&b, 1), 0);
+	/* apply_at drained the last frames, as build.c does */
 	ck_assert_int_eq(query_int("SELECT src FROM inode WHERE ino=?", lookup("small")), -1);
 	ck_assert_int_eq(query_int("SELECT count(*) FROM chunk WHERE ino=?", lookup("big")), 2);
 	got = cached("small", 12);
@@ -733,7 +798,7 @@ START_TEST(sparse_file)
 	t.data = buf;
 	t.len = used;
 	ck_assert_int_eq(apply_at(&t, 0, 0, 0).rc, 0);
-	ck_assert_int_eq(imgfs_layer_drain(&b, 1), 0);
+	/* apply_at drained the last frames, as build.c does */
 	ck_assert_int_eq(query_int("SELECT size FROM inode WHERE ino=?", lookup("sparse")),
 			 (int64_t)sizeof(content));
 	ck_assert_ptr_null(data_src("sparse", &off));

@@ -1,6 +1,6 @@
 /* This file contains the unit tests of the manifest parser, run over
  * archives held in memory as tables of member name and content. */
-#include "manifest_i.h"
+#include "format/manifest_i.h"
 
 #include <check.h>
 #include <errno.h>

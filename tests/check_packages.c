@@ -1,4 +1,4 @@
-/* This file contains the tests of package attribution (fs/packages.c):
+/* This file contains the tests of package attribution (fs/pkg/attribute.c):
  * dpkg, pip (dist-info and egg-info), npm and apk databases in a small
  * two-layer image, paths through symlinked directories, files deleted by
  * the later layer, files claimed twice, directory owners, and databases

@@ -1,6 +1,6 @@
 /* This file contains the unit tests of the path helpers: normalising tar
  * entry names, resolving member link targets, and the FNV-1a fingerprint. */
-#include "path_i.h"
+#include "util/path_i.h"
 
 #include <check.h>
 #include <errno.h>

@@ -1,11 +1,11 @@
-/* This file contains the unit tests of the image source (fs/source.c):
+/* This file contains the unit tests of the image source (fs/format/source.c):
  * opening an outer tar (plain, or gzip/zstd spooled to a plain copy) or an
  * OCI layout directory, finding members and following member symlinks and
  * hardlinks inside the archive, the member reader handed to the manifest
  * parser, and naming a compression by its magic bytes.  Expected regions
  * come from the bytes the tests wrote: a member's data is where its unique
  * content sits in the tar. */
-#include "source_i.h"
+#include "format/source_i.h"
 
 #include <archive.h>
 #include <archive_entry.h>

@@ -1,11 +1,11 @@
 /* This file contains the unit tests of the tar header walker
- * (fs/tarhdr.c, imgfs_tarhdr_data_offset): where an entry's data starts
+ * (fs/format/tarhdr.c, imgfs_tarhdr_data_offset): where an entry's data starts
  * behind ustar, pax and GNU long-name headers, and which damaged or
  * truncated headers it refuses.  Expected offsets come either from tars
  * written here byte by byte (the 512-byte block layout computed by hand) or
  * from tars written by libarchive, whose data is found by searching the blob
  * for the known content and whose header positions libarchive reports. */
-#include "tarhdr_i.h"
+#include "format/tarhdr_i.h"
 
 #include <archive.h>
 #include <archive_entry.h>

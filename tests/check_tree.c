@@ -1,4 +1,4 @@
-/* This file contains the unit tests of the read side (fs/tree.c) through
+/* This file contains the unit tests of the read side (fs/read/fs.c) through
  * the public imgfs_fs_* API: opening what is no index or an index of
  * another schema, lookup and readdir edge cases, reads at the end of files
  * and across the content cache's chunk boundaries, readlink and xattr

@@ -1,5 +1,5 @@
 /* This file contains the unit tests of the hidden side of an image
- * (fs/waste.c, imgfs_waste_build): the views /.imgfs/hidden/N and the
+ * (fs/build/hidden.c, imgfs_hidden_build): the views /.imgfs/hidden/N and the
  * user.imgfs.wasted totals.  waste has no interface outside the merge, so
  * each test writes layer tables, builds the index through
  * imgfs_index_prepare and reads the results through the public read API;

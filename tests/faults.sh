@@ -230,7 +230,7 @@ fi
 if [ "$rc" = 0 ] && ! mountpoint -q "$MNT"; then
 	pass "SIGINT to imgfs mount -f: exit 0, unmounted"
 elif [ "$rc" = 1 ] && ! mountpoint -q "$MNT" && [ -z "${IMGFS_STRICT:-}" ]; then
-	# Known bug, fs/fuse_ops.c imgfs_fuse_run: libfuse's signal handler
+	# Known bug, fuse/fuse_ops.c imgfs_fuse_run: libfuse's signal handler
 	# sets the session error to the signal number, so
 	# fuse_session_loop_mt() returns 2 (SIGINT) or 15 after a clean
 	# Ctrl-C and imgfs_fuse_run turns that into -EIO: exit 1, silently.

@@ -2,18 +2,25 @@
  * of a layer that the merged tree hides (overwritten, deleted, under a
  * deleted or opaqued directory, or re-written by a chmod) still ship in the
  * image, and this is where imgfs counts them. */
-#include "waste_i.h"
+#include "build/hidden_i.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
-#include "err_i.h"
-#include "schema_i.h"
+#include "util/err_i.h"
+#include "store/schema_i.h"
+#include "util/path_i.h"
+
+/* the build connection and where errors go */
+struct hidden_db {
+	sqlite3 *db;
+	struct imgfs_err *err;
+};
 
 struct waste {
-	struct imgfs_merge *m;
+	struct hidden_db *m;
 	sqlite3_stmt *up, *map_get, *map_put, *mkdir_ino, *ins_dentry, *acc, *find;
 };
 
@@ -237,8 +244,9 @@ static int charge(struct waste *w, struct group *g, int64_t vparent, const char 
 	return 0;
 }
 
-int imgfs_waste_build(struct imgfs_merge *m)
+int imgfs_hidden_build(sqlite3 *db, struct imgfs_err *err)
 {
+	struct hidden_db hdb = { db, err }, *m = &hdb;
 	struct waste w = { .m = m };
 	struct group *g = calloc(1, sizeof(*g));
 	sqlite3_stmt *cand = NULL, *ins = NULL;

@@ -2,7 +2,7 @@
  * normalised, whiteouts are told apart from files, data is located in the
  * image for pread or copied into the content cache, and the result goes to
  * the merge. */
-#include "layer_i.h"
+#include "build/layer_i.h"
 
 #include <archive.h>
 #include <archive_entry.h>
@@ -13,78 +13,19 @@
 #include <sys/statvfs.h>
 #include <sys/stat.h>
 
-#include "cache_i.h"
-#include "err_i.h"
-#include "index_i.h"
-#include "path_i.h"
-#include "tarhdr_i.h"
-
-int imgfs_bomb_check(const char *what, uint64_t out, uint64_t in, struct imgfs_err *err)
-{
-	static uint64_t ratio;
-
-	if (!ratio) {
-		const char *env = getenv("IMGFS_MAX_RATIO");
-
-		ratio = env && atoll(env) > 0 ? (uint64_t)atoll(env) : IMGFS_BOMB_RATIO;
-	}
-	if (out > IMGFS_BOMB_MIN && in > 0 && out / in > ratio)
-		return imgfs_errf(err, -EFBIG, 1,
-				  "%s: decompresses to over %llu times its size (%llu bytes from %llu): "
-				  "refusing a decompression bomb (IMGFS_MAX_RATIO overrides)",
-				  what, (unsigned long long)ratio, (unsigned long long)out,
-				  (unsigned long long)in);
-	return 0;
-}
-
-int imgfs_space_check(const char *path, uint64_t add, struct imgfs_err *err)
-{
-	/* Checking statvfs on every write would cost; once per 64 MiB is
-	 * enough to stop well before the margin is eaten. */
-	static __thread uint64_t since;
-	struct statvfs sv;
-	char dir[4096];
-	char *slash;
-
-	since += add;
-	if (since < (64u << 20))
-		return 0;
-	since = 0;
-	snprintf(dir, sizeof(dir), "%s", path);
-	slash = strrchr(dir, '/');
-	if (slash)
-		*slash = '\0';
-	if (statvfs(slash ? dir : ".", &sv) != 0)
-		return 0;
-	if ((uint64_t)sv.f_bavail * sv.f_frsize < IMGFS_DISK_MARGIN)
-		return imgfs_errf(err, -ENOSPC, 0,
-				  "%s: less than %llu MiB of disk left; stopped before filling it",
-				  path, IMGFS_DISK_MARGIN >> 20);
-	return 0;
-}
-
-static int store_piece(void *ctx, const struct imgfs_piece *p)
-{
-	struct imgfs_build *b = ctx;
-
-	return imgfs_merge_chunk(&b->merge, p->ino, p->idx, p->off, p->csize, p->foff);
-}
-
-int imgfs_layer_drain(struct imgfs_build *b, int all)
-{
-	if (!b->cache_open)
-		return 0;
-	return imgfs_cache_drain(&b->cache, all, store_piece, b);
-}
+#include "format/tarhdr_i.h"
+#include "util/err_i.h"
+#include "util/guard_i.h"
+#include "util/path_i.h"
 
 /* Copies the entry's data through libarchive into the content cache, in
  * chunks of IMGFS_CHUNK (small files share frames).  Sparse holes come back
  * as zeros. */
-static int cache_data(struct imgfs_build *b, struct archive *a, int64_t ino, uint64_t size)
+static int cache_data(struct imgfs_layer_job *b, struct archive *a, int64_t ino, uint64_t size)
 {
 	uint64_t done = 0;
 	int64_t idx = 0;
-	int rc = imgfs_build_cache(b);
+	int rc = b->open_cache(b->ctx);
 
 	if (rc)
 		return rc;
@@ -117,13 +58,13 @@ static int cache_data(struct imgfs_build *b, struct archive *a, int64_t ino, uin
 			return imgfs_bomb_check(what, (uint64_t)archive_filter_bytes(a, 0),
 						(uint64_t)archive_filter_bytes(a, -1), b->err);
 		}
-		rc = imgfs_cache_add(&b->cache, ino, idx++, b->buf, got);
+		rc = imgfs_cache_add(b->cache, ino, idx++, b->buf, got);
 		if (rc)
 			return rc;
 		done += got;
 	}
 	/* frames the thread finished meanwhile become rows now */
-	return imgfs_layer_drain(b, 0);
+	return b->drain(b->ctx);
 }
 
 /* Extended attributes from pax headers, de-duplicated by the table's key;
@@ -136,7 +77,7 @@ static int cache_data(struct imgfs_build *b, struct archive *a, int64_t ino, uin
 #define XATTR_COUNTED 1 /* the name has a place under the limit */
 #define XATTR_WARNED 2  /* the name's drop was reported */
 
-static int entry_xattrs(struct imgfs_build *b, struct archive_entry *e, int64_t ino)
+static int entry_xattrs(struct imgfs_layer_job *b, struct archive_entry *e, int64_t ino)
 {
 	const char *name, **names;
 	const void *value;
@@ -178,7 +119,7 @@ static int entry_xattrs(struct imgfs_build *b, struct archive_entry *e, int64_t 
 			state[h] |= XATTR_WARNED;
 			continue;
 		}
-		rc = imgfs_merge_xattr(&b->merge, ino, name, value, len);
+		rc = imgfs_merge_xattr(b->merge, ino, name, value, len);
 		if (rc)
 			goto out;
 	}
@@ -202,7 +143,7 @@ static int is_estargz_name(const char *p)
  * two ever disagree is walked header by header to its end. */
 #define VERIFY_FIRST 64
 
-static int data_offset(struct imgfs_build *b, struct archive *a, const struct imgfs_region *r,
+static int data_offset(struct imgfs_layer_job *b, struct archive *a, const struct imgfs_region *r,
 		       uint64_t size, uint64_t *data)
 {
 	uint64_t hdr = (uint64_t)archive_read_header_position(a);
@@ -223,7 +164,7 @@ static int data_offset(struct imgfs_build *b, struct archive *a, const struct im
 	return 0;
 }
 
-int imgfs_layer_apply(struct imgfs_build *b, int num, const struct imgfs_region *r,
+int imgfs_layer_apply(struct imgfs_layer_job *b, int num, const struct imgfs_region *r,
 		      int hide_estargz, uint64_t *entries, uint64_t *size,
 		      const char **compression)
 {
@@ -237,7 +178,7 @@ int imgfs_layer_apply(struct imgfs_build *b, int num, const struct imgfs_region 
 	*compression = "none";
 	if (!a)
 		return -ENOMEM;
-	b->merge.layer = num;
+	b->merge->layer = num;
 	b->layer_verified = 0;
 	b->layer_walk = 0;
 	for (;;) {
@@ -279,7 +220,7 @@ int imgfs_layer_apply(struct imgfs_build *b, int num, const struct imgfs_region 
 		if (plain < 0) {
 			*compression = archive_filter_count(a) > 1 ? archive_filter_name(a, 0) : "none";
 			plain = archive_filter_count(a) <= 1;
-			if (plain && (rc = imgfs_build_source_id(b, r->file, &src)) != 0)
+			if (plain && (rc = b->source_id(b->ctx, r->file, &src)) != 0)
 				goto out;
 		}
 		if (++*entries > IMGFS_LAYER_ENTRIES_MAX) {
@@ -289,7 +230,7 @@ int imgfs_layer_apply(struct imgfs_build *b, int num, const struct imgfs_region 
 		}
 		b->entries++;
 		if ((b->entries & 1023) == 0)
-			imgfs_build_progress(b, (uint64_t)archive_filter_bytes(a, -1));
+			b->progress(b->ctx, (uint64_t)archive_filter_bytes(a, -1));
 		raw = archive_entry_pathname(e);
 		if (!raw) {
 			fprintf(stderr, "imgfs: warning: %s: %s: entry without a name skipped\n",
@@ -323,7 +264,7 @@ int imgfs_layer_apply(struct imgfs_build *b, int num, const struct imgfs_region 
 			memcpy(dir, path, (size_t)(base - path));
 			dir[base - path ? base - path - 1 : 0] = '\0';
 			if (!strcmp(base, ".wh..wh..opq"))
-				rc = imgfs_merge_opaque(&b->merge, dir);
+				rc = imgfs_merge_opaque(b->merge, dir);
 			else if (!strncmp(base, ".wh..wh.", 8))
 				continue; /* AUFS metadata (.wh..wh.plnk, .wh..wh.aufs) */
 			else if (!base[4])
@@ -331,7 +272,7 @@ int imgfs_layer_apply(struct imgfs_build *b, int num, const struct imgfs_region 
 						"%s: %s: invalid whiteout entry %s (no name)",
 						b->image, b->layer_name, raw);
 			else
-				rc = imgfs_merge_whiteout(&b->merge, dir, base + 4);
+				rc = imgfs_merge_whiteout(b->merge, dir, base + 4);
 			if (rc)
 				goto out;
 			continue;
@@ -374,7 +315,7 @@ int imgfs_layer_apply(struct imgfs_build *b, int num, const struct imgfs_region 
 			en.data_src = src;
 			en.data_off = r->off + data;
 		}
-		rc = imgfs_merge_entry(&b->merge, &en, &ino);
+		rc = imgfs_merge_entry(b->merge, &en, &ino);
 		if (rc) {
 			if (b->err && b->err->input) {
 				/* add where it happened to the merge's message */

@@ -8,7 +8,7 @@
 #include <stdint.h>
 
 #include "imgfs/imgfs.h"
-#include "path_i.h"
+#include "util/path_i.h"
 
 /* One layer entry, already normalised.  DATA_SRC: 0 no data or data in the
  * content cache (chunks added later by the caller), >0 a source file id

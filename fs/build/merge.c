@@ -1,7 +1,7 @@
 /* This file contains the layer changeset rules (OCI image-spec layer.md):
  * adding, replacing and merging entries, whiteouts and opaque directories,
  * hardlinks bound to inodes, and the totals computed once the tree is done. */
-#include "merge_i.h"
+#include "build/merge_i.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -10,9 +10,9 @@
 #include <sys/stat.h>
 #include <time.h>
 
-#include "err_i.h"
-#include "schema_i.h"
-#include "waste_i.h"
+#include "util/err_i.h"
+#include "store/schema_i.h"
+#include "build/hidden_i.h"
 
 static int db_fail(struct imgfs_merge *m)
 {
@@ -699,7 +699,7 @@ int imgfs_merge_finish(struct imgfs_merge *m)
 	if (getenv("IMGFS_TIMING"))
 		fprintf(stderr, "imgfs: timing: finish: dentry_ino index at %.3f s\n", mono());
 	if (rc == 0 && m->views_ino)
-		rc = imgfs_waste_build(m);
+		rc = imgfs_hidden_build(m->db, m->err);
 	if (getenv("IMGFS_TIMING"))
 		fprintf(stderr, "imgfs: timing: finish: hidden views at %.3f s\n", mono());
 	if (rc)

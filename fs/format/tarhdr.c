@@ -1,6 +1,6 @@
 /* This file contains the minimal tar header walker that finds where an
  * entry's data starts in an uncompressed tar. */
-#include "tarhdr_i.h"
+#include "format/tarhdr_i.h"
 
 #include <errno.h>
 #include <string.h>

@@ -1,25 +1,15 @@
-/* The content cache: file data of compressed layers, stored as independent
- * zstd frames so that a read at any offset decodes one frame. */
-#ifndef IMGFS_CACHE_I_H
-#define IMGFS_CACHE_I_H
+/* Writing the content cache: compressing threads fed by the build, the
+ * frames' places handed back as pieces for the chunk table. */
+#ifndef IMGFS_CACHE_WRITE_I_H
+#define IMGFS_CACHE_WRITE_I_H
 
 #include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <sys/types.h>
 
 #include "imgfs/imgfs.h"
+#include "store/frame_i.h"
 
-/* Uncompressed bytes per frame of a large file: a read decodes at most
- * this much more than it returns, and a 128 KiB FUSE read touches one frame
- * or two. */
-#define IMGFS_CHUNK (1u << 20)
-/* Files up to this size share frames with their neighbours (in archive
- * order, so a directory's files tend to share one): small files compress
- * poorly alone, and one frame per 2 KiB file would cost a read each. */
-#define IMGFS_SMALL (64u << 10)
-/* A shared frame is closed once it holds this much. */
-#define IMGFS_GROUP (128u << 10)
 /* Frames queued for the compressing thread: bounds memory to this many
  * chunk buffers whatever the image. */
 #define IMGFS_INFLIGHT 8
@@ -75,11 +65,5 @@ int imgfs_cache_drain(struct imgfs_cache_writer *w, int all,
 		      int (*fn)(void *ctx, const struct imgfs_piece *p), void *ctx);
 /* Stops the thread and closes the file; 0 or -errno. */
 int imgfs_cache_writer_close(struct imgfs_cache_writer *w);
-
-/* Reads and decodes the frame at OFF/CSIZE of FD into DST (IMGFS_CHUNK
- * bytes); SCRATCH holds CSIZE bytes; CTX is a ZSTD_DCtx.  Returns the
- * decoded length or -EIO. */
-ssize_t imgfs_cache_frame(int fd, uint64_t off, uint32_t csize, void *scratch, void *dst,
-			  void *ctx);
 
 #endif

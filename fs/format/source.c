@@ -1,7 +1,7 @@
 /* This file contains the image source: it opens the image (outer tar or OCI
  * layout directory), spools a compressed outer tar once, records where each
  * member's data lives, and resolves member links inside the archive. */
-#include "source_i.h"
+#include "format/source_i.h"
 
 #include <archive.h>
 #include <archive_entry.h>
@@ -14,11 +14,11 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
-#include "err_i.h"
-#include "layer_i.h"
-#include "path_i.h"
-#include "schema_i.h"
-#include "tarhdr_i.h"
+#include "util/err_i.h"
+#include "util/guard_i.h"
+#include "util/path_i.h"
+#include "store/schema_i.h"
+#include "format/tarhdr_i.h"
 
 const char *imgfs_sniff_compression(const unsigned char *p, size_t len)
 {

@@ -15,9 +15,9 @@
 #include <sqlite3.h>
 #include <zstd.h>
 
-#include "cache_i.h"
-#include "err_i.h"
-#include "schema_i.h"
+#include "store/frame_i.h"
+#include "util/err_i.h"
+#include "store/schema_i.h"
 
 #define ATTR_COLS "i.ino, i.mode, i.uid, i.gid, i.nlink, i.size, i.rdev, i.mtime, i.mtime_ns"
 

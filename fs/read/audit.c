@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "schema_i.h"
+#include "store/schema_i.h"
 
 /* dive visits the leaves of each layer's tree: files, empty directories and
  * whiteouts (named for the path they delete, sized by what they hid when it

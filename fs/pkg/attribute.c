@@ -4,7 +4,7 @@
  * they list inside the image, symlinked directories followed, and records
  * which packages claim each inode (pkgfile), each package's totals (pkg)
  * and the package owning most bytes under each directory (pkgdir). */
-#include "packages_i.h"
+#include "pkg/attribute_i.h"
 
 #include <errno.h>
 #include <stdint.h>
@@ -13,8 +13,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "err_i.h"
-#include "schema_i.h"
+#include "util/err_i.h"
+#include "store/schema_i.h"
 #include "imgfs/imgfs.h"
 
 /* Sanity limits: low enough that a crafted image cannot make us allocate

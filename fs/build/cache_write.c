@@ -3,7 +3,7 @@
  * and written by a thread of their own, so that on two cores the
  * decompression of the layer (main thread) and the compression of the cache
  * overlap. */
-#include "cache_i.h"
+#include "build/cache_write_i.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -13,8 +13,8 @@
 #include <unistd.h>
 #include <zstd.h>
 
-#include "err_i.h"
-#include "layer_i.h"
+#include "util/err_i.h"
+#include "util/guard_i.h"
 
 struct imgfs_cache_job {
 	unsigned char *buf;
@@ -301,18 +301,4 @@ int imgfs_cache_writer_close(struct imgfs_cache_writer *w)
 	memset(w, 0, sizeof(*w));
 	w->fd = -1;
 	return rc;
-}
-
-ssize_t imgfs_cache_frame(int fd, uint64_t off, uint32_t csize, void *scratch, void *dst,
-			  void *ctx)
-{
-	ssize_t n = pread(fd, scratch, csize, (off_t)off);
-	size_t d;
-
-	if (n != (ssize_t)csize)
-		return -EIO;
-	d = ZSTD_decompressDCtx(ctx, dst, IMGFS_CHUNK, scratch, csize);
-	if (ZSTD_isError(d))
-		return -EIO;
-	return (ssize_t)d;
 }

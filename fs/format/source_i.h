@@ -8,7 +8,7 @@
 #include <sys/stat.h>
 
 #include "imgfs/imgfs.h"
-#include "manifest_i.h"
+#include "format/manifest_i.h"
 
 /* Sanity limits for hostile archives. */
 #define IMGFS_MEMBER_LINK_DEPTH 8  /* member symlink/hardlink chains (podman uses 1) */
@@ -35,6 +35,11 @@ struct imgfs_source {
 	size_t n_dir;
 	struct imgfs_err *err;
 };
+
+/* A libarchive reader over region R (tar, any compression, or empty).
+ * Free with imgfs_region_archive_free.  NULL only when out of memory. */
+struct archive *imgfs_region_archive(const struct imgfs_region *r);
+void imgfs_region_archive_free(struct archive *a);
 
 /* Opens the image at PATH.  A compressed outer tar is decompressed once into
  * SPOOL (a path the caller owns and removes on failure), which then stands in

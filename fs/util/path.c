@@ -1,6 +1,6 @@
 /* This file contains path normalisation for layer entries and archive
  * members, and the fingerprint hash. */
-#include "path_i.h"
+#include "util/path_i.h"
 
 #include <errno.h>
 #include <string.h>

@@ -1,12 +1,12 @@
 /* This file contains the index schema's text: every table an index file
  * holds, the indexes made after the bulk load and the build's scratch
  * tables.  docs/SCHEMA.md says what each column means. */
-#include "schema_i.h"
+#include "store/schema_i.h"
 
 #include <errno.h>
 #include <sys/stat.h>
 
-#include "err_i.h"
+#include "util/err_i.h"
 
 /* The SQL spellings of schema_i.h are these values. */
 _Static_assert(S_IFMT == 61440 && S_IFDIR == 16384 && S_IFREG == 32768,

@@ -1,7 +1,7 @@
 /* This file contains the image-description parser: it reads manifest.json
  * (docker-archive) or index.json (OCI layout) and the image config through a
  * member reader and decides which layers make up the chosen image. */
-#include "manifest_i.h"
+#include "format/manifest_i.h"
 
 #include <assert.h>
 #include <errno.h>
@@ -12,7 +12,7 @@
 
 #include <sqlite3.h>
 
-#include "err_i.h"
+#include "util/err_i.h"
 
 /* Sanity limits beyond those of manifest_i.h, low enough that a crafted
  * archive cannot make us allocate or read without bound: images in one
