@@ -132,4 +132,42 @@ struct imgfs_dive_stats {
 /* Fills S.  Returns 0 or a negative errno. */
 int imgfs_fs_dive_stats(struct imgfs_fs *fs, struct imgfs_dive_stats *s);
 
+/* ---- packages (attributed at index time) ---- */
+
+struct imgfs_pkg_info {
+	const char *manager;      /* dpkg, pip, npm, apk */
+	const char *name;
+	const char *version;      /* or NULL */
+	const char *arch;         /* or NULL; NULL in by-layer rows */
+	int64_t files, bytes;     /* regular files it owns (in that layer, by layer) */
+	int64_t missing;          /* files it lists that the tree lacks; 0 by layer */
+	int64_t first_bytes;      /* bytes whose most specific claim it is; 0 by layer */
+	const char *layers;       /* "0,2": layers holding its files; NULL by layer */
+};
+struct imgfs_pkg_totals {
+	int64_t total_bytes;      /* user.imgfs.size of / */
+	int64_t unowned_files;    /* regular files no package claims */
+	int64_t unowned_bytes;
+};
+struct imgfs_pkg_layer {
+	int layer;
+	const char *created_by;   /* or NULL */
+	int64_t bytes;            /* regular files of the merged tree from this layer */
+	int64_t unowned_files, unowned_bytes;
+};
+/* Return non-zero to stop; that value is returned.  Strings are borrowed
+ * for the call. */
+typedef int (*imgfs_pkg_fn)(void *ctx, const struct imgfs_pkg_info *p);
+typedef int (*imgfs_pkg_layer_fn)(void *ctx, const struct imgfs_pkg_layer *l);
+
+/* Fills T and calls FN for each package, most bytes first.  0, FN's
+ * non-zero result, or -errno with ERR set. */
+int imgfs_fs_packages(struct imgfs_fs *fs, struct imgfs_pkg_totals *t, imgfs_pkg_fn fn,
+		      void *ctx, struct imgfs_err *err);
+/* For each layer, base first: LFN with its totals, PFN for each package
+ * with files from it (most bytes first), then LFN with NULL (the layer's
+ * end).  0, a callback's non-zero result, or -errno with ERR set. */
+int imgfs_fs_packages_by_layer(struct imgfs_fs *fs, imgfs_pkg_layer_fn lfn, imgfs_pkg_fn pfn,
+			       void *ctx, struct imgfs_err *err);
+
 #endif
