@@ -37,6 +37,12 @@ struct adapter {
 	int no_opendir;  /* opendir/releasedir skipped */
 };
 
+/* Worker threads: reads of the content cache decode a frame each, so a few
+ * concurrent readers keep both cores busy; past 16 threads only wake-ups
+ * grow.  Half stay idle, ready, so bursts (find, du) skip thread creation. */
+#define FUSE_THREADS_MAX 16
+#define FUSE_THREADS_IDLE 8
+
 static struct imgfs_fs *FS(fuse_req_t req)
 {
 	return ((struct adapter *)fuse_req_userdata(req))->fs;
@@ -428,8 +434,8 @@ int imgfs_fuse_run(struct imgfs_fs *fs, const struct imgfs_mount_opts *o)
 		goto out_mount;
 	}
 	fuse_loop_cfg_set_clone_fd(cfg, 0);
-	fuse_loop_cfg_set_max_threads(cfg, 16);
-	fuse_loop_cfg_set_idle_threads(cfg, 8);
+	fuse_loop_cfg_set_max_threads(cfg, FUSE_THREADS_MAX);
+	fuse_loop_cfg_set_idle_threads(cfg, FUSE_THREADS_IDLE);
 	/* The loop returns the signal number when SIGINT or SIGTERM ended
 	 * it: a clean stop, not an error. */
 	if (fuse_session_loop_mt(se, cfg) < 0)

@@ -19,6 +19,18 @@
 #include "util/err_i.h"
 #include "store/schema_i.h"
 
+/* Limits on what an index can make the read side hold.  Source files: one
+ * per image file or layout blob (an image has at most IMGFS_LAYERS_MAX
+ * layers; this leaves room for far more); each is an open descriptor. */
+#define IMGFS_SOURCES_MAX (1 << 20)
+/* A name the kernel could be handed: 255 bytes on Linux, kept at four
+ * times that so no name the index holds is cut; longer ones are left out
+ * of readdir (no kernel would accept them). */
+#define IMGFS_NAME_MAX (256 * 4)
+/* A virtual xattr's value (user.imgfs.package of a file claimed by many
+ * packages is the longest): longer values answer -ERANGE. */
+#define IMGFS_XATTR_VIRT_MAX 8192
+
 #define ATTR_COLS "i.ino, i.mode, i.uid, i.gid, i.nlink, i.size, i.rdev, i.mtime, i.mtime_ns"
 
 enum {
@@ -166,16 +178,16 @@ int imgfs_fs_open(struct imgfs_fs **out, const char *path, struct imgfs_err *err
 	int rc = 0;
 
 	if (!fs)
-		return -ENOMEM;
+		return imgfs_errf(err, -ENOMEM, 0, "%s: out of memory", path);
 	fs->cache_fd = -1;
 	pthread_mutex_init(&fs->lock, NULL);
 	if (pthread_key_create(&fs->key, conn_release) != 0) {
 		free(fs);
-		return -ENOMEM;
+		return imgfs_errf(err, -ENOMEM, 0, "%s: no thread-specific key left", path);
 	}
 	fs->path = strdup(path);
 	if (!fs->path || asprintf(&fs->uri, "file:%s?immutable=1", path) < 0) {
-		rc = -ENOMEM;
+		rc = imgfs_errf(err, -ENOMEM, 0, "%s: out of memory", path);
 		goto fail;
 	}
 	/* The validation connection is closed before returning: the daemon
@@ -201,7 +213,7 @@ int imgfs_fs_open(struct imgfs_fs **out, const char *path, struct imgfs_err *err
 		const char *p = (const char *)sqlite3_column_text(q, 1);
 		int *fds;
 
-		if (id < 1 || id > 1 << 20 || !p) {
+		if (id < 1 || id > IMGFS_SOURCES_MAX || !p) {
 			rc = imgfs_errf(err, -EIO, 1, "%s: corrupt source table", path);
 			goto fail;
 		}
@@ -210,7 +222,7 @@ int imgfs_fs_open(struct imgfs_fs **out, const char *path, struct imgfs_err *err
 
 			fds = realloc(fs->src_fd, n * sizeof(*fds));
 			if (!fds) {
-				rc = -ENOMEM;
+				rc = imgfs_errf(err, -ENOMEM, 0, "%s: out of memory", path);
 				goto fail;
 			}
 			for (i = fs->n_src; i < n; i++)
@@ -390,7 +402,7 @@ int imgfs_fs_readdir(struct imgfs_fs *fs, uint64_t ino, uint64_t off, imgfs_dire
 	sqlite3_bind_int64(q, 1, (sqlite3_int64)ino);
 	sqlite3_bind_int64(q, 2, off > 2 ? (sqlite3_int64)(off - 2) : 0);
 	while ((r = step(q)) == 1) {
-		char name[256 * 4 + 1];
+		char name[IMGFS_NAME_MAX + 1];
 		int len = sqlite3_column_bytes(q, 10);
 		const void *blob = sqlite3_column_blob(q, 10);
 
@@ -784,7 +796,7 @@ ssize_t imgfs_fs_getxattr(struct imgfs_fs *fs, uint64_t ino, const char *name, v
 		return -ENOMEM;
 	for (i = 0; i < V_COUNT; i++) {
 		if (strcmp(name, virt_names[i]) == 0) {
-			char v[8192];
+			char v[IMGFS_XATTR_VIRT_MAX];
 
 			n = virt_value(c, ino, (int)i, v, sizeof(v));
 			if (n < 0)
@@ -849,7 +861,7 @@ ssize_t imgfs_fs_listxattr(struct imgfs_fs *fs, uint64_t ino, char *buf, size_t 
 		return r;
 	for (i = 0; i < V_COUNT && user_ok; i++) {
 		size_t l = strlen(virt_names[i]) + 1;
-		char v[8192];
+		char v[IMGFS_XATTR_VIRT_MAX];
 
 		/* list only what getxattr answers: files on directories,
 		 * created_by where the config has a history step */
