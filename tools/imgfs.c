@@ -185,9 +185,9 @@ static int parse(int argc, char **argv, struct cmdline *c, int for_mount)
 	}
 	c->nargs = argc - optind;
 	c->args = argv + optind;
-	/* --verbose: the core prints its phase times when IMGFS_TIMING is set */
-	if (c->verbose)
-		setenv("IMGFS_TIMING", "1", 1);
+	/* --verbose, or IMGFS_TIMING in the environment: the phase times */
+	if (c->verbose || getenv("IMGFS_TIMING"))
+		c->o.timing = 1;
 	return 0;
 }
 

@@ -263,12 +263,12 @@ done:
 	rc = drain_all(b, 1);
 	if (rc)
 		goto out;
-	if (getenv("IMGFS_TIMING"))
+	if (b->opts->timing)
 		fprintf(stderr, "imgfs: timing: layers applied at %.3f s\n", now() - b->t0);
 	rc = imgfs_merge_finish(&b->merge);
 	if (rc)
 		goto out;
-	if (getenv("IMGFS_TIMING"))
+	if (b->opts->timing)
 		fprintf(stderr, "imgfs: timing: tree finished at %.3f s\n", now() - b->t0);
 	if (sqlite3_exec(b->db, imgfs_schema_index_parent, NULL, NULL, NULL) != SQLITE_OK) {
 		rc = db_fail(b->db, b->err);
@@ -339,6 +339,8 @@ int imgfs_build_run(const struct imgfs_opts *o, const char *tmp, const char *cac
 	rc = imgfs_merge_init(&b.merge, b.db, err);
 	if (rc)
 		goto out;
+	b.merge.timing = o->timing;
+	b.merge.t0 = b.t0;
 	rc = build_into(&b, o, spool, identity, image_real);
 	if (rc)
 		goto out;

@@ -596,7 +596,7 @@ int imgfs_merge_chunk(struct imgfs_merge *m, int64_t ino, int64_t idx, uint64_t 
 	return run(m, m->ins_chunk);
 }
 
-/* Monotonic seconds, for IMGFS_TIMING. */
+/* Monotonic seconds, for the phase times. */
 static double mono(void)
 {
 	struct timespec ts;
@@ -696,12 +696,12 @@ int imgfs_merge_finish(struct imgfs_merge *m)
 
 	m->merged.last_valid = 0;
 	rc = exec(m, imgfs_schema_index_ino);
-	if (getenv("IMGFS_TIMING"))
-		fprintf(stderr, "imgfs: timing: finish: dentry_ino index at %.3f s\n", mono());
+	if (m->timing)
+		fprintf(stderr, "imgfs: timing: finish: dentry_ino index at %.3f s\n", mono() - m->t0);
 	if (rc == 0 && m->views_ino)
 		rc = imgfs_hidden_build(m->db, m->err);
-	if (getenv("IMGFS_TIMING"))
-		fprintf(stderr, "imgfs: timing: finish: hidden views at %.3f s\n", mono());
+	if (m->timing)
+		fprintf(stderr, "imgfs: timing: finish: hidden views at %.3f s\n", mono() - m->t0);
 	if (rc)
 		return rc;
 	rc = exec(m, ""
@@ -738,8 +738,8 @@ int imgfs_merge_finish(struct imgfs_merge *m)
 		sqlite3_bind_int64(level, 1, d);
 		rc = run(m, level);
 	}
-	if (getenv("IMGFS_TIMING"))
-		fprintf(stderr, "imgfs: timing: finish: totals at %.3f s\n", mono());
+	if (m->timing)
+		fprintf(stderr, "imgfs: timing: finish: totals at %.3f s\n", mono() - m->t0);
 	if (rc == 0)
 		rc = exec(m, "DROP INDEX IF EXISTS dentry_depth");
 	if (rc == 0)

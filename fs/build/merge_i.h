@@ -53,6 +53,8 @@ struct imgfs_merge {
 	int64_t views_ino, layers_ino, hidden_ino;  /* /.imgfs, its layers/ and hidden/ */
 	int64_t layer_hidden;        /* /.imgfs/hidden/N of the current layer */
 	uint64_t tar_bytes;          /* of the current layer, as dive counts */
+	int timing;                  /* print the finish's phase times */
+	double t0;                   /* the build's start, CLOCK_MONOTONIC seconds */
 };
 
 /* Prepares statements on DB (the schema must exist).  0 or -errno. */

@@ -25,6 +25,7 @@ struct imgfs_opts {
 	const char *cache_dir;  /* --cache-dir; NULL: beside the index */
 	int force;              /* rebuild even when the index is fresh */
 	int quiet;
+	int timing;             /* print each build phase's elapsed time on stderr */
 	/* Called now and then while a build reads the image (not more than
 	 * ten times a second): DONE of TOTAL stored bytes read.  May be NULL. */
 	void (*progress)(void *ctx, uint64_t done, uint64_t total);
