@@ -368,34 +368,31 @@ START_TEST(bomb_check)
 	if (getenv("IMGFS_MAX_RATIO"))
 		return; /* the environment moved the limit this test is about */
 	memset(&e, 0, sizeof(e));
-	ck_assert_int_eq(imgfs_bomb_check("x", min, 1, &e), 0);       /* not large enough */
-	ck_assert_int_eq(imgfs_bomb_check("x", min + 1, 0, &e), 0);   /* nothing read yet */
-	ck_assert_int_eq(imgfs_bomb_check("x", 4 * min, 4 * min / ratio, &e), 0);
+	ck_assert_int_eq(imgfs_bomb_check("x", min, 1, 0, &e), 0);       /* not large enough */
+	ck_assert_int_eq(imgfs_bomb_check("x", min + 1, 0, 0, &e), 0);   /* nothing read yet */
+	ck_assert_int_eq(imgfs_bomb_check("x", 4 * min, 4 * min / ratio, 0, &e), 0);
 	ck_assert_str_eq(e.msg, "");
 	/* integer ratio ratio+1 */
-	ck_assert_int_eq(imgfs_bomb_check("x", (ratio + 1) * (min / ratio + 1), min / ratio + 1, &e),
+	ck_assert_int_eq(imgfs_bomb_check("x", (ratio + 1) * (min / ratio + 1), min / ratio + 1, 0, &e),
 			 -EFBIG);
-	ck_assert_int_eq(imgfs_bomb_check(NULL, min + 1, 1, NULL), -EFBIG);
+	ck_assert_int_eq(imgfs_bomb_check(NULL, min + 1, 1, 0, NULL), -EFBIG);
 	memset(&e, 0, sizeof(e));
-	ck_assert_int_eq(imgfs_bomb_check("layer 7", min + 1, 1, &e), -EFBIG);
+	ck_assert_int_eq(imgfs_bomb_check("layer 7", min + 1, 1, 0, &e), -EFBIG);
 	ck_assert_int_eq(e.code, -EFBIG);
 	ck_assert_int_eq(e.input, 1);
 	ck_assert_ptr_nonnull(strstr(e.msg, "layer 7"));
 }
 END_TEST
 
-/* IMGFS_MAX_RATIO replaces the ratio (read once per process: each Check
- * test runs in its own process unless CK_FORK=no). */
-START_TEST(bomb_ratio_env)
+/* A ratio the caller gives (imgfs_opts.max_ratio) replaces the default. */
+START_TEST(bomb_ratio_given)
 {
 	const uint64_t min = IMGFS_BOMB_MIN;
 
-	if (getenv("CK_FORK") && !strcmp(getenv("CK_FORK"), "no"))
-		return;
-	setenv("IMGFS_MAX_RATIO", "10", 1);
-	ck_assert_int_eq(imgfs_bomb_check("x", 10 * min, min, NULL), 0);
-	ck_assert_int_eq(imgfs_bomb_check("x", 11 * min, min, NULL), -EFBIG);
-	unsetenv("IMGFS_MAX_RATIO");
+	/* a ratio given by the caller replaces the default */
+	ck_assert_int_eq(imgfs_bomb_check("x", 10 * min, min, 10, NULL), 0);
+	ck_assert_int_eq(imgfs_bomb_check("x", 11 * min, min, 10, NULL), -EFBIG);
+	ck_assert_int_eq(imgfs_bomb_check("x", 11 * min, min, 0, NULL), 0);
 }
 END_TEST
 
@@ -1025,7 +1022,7 @@ static Suite *layer_suite(void)
 	tcase_add_checked_fixture(region, plain_setup, plain_teardown);
 	tcase_add_checked_fixture(apply_tc, build_setup, build_teardown);
 	tcase_add_test(limits, bomb_check);
-	tcase_add_test(limits, bomb_ratio_env);
+	tcase_add_test(limits, bomb_ratio_given);
 	tcase_add_test(limits, space_check);
 	tcase_add_test(region, region_offset);
 	tcase_add_test(region, region_cut);

@@ -59,7 +59,7 @@ static void teardown(void)
 /* Opens PATH as the source of this test; returns the rc. */
 static int open_src(const char *path)
 {
-	int rc = imgfs_source_open(&src, path, spool, db, &err);
+	int rc = imgfs_source_open(&src, path, spool, 0, db, &err);
 
 	/* a failed open may still hold the fd and paths: close frees them */
 	src_open = 1;

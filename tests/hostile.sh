@@ -177,6 +177,14 @@ big() { # big CASE N: generates $BIG/CASE.tar
 t0=$SECONDS
 big bomb $((1100 << 20))
 expect_refused bomb "$BIG/bomb.tar" 'bomb\.tar: layer 0 .*decompression bomb'
+# The command's IMGFS_MAX_RATIO reaches the library as an option: with a
+# ratio above the bomb's, the same image indexes.
+if out=$(IMGFS_MAX_RATIO=4000 "$IMGFS" index -q --index "$IDX/bomb-allowed.db" "$BIG/bomb.tar" 2>&1); then
+	pass "bomb: IMGFS_MAX_RATIO=4000 lets the command index it"
+else
+	fail "bomb: IMGFS_MAX_RATIO=4000 should let it index: $out"
+fi
+rm -f "$IDX"/bomb-allowed.db*
 echo "# bomb: $(stat -c %s "$BIG/bomb.tar") bytes, $((SECONDS - t0)) s"
 rm -f "$BIG/bomb.tar"
 

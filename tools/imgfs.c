@@ -188,6 +188,9 @@ static int parse(int argc, char **argv, struct cmdline *c, int for_mount)
 	/* --verbose, or IMGFS_TIMING in the environment: the phase times */
 	if (c->verbose || getenv("IMGFS_TIMING"))
 		c->o.timing = 1;
+	/* images that really hold huge zero files */
+	if (getenv("IMGFS_MAX_RATIO") && atoll(getenv("IMGFS_MAX_RATIO")) > 0)
+		c->o.max_ratio = (uint64_t)atoll(getenv("IMGFS_MAX_RATIO"));
 	return 0;
 }
 

@@ -157,7 +157,8 @@ static int apply_one(struct imgfs_build *b, int num, const struct imgfs_layer_de
 
 	struct imgfs_layer_job job = {
 		.merge = &b->merge, .cache = &b->cache, .err = b->err, .image = b->image,
-		.layer_name = name, .buf = b->buf, .entries = b->entries, .ctx = b,
+		.layer_name = name, .buf = b->buf, .max_ratio = b->opts->max_ratio,
+		.entries = b->entries, .ctx = b,
 		.open_cache = open_cache, .drain = drain, .source_id = source_id,
 		.progress = progress,
 	};
@@ -205,7 +206,7 @@ static int build_into(struct imgfs_build *b, const struct imgfs_opts *o, const c
 	int rc;
 
 	memset(&desc, 0, sizeof(desc));
-	rc = imgfs_source_open(&src, o->image, spool, b->db, b->err);
+	rc = imgfs_source_open(&src, o->image, spool, o->max_ratio, b->db, b->err);
 	if (rc)
 		goto out;
 	b->image = src.path;

@@ -50,13 +50,14 @@ static int cache_data(struct imgfs_layer_job *b, struct archive *a, int64_t ino,
 			got += (size_t)n;
 		}
 		if (imgfs_bomb_check(NULL, (uint64_t)archive_filter_bytes(a, 0),
-				     (uint64_t)archive_filter_bytes(a, -1), NULL)) {
+				     (uint64_t)archive_filter_bytes(a, -1), b->max_ratio, NULL)) {
 			/* the message names the image, as every input error does */
 			char what[sizeof(b->err->msg)];
 
 			snprintf(what, sizeof(what), "%s: %s", b->image, b->layer_name);
 			return imgfs_bomb_check(what, (uint64_t)archive_filter_bytes(a, 0),
-						(uint64_t)archive_filter_bytes(a, -1), b->err);
+						(uint64_t)archive_filter_bytes(a, -1), b->max_ratio,
+						b->err);
 		}
 		rc = imgfs_cache_add(b->cache, ino, idx++, b->buf, got);
 		if (rc)

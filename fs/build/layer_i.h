@@ -20,6 +20,7 @@ struct imgfs_layer_job {
 	const char *image;                  /* for messages */
 	const char *layer_name;             /* "layer 3 (sha256:ab12...)" */
 	unsigned char *buf;                 /* IMGFS_CHUNK bytes */
+	uint64_t max_ratio;                 /* bomb ratio, 0: IMGFS_BOMB_RATIO */
 	uint64_t entries;                   /* entries read so far, all layers */
 	void *ctx;                          /* for the callbacks */
 	int (*open_cache)(void *ctx);       /* opens CACHE on first use */

@@ -79,7 +79,8 @@ static int spool_outer(struct imgfs_source *s, const char *spool)
 			goto out;
 		}
 		total += (uint64_t)n;
-		rc = imgfs_bomb_check(s->path, total, (uint64_t)archive_filter_bytes(a, -1), s->err);
+		rc = imgfs_bomb_check(s->path, total, (uint64_t)archive_filter_bytes(a, -1),
+				      s->max_ratio, s->err);
 		if (rc)
 			goto out;
 		rc = imgfs_space_check(spool, (uint64_t)n, s->err);
@@ -289,7 +290,7 @@ out:
 }
 
 int imgfs_source_open(struct imgfs_source *s, const char *path, const char *spool,
-		      sqlite3 *db, struct imgfs_err *err)
+		      uint64_t max_ratio, sqlite3 *db, struct imgfs_err *err)
 {
 	unsigned char magic[8];
 	ssize_t n;
@@ -299,6 +300,7 @@ int imgfs_source_open(struct imgfs_source *s, const char *path, const char *spoo
 	s->fd = -1;
 	s->db = db;
 	s->err = err;
+	s->max_ratio = max_ratio;
 	s->outer_filter = "none";
 	real = realpath(path, NULL);
 	if (!real)

@@ -34,6 +34,7 @@ struct imgfs_source {
 	char **dir_paths;
 	size_t n_dir;
 	struct imgfs_err *err;
+	uint64_t max_ratio;  /* bomb ratio for the spool, 0: IMGFS_BOMB_RATIO */
 };
 
 /* A libarchive reader over region R (tar, any compression, or empty).
@@ -46,7 +47,7 @@ void imgfs_region_archive_free(struct archive *a);
  * for the image.  Member names are recorded in a temp table of DB.
  * Returns 0 or a negative errno with ERR set. */
 int imgfs_source_open(struct imgfs_source *s, const char *path, const char *spool,
-		      sqlite3 *db, struct imgfs_err *err);
+		      uint64_t max_ratio, sqlite3 *db, struct imgfs_err *err);
 void imgfs_source_close(struct imgfs_source *s);
 
 /* Finds member NAME, following member symlinks and hardlinks inside the

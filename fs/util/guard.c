@@ -11,15 +11,11 @@
 
 #include "util/err_i.h"
 
-int imgfs_bomb_check(const char *what, uint64_t out, uint64_t in, struct imgfs_err *err)
+int imgfs_bomb_check(const char *what, uint64_t out, uint64_t in, uint64_t ratio,
+		     struct imgfs_err *err)
 {
-	static uint64_t ratio;
-
-	if (!ratio) {
-		const char *env = getenv("IMGFS_MAX_RATIO");
-
-		ratio = env && atoll(env) > 0 ? (uint64_t)atoll(env) : IMGFS_BOMB_RATIO;
-	}
+	if (!ratio)
+		ratio = IMGFS_BOMB_RATIO;
 	if (out > IMGFS_BOMB_MIN && in > 0 && out / in > ratio)
 		return imgfs_errf(err, -EFBIG, 1,
 				  "%s: decompresses to over %llu times its size (%llu bytes from %llu): "

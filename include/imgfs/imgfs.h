@@ -26,6 +26,7 @@ struct imgfs_opts {
 	int force;              /* rebuild even when the index is fresh */
 	int quiet;
 	int timing;             /* print each build phase's elapsed time on stderr */
+	uint64_t max_ratio;     /* decompression-bomb ratio; 0: the default (1024) */
 	/* Called now and then while a build reads the image (not more than
 	 * ten times a second): DONE of TOTAL stored bytes read.  May be NULL. */
 	void (*progress)(void *ctx, uint64_t done, uint64_t total);
