@@ -251,7 +251,7 @@ int imgfs_hidden_build(sqlite3 *db, struct imgfs_err *err)
 	struct group *g = calloc(1, sizeof(*g));
 	sqlite3_stmt *cand = NULL, *ins = NULL;
 	int64_t last_v = 0, last_h = 0;
-	int rc = 0;
+	int rc = 0, step = SQLITE_DONE;
 
 	if (!g)
 		return -ENOMEM;
@@ -295,7 +295,7 @@ int imgfs_hidden_build(sqlite3 *db, struct imgfs_err *err)
 		rc = fail(&w);
 		goto out;
 	}
-	while (rc == 0 && sqlite3_step(cand) == SQLITE_ROW) {
+	while (rc == 0 && (step = sqlite3_step(cand)) == SQLITE_ROW) {
 		int64_t ino = sqlite3_column_int64(cand, 1), vparent = sqlite3_column_int64(cand, 2);
 		int64_t hparent, mode = sqlite3_column_int64(cand, 6);
 		char name[IMGFS_PATH_MAX];
@@ -328,6 +328,9 @@ int imgfs_hidden_build(sqlite3 *db, struct imgfs_err *err)
 		    !sqlite3_column_int(cand, 8))
 			rc = charge(&w, g, vparent, name, sqlite3_column_int64(cand, 7));
 	}
+	/* a read error must not pass for the end of the candidates */
+	if (rc == 0 && step != SQLITE_DONE)
+		rc = fail(&w);
 	if (rc == 0)
 		rc = flush(&w, g);
 	if (rc == 0 && sqlite3_exec(m->db, "UPDATE inode SET wasted = wacc.n FROM wacc "

@@ -615,7 +615,7 @@ static int exec(struct imgfs_merge *m, const char *sql)
 static int fix_hardlink_totals(struct imgfs_merge *m)
 {
 	sqlite3_stmt *files = NULL, *names = NULL, *up = NULL, *fix = NULL;
-	int rc = 0;
+	int rc = 0, step = SQLITE_DONE, nstep;
 
 	if (exec(m, imgfs_scratch_anc))
 		return -EIO;
@@ -634,13 +634,13 @@ static int fix_hardlink_totals(struct imgfs_merge *m)
 		rc = db_fail(m);
 		goto out;
 	}
-	while (sqlite3_step(files) == SQLITE_ROW) {
+	while ((step = sqlite3_step(files)) == SQLITE_ROW) {
 		int64_t ino = sqlite3_column_int64(files, 0), size = sqlite3_column_int64(files, 1);
 		int64_t *parents = NULL;
 		size_t n = 0, cap = 0, i;
 
 		sqlite3_bind_int64(names, 1, ino);
-		while (sqlite3_step(names) == SQLITE_ROW) {
+		while ((nstep = sqlite3_step(names)) == SQLITE_ROW) {
 			if (n == cap) {
 				int64_t *np = realloc(parents, (cap = cap ? cap * 2 : 16) * sizeof(*np));
 
@@ -654,6 +654,11 @@ static int fix_hardlink_totals(struct imgfs_merge *m)
 			parents[n++] = sqlite3_column_int64(names, 0);
 		}
 		sqlite3_reset(names);
+		if (nstep != SQLITE_DONE) {
+			free(parents);
+			rc = db_fail(m);
+			goto out;
+		}
 		for (i = 0; i < n && rc == 0; i++) {
 			int64_t p = parents[i];
 
@@ -680,6 +685,9 @@ static int fix_hardlink_totals(struct imgfs_merge *m)
 		if ((rc = run(m, fix)) != 0 || (rc = exec(m, "DELETE FROM anc")) != 0)
 			goto out;
 	}
+	/* a read error must not pass for the last hardlinked file */
+	if (step != SQLITE_DONE)
+		rc = db_fail(m);
 out:
 	sqlite3_finalize(files);
 	sqlite3_finalize(names);

@@ -175,7 +175,7 @@ int imgfs_fs_open(struct imgfs_fs **out, const char *path, struct imgfs_err *err
 	struct imgfs_fs *fs = calloc(1, sizeof(*fs));
 	struct conn *c = NULL;
 	sqlite3_stmt *q = NULL;
-	int rc = 0;
+	int rc = 0, step_rc;
 
 	if (!fs)
 		return imgfs_errf(err, -ENOMEM, 0, "%s: out of memory", path);
@@ -208,7 +208,7 @@ int imgfs_fs_open(struct imgfs_fs **out, const char *path, struct imgfs_err *err
 		rc = imgfs_errf(err, -EIO, 1, "%s: %s", path, sqlite3_errmsg(c->db));
 		goto fail;
 	}
-	while (sqlite3_step(q) == SQLITE_ROW) {
+	while ((step_rc = sqlite3_step(q)) == SQLITE_ROW) {
 		int64_t id = sqlite3_column_int64(q, 0);
 		const char *p = (const char *)sqlite3_column_text(q, 1);
 		int *fds;
@@ -237,6 +237,11 @@ int imgfs_fs_open(struct imgfs_fs **out, const char *path, struct imgfs_err *err
 			rc = imgfs_errf(err, -errno, 0, "%s: %s", p, strerror(errno));
 			goto fail;
 		}
+	}
+	if (step_rc != SQLITE_DONE) {
+		rc = imgfs_errf(err, -EIO, 1, "%s: not an imgfs index or corrupt: %s", path,
+				sqlite3_errmsg(c->db));
+		goto fail;
 	}
 	sqlite3_finalize(q);
 	q = NULL;
