@@ -98,7 +98,7 @@ static void *worker(void *arg)
 		pthread_mutex_unlock(&w->lock);
 
 		if (rc == 0 && (!cctx || !out)) {
-			rc = -ENOMEM;
+			rc = -ENOMEM; /* the worker's detail goes to MSG, not W->err */
 			snprintf(msg, sizeof(msg), "cache: out of memory");
 		}
 		if (rc == 0) {
@@ -209,11 +209,11 @@ int imgfs_cache_add(struct imgfs_cache_writer *w, int64_t ino, int64_t idx,
 	w->bytes_in += len;
 	if (len <= IMGFS_SMALL && idx == 0) {
 		if (!w->group && !(w->group = job_new(IMGFS_GROUP + IMGFS_SMALL)))
-			return -ENOMEM;
+			return imgfs_errf(w->err, -ENOMEM, 0, "out of memory");
 		j = w->group;
 		rc = job_piece(j, ino, 0, len);
 		if (rc)
-			return rc;
+			return imgfs_errf(w->err, rc, 0, "out of memory");
 		memcpy(j->buf + j->len, data, len);
 		j->len += len;
 		if (j->len < IMGFS_GROUP)
@@ -223,11 +223,11 @@ int imgfs_cache_add(struct imgfs_cache_writer *w, int64_t ino, int64_t idx,
 	}
 	j = job_new(len ? len : 1);
 	if (!j)
-		return -ENOMEM;
+		return imgfs_errf(w->err, -ENOMEM, 0, "out of memory");
 	rc = job_piece(j, ino, idx, len);
 	if (rc) {
 		job_free(j);
-		return rc;
+		return imgfs_errf(w->err, rc, 0, "out of memory");
 	}
 	memcpy(j->buf, data, len);
 	j->len = len;

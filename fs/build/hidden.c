@@ -254,7 +254,7 @@ int imgfs_hidden_build(sqlite3 *db, struct imgfs_err *err)
 	int rc = 0, step = SQLITE_DONE;
 
 	if (!g)
-		return -ENOMEM;
+		return imgfs_errf(err, -ENOMEM, 0, "out of memory");
 	if (sqlite3_exec(m->db, imgfs_scratch_hidden, NULL, NULL, NULL) != SQLITE_OK ||
 	    sqlite3_exec(m->db,
 		"INSERT INTO hmap SELECT view_ino, hidden_ino FROM layer;"

@@ -93,7 +93,7 @@ static int entry_xattrs(struct imgfs_layer_job *b, struct archive_entry *e, int6
 	names = calloc(cap, sizeof(*names));
 	state = calloc(cap, 1);
 	if (!names || !state) {
-		rc = -ENOMEM;
+		rc = imgfs_errf(b->err, -ENOMEM, 0, "out of memory");
 		goto out;
 	}
 	while (archive_entry_xattr_next(e, &name, &value, &len) == ARCHIVE_OK) {
@@ -178,7 +178,7 @@ int imgfs_layer_apply(struct imgfs_layer_job *b, int num, const struct imgfs_reg
 	*size = 0;
 	*compression = "none";
 	if (!a)
-		return -ENOMEM;
+		return imgfs_errf(b->err, -ENOMEM, 0, "out of memory");
 	b->merge->layer = num;
 	b->layer_verified = 0;
 	b->layer_walk = 0;

@@ -646,7 +646,7 @@ static int fix_hardlink_totals(struct imgfs_merge *m)
 
 				if (!np) {
 					free(parents);
-					rc = -ENOMEM;
+					rc = imgfs_errf(m->err, -ENOMEM, 0, "out of memory");
 					goto out;
 				}
 				parents = np;

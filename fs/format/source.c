@@ -50,7 +50,7 @@ static int spool_outer(struct imgfs_source *s, const char *spool)
 	const size_t bufsz = 1 << 20;
 
 	if (!a || !(buf = malloc(bufsz))) {
-		rc = -ENOMEM;
+		rc = imgfs_errf(s->err, -ENOMEM, 0, "out of memory");
 		goto out;
 	}
 	archive_read_support_filter_all(a);
@@ -227,7 +227,7 @@ static int scan_members(struct imgfs_source *s)
 	}
 	a = imgfs_region_archive(&whole);
 	if (!a) {
-		rc = -ENOMEM;
+		rc = imgfs_errf(s->err, -ENOMEM, 0, "out of memory");
 		goto out;
 	}
 	for (;;) {
@@ -393,7 +393,7 @@ static int dir_member(struct imgfs_source *s, const char *name, struct imgfs_reg
 	}
 	if (asprintf(&full, "%s/%s", s->path, norm) < 0) {
 		close(fd);
-		return -ENOMEM;
+		return imgfs_errf(s->err, -ENOMEM, 0, "out of memory");
 	}
 	for (i = 0; i < s->n_dir; i++)
 		if (strcmp(s->dir_paths[i], full) == 0)
@@ -408,14 +408,14 @@ static int dir_member(struct imgfs_source *s, const char *name, struct imgfs_reg
 		if (!fds) {
 			close(fd);
 			free(full);
-			return -ENOMEM;
+			return imgfs_errf(s->err, -ENOMEM, 0, "out of memory");
 		}
 		s->dir_fds = fds;
 		paths = realloc(s->dir_paths, (s->n_dir + 1) * sizeof(*paths));
 		if (!paths) {
 			close(fd);
 			free(full);
-			return -ENOMEM;
+			return imgfs_errf(s->err, -ENOMEM, 0, "out of memory");
 		}
 		s->dir_paths = paths;
 		s->dir_paths[s->n_dir] = full;
@@ -523,7 +523,7 @@ static int reader_read(void *ctx, const char *name, size_t max, char **data, siz
 		return -EFBIG;
 	buf = malloc((size_t)r.size + 1);
 	if (!buf)
-		return -ENOMEM;
+		return imgfs_errf(s->err, -ENOMEM, 0, "out of memory");
 	n = pread(r.fd, buf, (size_t)r.size, (off_t)r.off);
 	if (n != (ssize_t)r.size) {
 		free(buf);

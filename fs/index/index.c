@@ -292,7 +292,7 @@ int imgfs_index_prepare(const struct imgfs_opts *o, struct imgfs_build_info *inf
 
 	memset(info, 0, sizeof(*info));
 	if (!id)
-		return -ENOMEM;
+		return imgfs_errf(err, -ENOMEM, 0, "out of memory");
 	rc = identity_of(o, id, err);
 	if (rc)
 		goto out;
