@@ -167,6 +167,24 @@ else
 	fail "dotdot-names: something escaped: $found $(diff "$W/outside.before" "$W/outside.after")"
 fi
 
+# ------------------------------------------------ no external programs
+
+# An lzop-compressed "image" with a stand-in lzop first on PATH: libarchive's
+# filter_all would run it (as root) on the image's bytes.  imgfs enables only
+# in-process decompressors: the stand-in must never run.
+mkdir -p "$W/fakebin"
+rm -f "$W/fakebin.ran"
+printf '#!/bin/sh\ntouch "%s"\ncat >/dev/null\n' "$W/fakebin.ran" >"$W/fakebin/lzop"
+chmod +x "$W/fakebin/lzop"
+{ printf '\211LZO\000\r\n\032\n'; head -c 4096 /dev/zero; } >"$W/lzop.tar"
+out=$(PATH="$W/fakebin:$PATH" "$IMGFS" index -q --index "$IDX/lzop.db" "$W/lzop.tar" 2>&1); rc=$?
+if [ ! -e "$W/fakebin.ran" ] && [ "$rc" -eq 2 ]; then
+	pass "lzop magic: no external program run, exit 2: $out"
+else
+	fail "lzop magic: exit $rc, stand-in lzop $([ -e "$W/fakebin.ran" ] && echo ran || echo "did not run"): $out"
+fi
+rm -rf "$W/fakebin" "$W/fakebin.ran" "$W/lzop.tar" "$IDX"/lzop.db*
+
 # ------------------------------------------------------------- big cases
 
 big() { # big CASE N: generates $BIG/CASE.tar

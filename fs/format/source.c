@@ -38,6 +38,27 @@ const char *imgfs_sniff_compression(const unsigned char *p, size_t len)
 	return "none";
 }
 
+/* The decompressors an image may use, all in-process.  Never
+ * archive_read_support_filter_all: it also registers filters that libarchive
+ * runs as external programs found on PATH (lzop -d, grzip -d, lrzip -d...),
+ * which would run a program of the caller's PATH on image bytes.  A filter
+ * libarchive itself would run externally (ARCHIVE_WARN: built without its
+ * library) is refused the same way. */
+static int support_filters(struct archive *a)
+{
+	int (*const filters[])(struct archive *) = {
+		archive_read_support_filter_gzip, archive_read_support_filter_zstd,
+		archive_read_support_filter_xz, archive_read_support_filter_lzma,
+		archive_read_support_filter_bzip2, archive_read_support_filter_lz4,
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(filters) / sizeof(filters[0]); i++)
+		if (filters[i](a) != ARCHIVE_OK)
+			return -ENOTSUP;
+	return 0;
+}
+
 /* Decompresses the whole outer file into SPOOL with libarchive's raw
  * format, so members can be read with pread afterwards. */
 static int spool_outer(struct imgfs_source *s, const char *spool)
@@ -53,7 +74,11 @@ static int spool_outer(struct imgfs_source *s, const char *spool)
 		rc = imgfs_errf(s->err, -ENOMEM, 0, "out of memory");
 		goto out;
 	}
-	archive_read_support_filter_all(a);
+	if (support_filters(a)) {
+		rc = imgfs_errf(s->err, -ENOTSUP, 0, "%s: libarchive lacks an in-process decompressor",
+				s->path);
+		goto out;
+	}
 	archive_read_support_format_raw(a);
 	if (archive_read_open_fd(a, s->fd, 1 << 16) != ARCHIVE_OK ||
 	    archive_read_next_header(a, &e) != ARCHIVE_OK) {
@@ -184,7 +209,11 @@ struct archive *imgfs_region_archive(const struct imgfs_region *reg)
 	r->fd = reg->fd;
 	r->off = reg->off;
 	r->size = reg->size;
-	archive_read_support_filter_all(a);
+	if (support_filters(a)) {
+		archive_read_free(a);
+		free(r);
+		return NULL;
+	}
 	archive_read_support_format_tar(a);
 	archive_read_support_format_gnutar(a);
 	archive_read_support_format_empty(a);

@@ -38,7 +38,8 @@ struct imgfs_source {
 };
 
 /* A libarchive reader over region R (tar, any compression, or empty).
- * Free with imgfs_region_archive_free.  NULL only when out of memory. */
+ * Free with imgfs_region_archive_free.  NULL when out of memory
+ * (or when libarchive would decompress through an external program). */
 struct archive *imgfs_region_archive(const struct imgfs_region *r);
 void imgfs_region_archive_free(struct archive *a);
 
