@@ -185,6 +185,42 @@ else
 fi
 rm -rf "$W/fakebin" "$W/fakebin.ran" "$W/lzop.tar" "$IDX"/lzop.db*
 
+# ------------------------------------------------------------- FIFOs
+
+# A FIFO where a file should be blocked imgfs until a writer came (issue
+# 13, item 10): index.json or a blob of an OCI layout, and --index.  Each
+# must fail at once (timeout 20 s says it hung).
+fifo_case() { # fifo_case NAME CMD...: CMD must exit 2 within 20 s
+	local name=$1 out rc; shift
+	out=$(timeout 20 "$@" 2>&1); rc=$?
+	if [ "$rc" -eq 2 ]; then
+		pass "$name: exit 2 at once: $out"
+	else
+		fail "$name: exit $rc ($([ "$rc" -eq 124 ] && echo hung || echo wrong status)): $out"
+	fi
+}
+OCI1=$SRCDIR/../shared/fixtures/peers/go-containerregistry/test_index_one_image
+if [ -d "$OCI1" ]; then
+	rm -rf "$W/fifo-index" "$W/fifo-blob"
+	cp -r "$OCI1" "$W/fifo-index"
+	cp -r "$OCI1" "$W/fifo-blob"
+	chmod -R u+w "$W/fifo-index" "$W/fifo-blob"
+	rm "$W/fifo-index/index.json"
+	mkfifo "$W/fifo-index/index.json"
+	blob=$(ls -S "$W/fifo-blob/blobs/sha256" | head -1)
+	rm "$W/fifo-blob/blobs/sha256/$blob"
+	mkfifo "$W/fifo-blob/blobs/sha256/$blob"
+	fifo_case "fifo index.json" "$IMGFS" index -q --index "$IDX/fifo1.db" "$W/fifo-index"
+	fifo_case "fifo blob" "$IMGFS" index -q --index "$IDX/fifo2.db" "$W/fifo-blob"
+	rm -rf "$W/fifo-index" "$W/fifo-blob" "$IDX"/fifo[12].db*
+else
+	skip_part "../shared/fixtures missing: OCI layouts with a FIFO not tried"
+fi
+rm -f "$W/fifo-db"
+mkfifo "$W/fifo-db"
+fifo_case "--index FIFO" "$IMGFS" index -q --index "$W/fifo-db" "$H/base.tar"
+rm -f "$W/fifo-db"
+
 # ------------------------------------------------------------- big cases
 
 big() { # big CASE N: generates $BIG/CASE.tar

@@ -346,7 +346,9 @@ int imgfs_source_open(struct imgfs_source *s, const char *path, const char *spoo
 	}
 	if (!S_ISREG(s->st.st_mode))
 		return imgfs_errf(err, -EINVAL, 1, "%s: not a regular file or directory", path);
-	s->fd = open(real, O_RDONLY | O_CLOEXEC);
+	/* O_NONBLOCK: should a FIFO be swapped in after the stat, the open
+	 * must not wait for a writer (it changes nothing for regular files) */
+	s->fd = open(real, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
 	if (s->fd < 0)
 		return imgfs_errf(err, -errno, 1, "%s: %s", path, strerror(errno));
 	s->tar_path = strdup(real);
@@ -412,7 +414,9 @@ static int dir_member(struct imgfs_source *s, const char *name, struct imgfs_reg
 		*slash = '/';
 		p = slash + 1;
 	}
-	fd = openat(dfd, p, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	/* a FIFO in the layout would block the open until a writer came:
+	 * O_NONBLOCK returns at once, and fstat below refuses it */
+	fd = openat(dfd, p, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 	close(dfd);
 	if (fd < 0)
 		return -ENOENT;

@@ -45,7 +45,9 @@ static uint64_t fingerprint(const char *path, const struct stat *st)
 	if (S_ISDIR(st->st_mode)) {
 		int dfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 
-		fd = dfd < 0 ? -1 : openat(dfd, "index.json", O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+		/* O_NONBLOCK: a FIFO named index.json must not block us */
+		fd = dfd < 0 ? -1 : openat(dfd, "index.json",
+					   O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 		if (dfd >= 0)
 			close(dfd);
 		if (fd >= 0) {
@@ -56,7 +58,7 @@ static uint64_t fingerprint(const char *path, const struct stat *st)
 		free(buf);
 		return h;
 	}
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
 	if (fd >= 0) {
 		n = pread(fd, buf, FP_SAMPLE, 0);
 		if (n > 0)
@@ -302,6 +304,16 @@ int imgfs_index_prepare(const struct imgfs_opts *o, struct imgfs_build_info *inf
 			goto out;
 		}
 		strcpy(info->index_path, o->index_path);
+		{
+			struct stat st;
+
+			/* SQLite would block opening a FIFO until a writer came */
+			if (stat(o->index_path, &st) == 0 && !S_ISREG(st.st_mode)) {
+				rc = imgfs_errf(err, -EINVAL, 1, "%s: --index names no regular file",
+						o->index_path);
+				goto out;
+			}
+		}
 	} else {
 		rc = default_index_path(o, id, info->index_path, sizeof(info->index_path), err);
 		if (rc)

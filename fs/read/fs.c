@@ -232,7 +232,7 @@ int imgfs_fs_open(struct imgfs_fs **out, const char *path, struct imgfs_err *err
 		}
 		/* The image on the host is opened once, never through a
 		 * symlink swapped in after indexing. */
-		fs->src_fd[id] = open(p, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+		fs->src_fd[id] = open(p, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 		if (fs->src_fd[id] < 0) {
 			rc = imgfs_errf(err, -errno, 0, "%s: %s", p, strerror(errno));
 			goto fail;
@@ -249,7 +249,7 @@ int imgfs_fs_open(struct imgfs_fs **out, const char *path, struct imgfs_err *err
 	    sqlite3_step(q) == SQLITE_ROW && sqlite3_column_text(q, 0)) {
 		const char *p = (const char *)sqlite3_column_text(q, 0);
 
-		fs->cache_fd = open(p, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+		fs->cache_fd = open(p, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 		if (fs->cache_fd < 0) {
 			rc = imgfs_errf(err, -errno, 0, "%s: %s", p, strerror(errno));
 			goto fail;
