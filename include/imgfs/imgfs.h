@@ -106,7 +106,7 @@ struct imgfs_layer_info {
 	const char *digest;       /* of the stored blob, or NULL */
 	const char *diff_id;      /* from the config, or NULL */
 	const char *media_type;   /* or NULL (docker-archive has none) */
-	const char *compression;  /* none, gzip, zstd, xz, bzip2 */
+	const char *compression;  /* none, gzip, zstd, xz, lzma, bzip2, lz4 */
 	int64_t stored_size;      /* bytes in the archive */
 	int64_t size;             /* uncompressed tar bytes */
 	int64_t entries;          /* tar entries */
