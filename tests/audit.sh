@@ -14,40 +14,8 @@ set -uo pipefail
 SRCDIR=${SRCDIR:-$(cd "$(dirname "$0")/.." && pwd)}
 BUILDDIR=${BUILDDIR:-$SRCDIR/build/tests}
 IMGFS=${IMGFS:-$SRCDIR/build/tools/imgfs}
-IMGFS=$(cd "$(dirname "$IMGFS")" && pwd)/$(basename "$IMGFS")
-export IMGFS
-. "$SRCDIR/tests/lib.sh"
-
-require_fuse
-command -v jq >/dev/null || { echo "FAIL - jq missing (apt-get install jq)"; exit 1; }
-init_workdir "$BUILDDIR/audit"
-W=$T_WORK
-AUDIT=$SRCDIR/scripts/imgfs-audit
-COMPARE=$SRCDIR/scripts/imgfs-compare
-export TMPDIR=$W/tmp
-rm -rf "$TMPDIR" "$W/img"
-mkdir -p "$TMPDIR"
-
-# no_leftovers LABEL: nothing of the scripts is left in $TMPDIR (mounts,
-# temp dirs).
-no_leftovers() {
-	local m
-	m=$(awk -v d="$TMPDIR/" 'index($2, d) == 1 { print $2 }' /proc/self/mounts)
-	if [ -n "$m" ]; then
-		fail "$1: mounts left behind: $m"
-		unmount_stale "$TMPDIR"
-	elif [ -n "$(ls -A "$TMPDIR")" ]; then
-		fail "$1: temporary files left: $(ls -A "$TMPDIR" | head -3 | tr '\n' ' ')"
-		rm -rf "${TMPDIR:?}"/*
-	else
-		pass "$1: no mount or temporary file left"
-	fi
-}
-
-# expect_eq LABEL EXPECTED ACTUAL
-expect_eq() {
-	if [ "$2" = "$3" ]; then pass "$1 = $2"; else fail "$1: expected '$2', got '$3'"; fi
-}
+AUDIT_WORK=audit
+. "$SRCDIR/tests/audit_lib.sh"
 
 # ------------------------------------------------------------ (a) images
 ELF=
