@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "read/fs_i.h"
 #include "util/err_i.h"
 #include "store/schema_i.h"
 #include "imgfs/imgfs.h"
@@ -1128,7 +1129,7 @@ int imgfs_packages_build(sqlite3 *db, const char *index_path, struct imgfs_err *
 	if (!c)
 		return imgfs_errf(err, -ENOMEM, 0, "index: packages: out of memory");
 	c->db = db;
-	rc = imgfs_fs_open(&c->fs, index_path, err);
+	rc = imgfs_fs_open_unsealed(&c->fs, index_path, err);
 	if (rc)
 		goto out;
 	scan_dpkg(c);

@@ -15,9 +15,12 @@
 #include <sqlite3.h>
 #include <zstd.h>
 
+#include "read/fs_i.h"
+#include "read/pin_i.h"
 #include "store/frame_i.h"
-#include "util/err_i.h"
 #include "store/schema_i.h"
+#include "store/seal_i.h"
+#include "util/err_i.h"
 
 /* Limits on what an index can make the read side hold.  Source files: one
  * per image file or layout blob (an image has at most IMGFS_LAYERS_MAX
@@ -81,7 +84,7 @@ struct conn {
 
 struct imgfs_fs {
 	char *path;
-	char *uri;
+	int index_fd;                    /* the index pinned at open: every connection reads it */
 	pthread_key_t key;
 	int *src_fd;                     /* by source id; immutable after open */
 	size_t n_src;
@@ -105,26 +108,37 @@ static void conn_free(struct conn *c)
 	free(c);
 }
 
-static struct conn *conn_open(const char *uri)
+/* Why the last conn_get of this thread failed: -ENOMEM or -EIO (an index
+ * SQLite cannot read), so a reader sees an I/O error as one. */
+static __thread int conn_errno;
+
+static struct conn *conn_open(int index_fd)
 {
 	struct conn *c = calloc(1, sizeof(*c));
-	int i;
+	int i, rc;
 
+	conn_errno = -ENOMEM;
 	if (!c)
 		return NULL;
 	c->frame_off = -1;
-	/* immutable: the index never changes once renamed into place, so
-	 * SQLite may skip locking and change detection. */
-	if (sqlite3_open_v2(uri, &c->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_URI,
-			    NULL) != SQLITE_OK)
+	/* On the pinned descriptor, never the path: the index renamed there
+	 * since the mount may be another build's. */
+	rc = imgfs_pin_open(index_fd, &c->db);
+	if (rc) {
+		conn_errno = rc;
 		goto fail;
+	}
 	/* No mmap: each connection would map the index anew, and RSS counts
 	 * every mapping (big: 187 MB resident for four threads).  A small page
 	 * cache per thread over pread of the (OS-cached) file is as fast. */
 	sqlite3_exec(c->db, "PRAGMA mmap_size=0; PRAGMA cache_size=-2048;", NULL, NULL, NULL);
-	for (i = 0; i < Q_COUNT; i++)
-		if (sqlite3_prepare_v3(c->db, sql[i], -1, SQLITE_PREPARE_PERSISTENT, &c->q[i], NULL) != SQLITE_OK)
+	for (i = 0; i < Q_COUNT; i++) {
+		rc = sqlite3_prepare_v3(c->db, sql[i], -1, SQLITE_PREPARE_PERSISTENT, &c->q[i], NULL);
+		if (rc != SQLITE_OK) {
+			conn_errno = rc == SQLITE_NOMEM ? -ENOMEM : -EIO;
 			goto fail;
+		}
+	}
 	return c;
 fail:
 	conn_free(c);
@@ -156,7 +170,7 @@ static struct conn *conn_get(struct imgfs_fs *fs)
 		c->in_use = 1;
 	pthread_mutex_unlock(&fs->lock);
 	if (!c) {
-		c = conn_open(fs->uri);
+		c = conn_open(fs->index_fd);
 		if (!c)
 			return NULL;
 		c->fs = fs;
@@ -170,31 +184,59 @@ static struct conn *conn_get(struct imgfs_fs *fs)
 	return c;
 }
 
-int imgfs_fs_open(struct imgfs_fs **out, const char *path, struct imgfs_err *err)
+/* Opens the index at PATH; SEALED: check its seal first (everything but
+ * package attribution, which reads an index not yet sealed). */
+static int fs_open(struct imgfs_fs **out, const char *path, int sealed, struct imgfs_err *err)
 {
 	struct imgfs_fs *fs = calloc(1, sizeof(*fs));
 	struct conn *c = NULL;
 	sqlite3_stmt *q = NULL;
+	struct stat st;
 	int rc = 0, step_rc;
 
 	if (!fs)
 		return imgfs_errf(err, -ENOMEM, 0, "%s: out of memory", path);
 	fs->cache_fd = -1;
+	fs->index_fd = -1;
 	pthread_mutex_init(&fs->lock, NULL);
 	if (pthread_key_create(&fs->key, conn_release) != 0) {
 		free(fs);
 		return imgfs_errf(err, -ENOMEM, 0, "%s: no thread-specific key left", path);
 	}
 	fs->path = strdup(path);
-	if (!fs->path || asprintf(&fs->uri, "file:%s?immutable=1", path) < 0) {
+	if (!fs->path) {
 		rc = imgfs_errf(err, -ENOMEM, 0, "%s: out of memory", path);
 		goto fail;
 	}
+	/* The index is pinned here: a rebuild or rm of the path later changes
+	 * nothing this handle serves.  O_NONBLOCK: a FIFO must not block. */
+	fs->index_fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	if (fs->index_fd < 0) {
+		rc = imgfs_errf(err, -errno, 0, "%s: %s", path, strerror(errno));
+		goto fail;
+	}
+	if (fstat(fs->index_fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		rc = imgfs_errf(err, -EIO, 1, "%s: not an imgfs index (not a regular file)", path);
+		goto fail;
+	}
+	if (sealed) {
+		rc = imgfs_seal_check(fs->index_fd);
+		if (rc == -EBADMSG) {
+			rc = imgfs_errf(err, -EIO, 1, "%s: not an imgfs index or damaged (its checksum does "
+					"not match): rebuild it with imgfs index --rebuild", path);
+			goto fail;
+		}
+		if (rc) {
+			rc = imgfs_errf(err, rc, 0, "%s: %s", path, strerror(-rc));
+			goto fail;
+		}
+	}
 	/* The validation connection is closed before returning: the daemon
 	 * forks after this, and SQLite handles must not cross a fork. */
-	c = conn_open(fs->uri);
+	c = conn_open(fs->index_fd);
 	if (!c) {
-		rc = imgfs_errf(err, -EIO, 1, "%s: not an imgfs index or corrupt", path);
+		rc = conn_errno == -ENOMEM ? imgfs_errf(err, -ENOMEM, 0, "%s: out of memory", path)
+					   : imgfs_errf(err, -EIO, 1, "%s: not an imgfs index or corrupt", path);
 		goto fail;
 	}
 	if (sqlite3_prepare_v2(c->db, "SELECT value FROM meta WHERE key='" IMGFS_META_SCHEMA "'", -1, &q, NULL) != SQLITE_OK ||
@@ -245,13 +287,27 @@ int imgfs_fs_open(struct imgfs_fs **out, const char *path, struct imgfs_err *err
 	}
 	sqlite3_finalize(q);
 	q = NULL;
-	if (sqlite3_prepare_v2(c->db, "SELECT value FROM meta WHERE key='" IMGFS_META_CACHE "'", -1, &q, NULL) == SQLITE_OK &&
-	    sqlite3_step(q) == SQLITE_ROW && sqlite3_column_text(q, 0)) {
+	if (sqlite3_prepare_v2(c->db, "SELECT (SELECT value FROM meta WHERE key='" IMGFS_META_CACHE "'),"
+			       " (SELECT value FROM meta WHERE key='" IMGFS_META_CACHE_BYTES "')", -1, &q,
+			       NULL) != SQLITE_OK || sqlite3_step(q) != SQLITE_ROW) {
+		rc = imgfs_errf(err, -EIO, 1, "%s: not an imgfs index or corrupt: %s", path,
+				sqlite3_errmsg(c->db));
+		goto fail;
+	}
+	if (sqlite3_column_text(q, 0)) {
 		const char *p = (const char *)sqlite3_column_text(q, 0);
 
 		fs->cache_fd = open(p, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 		if (fs->cache_fd < 0) {
 			rc = imgfs_errf(err, -errno, 0, "%s: %s", p, strerror(errno));
+			goto fail;
+		}
+		/* A cut cache would answer EIO on every read of its tail. */
+		if (sqlite3_column_type(q, 1) != SQLITE_NULL &&
+		    (fstat(fs->cache_fd, &st) != 0 || st.st_size != sqlite3_column_int64(q, 1))) {
+			rc = imgfs_errf(err, -EIO, 1, "%s: content cache of %lld bytes where the index "
+					"wrote %lld: rebuild it with imgfs index --rebuild", p,
+					(long long)st.st_size, (long long)sqlite3_column_int64(q, 1));
 			goto fail;
 		}
 	}
@@ -264,6 +320,16 @@ fail:
 	conn_free(c);
 	imgfs_fs_close(fs);
 	return rc;
+}
+
+int imgfs_fs_open(struct imgfs_fs **out, const char *path, struct imgfs_err *err)
+{
+	return fs_open(out, path, 1, err);
+}
+
+int imgfs_fs_open_unsealed(struct imgfs_fs **out, const char *path, struct imgfs_err *err)
+{
+	return fs_open(out, path, 0, err);
 }
 
 void imgfs_fs_close(struct imgfs_fs *fs)
@@ -290,9 +356,10 @@ void imgfs_fs_close(struct imgfs_fs *fs)
 			close(fs->src_fd[i]);
 	if (fs->cache_fd >= 0)
 		close(fs->cache_fd);
+	if (fs->index_fd >= 0)
+		close(fs->index_fd);
 	pthread_mutex_destroy(&fs->lock);
 	free(fs->src_fd);
-	free(fs->uri);
 	free(fs->path);
 	free(fs);
 }
@@ -326,7 +393,7 @@ int imgfs_fs_getattr(struct imgfs_fs *fs, uint64_t ino, struct imgfs_attr *a)
 	int r;
 
 	if (!c)
-		return -ENOMEM;
+		return conn_errno;
 	q = c->q[Q_GETATTR];
 	sqlite3_bind_int64(q, 1, (sqlite3_int64)ino);
 	r = step(q);
@@ -343,7 +410,7 @@ int imgfs_fs_lookup(struct imgfs_fs *fs, uint64_t parent, const char *name, stru
 	int r;
 
 	if (!c)
-		return -ENOMEM;
+		return conn_errno;
 	q = c->q[Q_LOOKUP];
 	sqlite3_bind_int64(q, 1, (sqlite3_int64)parent);
 	sqlite3_bind_blob(q, 2, name, (int)strlen(name), SQLITE_STATIC);
@@ -380,7 +447,7 @@ int imgfs_fs_readdir(struct imgfs_fs *fs, uint64_t ino, uint64_t off, imgfs_dire
 	int r;
 
 	if (!c)
-		return -ENOMEM;
+		return conn_errno;
 	r = imgfs_fs_getattr(fs, ino, &a);
 	if (r)
 		return r;
@@ -431,7 +498,7 @@ ssize_t imgfs_fs_readlink(struct imgfs_fs *fs, uint64_t ino, char *buf, size_t l
 	int r;
 
 	if (!c)
-		return -ENOMEM;
+		return conn_errno;
 	q = c->q[Q_TARGET];
 	sqlite3_bind_int64(q, 1, (sqlite3_int64)ino);
 	r = step(q);
@@ -507,7 +574,7 @@ ssize_t imgfs_fs_read(struct imgfs_fs *fs, uint64_t ino, void *buf, size_t size,
 	int r;
 
 	if (!c)
-		return -ENOMEM;
+		return conn_errno;
 	q = c->q[Q_DATA];
 	sqlite3_bind_int64(q, 1, (sqlite3_int64)ino);
 	r = step(q);
@@ -798,7 +865,7 @@ ssize_t imgfs_fs_getxattr(struct imgfs_fs *fs, uint64_t ino, const char *name, v
 	int r;
 
 	if (!c)
-		return -ENOMEM;
+		return conn_errno;
 	for (i = 0; i < V_COUNT; i++) {
 		if (strcmp(name, virt_names[i]) == 0) {
 			char v[IMGFS_XATTR_VIRT_MAX];
@@ -840,7 +907,7 @@ ssize_t imgfs_fs_listxattr(struct imgfs_fs *fs, uint64_t ino, char *buf, size_t 
 	int r, user_ok;
 
 	if (!c)
-		return -ENOMEM;
+		return conn_errno;
 	/* Linux allows user.* attributes only on regular files and
 	 * directories: listing them elsewhere would name what cannot be read. */
 	if (imgfs_fs_getattr(fs, ino, &a) != 0)
@@ -890,7 +957,7 @@ int imgfs_fs_statfs(struct imgfs_fs *fs, struct imgfs_fs_stat *st)
 	int rc = -EIO;
 
 	if (!c)
-		return -ENOMEM;
+		return conn_errno;
 	if (sqlite3_prepare_v2(c->db, "SELECT (SELECT count(*) FROM inode), "
 			       "(SELECT sub_bytes FROM inode WHERE ino=1)", -1, &q, NULL) == SQLITE_OK &&
 	    sqlite3_step(q) == SQLITE_ROW) {
@@ -909,7 +976,7 @@ int imgfs_fs_layers(struct imgfs_fs *fs, imgfs_layer_fn fn, void *ctx)
 	int r;
 
 	if (!c)
-		return -ENOMEM;
+		return conn_errno;
 	if (sqlite3_prepare_v2(c->db, "SELECT num, digest, diff_id, media_type, compression, "
 			       "stored_size, size, entries, created_by FROM layer ORDER BY num", -1,
 			       &q, NULL) != SQLITE_OK)
