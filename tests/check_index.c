@@ -7,6 +7,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <locale.h>
+#include <pthread.h>
+#include <stdint.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -128,6 +130,60 @@ static void stat_ok(const char *path, struct stat *st)
 	ck_assert_msg(stat(path, st) == 0, "%s: %s", path, strerror(errno));
 }
 
+struct thread_read {
+	struct imgfs_fs *fs;
+	const char *path;
+	char *out;
+	size_t len;
+};
+
+static void *thread_read_main(void *p)
+{
+	struct thread_read *t = p;
+
+	struct imgfs_attr a;
+
+	/* the whole file, its length checked: a string compare would stop at
+	 * the tar padding's NUL and call a wrong read right */
+	if (tu_walk(t->fs, t->path, &a) == 0)
+		t->out = tu_read_all(t->fs, a.ino, &t->len);
+	return NULL;
+}
+
+/* Reads PATH on a thread of its own (the read side opens a new
+ * connection for it) and checks it holds exactly WANT. */
+static void read_on_thread(struct imgfs_fs *fs, const char *path, const char *want)
+{
+	struct thread_read t = { .fs = fs, .path = path };
+	pthread_t th;
+
+	ck_assert_int_eq(pthread_create(&th, NULL, thread_read_main, &t), 0);
+	ck_assert_int_eq(pthread_join(th, NULL), 0);
+	ck_assert_msg(t.out && t.len == strlen(want) && memcmp(t.out, want, t.len) == 0,
+		      "%s: %zu bytes \"%.*s\", not \"%s\"", path, t.len, (int)t.len,
+		      t.out ? t.out : "", want);
+	free(t.out);
+}
+
+/* The index at INDEX serves "big" with the LEN bytes of WANT. */
+static void check_big(const char *index, const unsigned char *want, size_t len)
+{
+	struct imgfs_fs *fs = NULL;
+	struct imgfs_err err;
+	struct imgfs_attr a;
+	size_t got = 0;
+	char *v;
+
+	memset(&err, 0, sizeof(err));
+	ck_assert_msg(imgfs_fs_open(&fs, index, &err) == 0, "%s", err.msg);
+	ck_assert_int_eq(tu_walk(fs, "big", &a), 0);
+	v = tu_read_all(fs, a.ino, &got);
+	ck_assert_uint_eq(got, len);
+	ck_assert(memcmp(v, want, len) == 0);
+	free(v);
+	imgfs_fs_close(fs);
+}
+
 START_TEST(reuse)
 {
 	struct imgfs_build_info i1, i2;
@@ -188,6 +244,214 @@ START_TEST(image_changed)
 	}
 	ck_assert_int_eq(prepare_ok(image, index_path, 0, &info), 0);
 	check_tree(index_path, "VERSION TWO");
+}
+END_TEST
+
+/* Same size, inode and mtime, the bytes changed only between the sampled
+ * first and last 64 KiB of a rootfs tar: the ctime (which no user can
+ * set) tells. */
+START_TEST(rewrite_away_from_samples)
+{
+	struct imgfs_build_info info;
+	struct timespec ts[2];
+	struct stat st, now;
+	unsigned char *pad = tu_random(256 << 10, 7);
+	const struct tu_entry old[] = {
+		{ .path = "head", .type = TU_FILE, .data = pad, .size = 128 << 10 },
+		{ .path = "mid/old", .type = TU_FILE, .content = "x", .mode = 0644 },
+		{ .path = "tail", .type = TU_FILE, .data = pad + (128 << 10), .size = 128 << 10 },
+	};
+	const struct tu_entry new[] = {
+		{ .path = "head", .type = TU_FILE, .data = pad, .size = 128 << 10 },
+		{ .path = "mid/new", .type = TU_FILE, .content = "x", .mode = 04755 },
+		{ .path = "tail", .type = TU_FILE, .data = pad + (128 << 10), .size = 128 << 10 },
+	};
+	struct tu_blob a_tar, b_tar;
+	struct imgfs_fs *fs = NULL;
+	struct imgfs_err err;
+	struct imgfs_attr a;
+	FILE *w;
+
+	tu_tar(&a_tar, old, 3, 0);
+	tu_tar(&b_tar, new, 3, 0);
+	ck_assert_uint_eq(a_tar.len, b_tar.len);
+	/* the two differ only away from the samples */
+	ck_assert(memcmp(a_tar.data, b_tar.data, 64 << 10) == 0);
+	ck_assert(memcmp((char *)a_tar.data + a_tar.len - (64 << 10),
+			 (char *)b_tar.data + b_tar.len - (64 << 10), 64 << 10) == 0);
+	free(tu_write_file(dir, "image.tar", a_tar.data, a_tar.len));
+	ck_assert_int_eq(prepare_ok(image, index_path, 0, &info), 0);
+	stat_ok(image, &st);
+	w = fopen(image, "r+b");
+	ck_assert_ptr_nonnull(w);
+	ck_assert_uint_eq(fwrite(b_tar.data, 1, b_tar.len, w), b_tar.len);
+	fclose(w);
+	ts[0] = st.st_atim;
+	ts[1] = st.st_mtim;
+	ck_assert_int_eq(utimensat(AT_FDCWD, image, ts, 0), 0);
+	stat_ok(image, &now);
+	ck_assert_uint_eq(now.st_ino, st.st_ino);
+	ck_assert_int_eq(now.st_size, st.st_size);
+	ck_assert_int_eq(now.st_mtim.tv_sec, st.st_mtim.tv_sec);
+	ck_assert_int_eq(now.st_mtim.tv_nsec, st.st_mtim.tv_nsec);
+	ck_assert_int_eq(prepare_ok(image, index_path, 0, &info), 0);
+	memset(&err, 0, sizeof(err));
+	ck_assert_int_eq(imgfs_fs_open(&fs, index_path, &err), 0);
+	ck_assert_int_eq(tu_walk(fs, "mid/new", &a), 0);
+	ck_assert_uint_eq(a.mode & 07777, 04755);
+	ck_assert_int_ne(tu_walk(fs, "mid/old", &a), 0);
+	imgfs_fs_close(fs);
+	tu_blob_free(&a_tar);
+	tu_blob_free(&b_tar);
+	free(pad);
+}
+END_TEST
+
+/* Single-bit flips anywhere in a sealed index: a mount refuses every one
+ * with "damaged", and the next prepare rebuilds instead of reusing. */
+START_TEST(bit_flips)
+{
+	struct imgfs_build_info info;
+	struct stat st;
+	unsigned char *pos = tu_random(64 * sizeof(uint32_t), 1234);
+	int i, fd;
+
+	write_image(image, "v1");
+	ck_assert_int_eq(prepare_ok(image, index_path, 0, &info), 0);
+	for (i = 0; i < 64; i++) {
+		struct imgfs_fs *fs = NULL;
+		struct imgfs_err err;
+		uint32_t r;
+		off_t off;
+		unsigned char byte;
+
+		stat_ok(index_path, &st);
+		memcpy(&r, pos + i * sizeof(r), sizeof(r));
+		off = (off_t)(r % (uint32_t)st.st_size);
+		fd = open(index_path, O_RDWR);
+		ck_assert_int_ge(fd, 0);
+		ck_assert_int_eq(pread(fd, &byte, 1, off), 1);
+		byte ^= (unsigned char)(1u << (r >> 29));
+		ck_assert_int_eq(pwrite(fd, &byte, 1, off), 1);
+		close(fd);
+		memset(&err, 0, sizeof(err));
+		ck_assert_msg(imgfs_fs_open(&fs, index_path, &err) == -EIO,
+			      "flip at byte %lld opened", (long long)off);
+		ck_assert_msg(strstr(err.msg, "damaged") || strstr(err.msg, "not an imgfs index"),
+			      "flip at byte %lld: %s", (long long)off, err.msg);
+		ck_assert_int_eq(prepare_ok(image, index_path, 0, &info), 0);
+		ck_assert_msg(info.damaged, "flip at byte %lld: rebuilt but not called damaged",
+			      (long long)off);
+		check_tree(index_path, "v1");
+	}
+	free(pos);
+}
+END_TEST
+
+/* A mount serves the index it opened: a rebuild of another image renamed
+ * over its path, or the path removed, changes nothing it reads. */
+START_TEST(pinned_index)
+{
+	struct imgfs_build_info info;
+	struct imgfs_fs *fs = NULL;
+	struct imgfs_err err;
+	char *other;
+
+	ck_assert_int_ge(asprintf(&other, "%s/other.tar", dir), 0);
+	write_image(image, "first image");
+	write_image(other, "other image, other bytes");
+	ck_assert_int_eq(prepare_ok(image, index_path, 0, &info), 0);
+	memset(&err, 0, sizeof(err));
+	ck_assert_int_eq(imgfs_fs_open(&fs, index_path, &err), 0);
+	/* the index of the other image lands on the same path */
+	ck_assert_int_eq(prepare_ok(other, index_path, 0, &info), 0);
+	check_tree(index_path, "other image, other bytes");
+	/* read on a new thread: a new connection, opened after the rename */
+	read_on_thread(fs, "etc/conf", "first image");
+	ck_assert_int_eq(unlink(index_path), 0);
+	read_on_thread(fs, "etc/conf", "first image");
+	imgfs_fs_close(fs);
+	free(other);
+}
+END_TEST
+
+/* A content cache cut short: the index is not reused, and a mount of it
+ * refuses with a line naming the cache. */
+START_TEST(truncated_cache)
+{
+	unsigned char *big = tu_random(3 << 20, 11);
+	const struct tu_entry l0[] = { { .path = "big", .type = TU_FILE, .data = big, .size = 3 << 20 } };
+	struct tu_layer l = { .created_by = "x" };
+	struct imgfs_build_info info;
+	struct imgfs_fs *fs = NULL;
+	struct imgfs_err err;
+	char *cache;
+	sqlite3 *db;
+	sqlite3_stmt *q;
+	struct stat st;
+
+	tu_tar(&l.tar, l0, 1, TU_GZIP);
+	tu_oci_archive(image, &l, 1, 1);
+	tu_blob_free(&l.tar);
+	ck_assert_int_eq(prepare_ok(image, index_path, 0, &info), 0);
+	ck_assert_int_eq(sqlite3_open_v2(index_path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_prepare_v2(db, "SELECT value FROM meta WHERE key='cache'", -1, &q, NULL),
+			 SQLITE_OK);
+	ck_assert_int_eq(sqlite3_step(q), SQLITE_ROW);
+	cache = strdup((const char *)sqlite3_column_text(q, 0));
+	sqlite3_finalize(q);
+	sqlite3_close(db);
+	stat_ok(cache, &st);
+	ck_assert_int_eq(truncate(cache, st.st_size - 1000), 0);
+	memset(&err, 0, sizeof(err));
+	ck_assert_int_eq(imgfs_fs_open(&fs, index_path, &err), -EIO);
+	ck_assert_msg(strstr(err.msg, cache) && strstr(err.msg, "content cache"), "%s", err.msg);
+	ck_assert_int_eq(prepare_ok(image, index_path, 0, &info), 0);
+	ck_assert_int_eq(imgfs_fs_open(&fs, index_path, &err), 0);
+	{
+		size_t len = 0;
+		struct imgfs_attr a;
+		char *v;
+
+		ck_assert_int_eq(tu_walk(fs, "big", &a), 0);
+		v = tu_read_all(fs, a.ino, &len);
+		ck_assert_uint_eq(len, 3 << 20);
+		ck_assert(memcmp(v, big, len) == 0);
+		free(v);
+	}
+	imgfs_fs_close(fs);
+	free(cache);
+	free(big);
+}
+END_TEST
+
+/* What a killed build left beside the index goes at the next reuse; the
+ * reused index's own cache stays. */
+START_TEST(leftovers_swept)
+{
+	unsigned char *big = tu_random(1 << 20, 3);
+	const struct tu_entry l0[] = { { .path = "big", .type = TU_FILE, .data = big, .size = 1 << 20 } };
+	struct tu_layer l = { .created_by = "x" };
+	struct imgfs_build_info info;
+	char *p;
+
+	tu_tar(&l.tar, l0, 1, TU_GZIP);
+	tu_oci_archive(image, &l, 1, 1);
+	tu_blob_free(&l.tar);
+	ck_assert_int_eq(prepare_ok(image, index_path, 0, &info), 0);
+	ck_assert_int_eq(tu_count_names(dir, ".zst"), 1);
+	ck_assert_int_ge(asprintf(&p, "%s.tmp.999999", index_path), 0);
+	free(tu_write_file(dir, "index.db.tmp.999999", "partial", 7));
+	free(tu_write_file(dir, "index.db.00000000deadbeef.zst", "partial", 7));
+	free(tu_write_file(dir, "index.db.00000000deadbeef.tar", "partial", 7));
+	ck_assert_int_eq(tu_count_names(dir, ".zst"), 2);
+	ck_assert_int_eq(prepare_ok(image, index_path, 0, &info), 1);
+	ck_assert_int_eq(tu_count_names(dir, ".tmp."), 0);
+	ck_assert_int_eq(tu_count_names(dir, ".zst"), 1);
+	ck_assert_int_eq(tu_count_names(dir, ".tar"), 1); /* image.tar itself */
+	check_big(index_path, big, 1 << 20);
+	free(p);
+	free(big);
 }
 END_TEST
 
@@ -530,6 +794,11 @@ static Suite *index_suite(void)
 	tcase_add_test(life, other_schema);
 	tcase_add_test(life, incomplete);
 	tcase_add_test(life, force);
+	tcase_add_test(life, rewrite_away_from_samples);
+	tcase_add_test(life, bit_flips);
+	tcase_add_test(life, pinned_index);
+	tcase_add_test(life, truncated_cache);
+	tcase_add_test(life, leftovers_swept);
 	tcase_add_test(fail, failed_build_is_clean);
 	tcase_add_test(fail, failed_gzip_build_is_clean);
 	tcase_add_test(fail, failed_rebuild);

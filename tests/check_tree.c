@@ -18,6 +18,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "store/seal_i.h"
 #include "testutil.h"
 
 #define F(p, c) { .path = (p), .type = TU_FILE, .content = (c) }
@@ -200,6 +201,8 @@ static int set_schema(const char *p, const char *value)
 	ck_assert_int_eq(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
 	sqlite3_free(sql);
 	sqlite3_close(db);
+	/* sealed again, so it is the schema that is refused, not the seal */
+	ck_assert_int_eq(imgfs_seal_write(p, NULL), 0);
 	return old;
 }
 
@@ -233,6 +236,7 @@ START_TEST(open_other_schema)
 		ck_assert_int_eq(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
 		sqlite3_free(sql);
 		sqlite3_close(db);
+		ck_assert_int_eq(imgfs_seal_write(index_path, NULL), 0);
 	}
 	memset(&err, 0, sizeof(err));
 	rc = imgfs_fs_open(&h, index_path, &err);

@@ -4,6 +4,7 @@
 #include <getopt.h>
 #include <locale.h>
 #include <stddef.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -261,6 +262,9 @@ static int prepare(struct cmdline *c, struct imgfs_build_info *info, struct imgf
 	if (p.drawn)
 		fputs("\r\033[K", stderr);
 	c->o.progress = NULL;
+	if (info->damaged && !c->o.quiet)
+		fprintf(stderr, "imgfs: %s: the index was damaged (its checksum did not match): rebuilt\n",
+			info->index_path);
 	if (rc == 0 && c->verbose)
 		fprintf(stderr, "imgfs: index %s %s in %.3f s: %llu layers, %llu tar entries, %llu inodes\n",
 			info->index_path, info->reused ? "reused" : "built", info->seconds,
@@ -293,6 +297,11 @@ static int cmd_mount(int argc, char **argv)
 	rc = prepare(&c, &info, &err);
 	if (rc)
 		return fail(&err, rc);
+	/* From here the mount's own handlers (libfuse installs them only over
+	 * the default ones) unmount cleanly on these signals. */
+	signal(SIGINT, SIG_DFL);
+	signal(SIGTERM, SIG_DFL);
+	signal(SIGHUP, SIG_DFL);
 	rc = imgfs_fs_open(&fs, info.index_path, &err);
 	if (rc)
 		return fail(&err, rc);
@@ -460,9 +469,24 @@ static int cmd_layers(int argc, char **argv)
 	return rc ? EXIT_RUNTIME : 0;
 }
 
+/* Ctrl-C or a kill during a build: remove its files, then die of the
+ * signal as if there were no handler (the shell sees why). */
+static void on_fatal_signal(int sig)
+{
+	imgfs_index_interrupted();
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
 int main(int argc, char **argv)
 {
+	static const int fatal[] = { SIGINT, SIGTERM, SIGHUP };
+	struct sigaction sa = { .sa_handler = on_fatal_signal };
 	struct stat st;
+	size_t i;
+
+	for (i = 0; i < sizeof(fatal) / sizeof(fatal[0]); i++)
+		sigaction(fatal[i], &sa, NULL);
 
 	/* libarchive converts names through the locale; bytes that are not
 	 * UTF-8 still come through raw (a warning, not an error). */

@@ -17,8 +17,11 @@
 #include <unistd.h>
 
 #include "build/build_i.h"
+#include "index/leftovers_i.h"
 #include "pkg/attribute_i.h"
+#include "read/pin_i.h"
 #include "store/schema_i.h"
+#include "store/seal_i.h"
 #include "util/err_i.h"
 #include "util/path_i.h"
 
@@ -77,7 +80,7 @@ static uint64_t fingerprint(const char *path, const struct stat *st)
 /* What the index must have been built from to be reused. */
 struct identity {
 	char image[PATH_MAX];
-	char key[PATH_MAX + 512]; /* path, size, mtime, fingerprint, options */
+	char key[PATH_MAX + 512]; /* path, size, mtime, ctime, inode, fingerprint, options */
 };
 
 static int identity_of(const struct imgfs_opts *o, struct identity *id, struct imgfs_err *err)
@@ -88,9 +91,15 @@ static int identity_of(const struct imgfs_opts *o, struct identity *id, struct i
 		return imgfs_errf(err, -errno, 1, "%s: %s", o->image, strerror(errno));
 	if (stat(id->image, &st) != 0)
 		return imgfs_errf(err, -errno, 1, "%s: %s", o->image, strerror(errno));
-	snprintf(id->key, sizeof(id->key), "v%d|%s|%lld|%lld.%09ld|%llu|%016llx|%s|%s",
+	/* ctime: an in-place rewrite that restores the size and mtime (touch
+	 * -r) and changes bytes away from the sampled ends still moves it;
+	 * nothing but the kernel sets it.  A copy to another file system
+	 * changes the inode and so rebuilds, as it should. */
+	snprintf(id->key, sizeof(id->key), "v%d|%s|%lld|%lld.%09ld|%lld.%09ld|%llu:%llu|%016llx|%s|%s",
 		 IMGFS_SCHEMA_VERSION, id->image, (long long)st.st_size,
-		 (long long)st.st_mtim.tv_sec, st.st_mtim.tv_nsec, (unsigned long long)st.st_ino,
+		 (long long)st.st_mtim.tv_sec, st.st_mtim.tv_nsec,
+		 (long long)st.st_ctim.tv_sec, st.st_ctim.tv_nsec, (unsigned long long)st.st_dev,
+		 (unsigned long long)st.st_ino,
 		 (unsigned long long)fingerprint(id->image, &st),
 		 o->image_name ? o->image_name : "", o->platform ? o->platform : "");
 	return 0;
@@ -143,24 +152,43 @@ static int default_index_path(const struct imgfs_opts *o, const struct identity 
 	return 0;
 }
 
-/* 1 when the index at PATH was built from exactly this identity and is
- * complete; 0 otherwise (missing, corrupt, stale, other schema). */
-static int index_fresh(const char *path, const struct identity *id, struct imgfs_build_info *info)
+/* 1 when the index at PATH was built from exactly this identity, is
+ * complete and whole (its seal matches, its content cache has the size the
+ * build left); 0 otherwise (missing, damaged, corrupt, stale, other
+ * schema).  A damaged index sets INFO->damaged. */
+struct kept {
+	char cache[PATH_MAX + 64];
+	char spool[PATH_MAX + 64];
+};
+
+static int index_fresh(const char *path, const struct identity *id, struct imgfs_build_info *info,
+		       struct kept *kept)
 {
 	sqlite3 *db = NULL;
 	sqlite3_stmt *q = NULL;
-	int fresh = 0;
+	int fresh = 0, fd;
 
-	if (access(path, R_OK) != 0)
+	fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0)
 		return 0;
-	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK)
+	if (imgfs_seal_check(fd) != 0) {
+		struct stat st;
+
+		/* an empty file is one being made, not a damaged one */
+		if (fstat(fd, &st) == 0 && st.st_size > 0)
+			info->damaged = 1;
+		goto out;
+	}
+	/* read what was checked: the descriptor, not the path again */
+	if (imgfs_pin_open(fd, &db) != 0)
 		goto out;
 	if (sqlite3_prepare_v2(db, "SELECT (SELECT value FROM meta WHERE key='" IMGFS_META_IDENTITY "'),"
 			       " (SELECT value FROM meta WHERE key='" IMGFS_META_COMPLETE "'),"
 			       " (SELECT count(*) FROM layer), (SELECT value FROM meta WHERE key='" IMGFS_META_INODES "'),"
 			       " (SELECT value FROM meta WHERE key='" IMGFS_META_ENTRIES "'),"
 			       " (SELECT value FROM meta WHERE key='" IMGFS_META_CACHE "'),"
-			       " (SELECT value FROM meta WHERE key='" IMGFS_META_SCHEMA "')", -1, &q, NULL) != SQLITE_OK)
+			       " (SELECT value FROM meta WHERE key='" IMGFS_META_SCHEMA "'),"
+			       " (SELECT value FROM meta WHERE key='" IMGFS_META_CACHE_BYTES "')", -1, &q, NULL) != SQLITE_OK)
 		goto out;
 	if (sqlite3_step(q) != SQLITE_ROW)
 		goto out;
@@ -168,44 +196,56 @@ static int index_fresh(const char *path, const struct identity *id, struct imgfs
 		goto out;
 	if (sqlite3_column_int(q, 1) != 1 || sqlite3_column_int(q, 6) != IMGFS_SCHEMA_VERSION)
 		goto out;
-	/* The content cache must still be there and whole. */
+	/* The content cache must still be there and whole: a cut one would
+	 * answer EIO on every mount. */
 	if (sqlite3_column_text(q, 5)) {
 		struct stat st;
 
-		if (stat((const char *)sqlite3_column_text(q, 5), &st) != 0)
+		if (stat((const char *)sqlite3_column_text(q, 5), &st) != 0 ||
+		    sqlite3_column_type(q, 7) == SQLITE_NULL || st.st_size != sqlite3_column_int64(q, 7))
 			goto out;
 	}
 	info->layers = (uint64_t)sqlite3_column_int64(q, 2);
 	info->inodes = (uint64_t)sqlite3_column_int64(q, 3);
 	info->entries = (uint64_t)sqlite3_column_int64(q, 4);
+	if (sqlite3_column_text(q, 5))
+		snprintf(kept->cache, sizeof(kept->cache), "%s", (const char *)sqlite3_column_text(q, 5));
+	sqlite3_finalize(q);
+	/* the spool an image read through a compressed outer tar uses */
+	if (sqlite3_prepare_v2(db, "SELECT path FROM source WHERE substr(path, 1, length(?1) + 1) = ?1 || '.'",
+			       -1, &q, NULL) != SQLITE_OK)
+		goto out;
+	sqlite3_bind_text(q, 1, path, -1, SQLITE_STATIC);
+	if (sqlite3_step(q) == SQLITE_ROW && sqlite3_column_text(q, 0))
+		snprintf(kept->spool, sizeof(kept->spool), "%s", (const char *)sqlite3_column_text(q, 0));
 	fresh = 1;
 out:
 	sqlite3_finalize(q);
 	sqlite3_close(db);
+	close(fd);
 	return fresh;
 }
 
-/* Removes content caches and spools of earlier builds of this index. */
-static void remove_old(const char *index, const char *keep_cache, const char *keep_spool)
+/* Records the content cache's size, so a cut cache is found at the next
+ * reuse and at mount. */
+static int set_cache_bytes(sqlite3 *db, const char *cache, struct imgfs_err *err)
 {
-	char pat[PATH_MAX + 16];
-	glob_t g;
-	size_t i;
+	sqlite3_stmt *q = NULL;
+	struct stat st;
+	int rc = 0;
 
-	snprintf(pat, sizeof(pat), "%s.*.zst", index);
-	if (glob(pat, 0, NULL, &g) == 0) {
-		for (i = 0; i < g.gl_pathc; i++)
-			if (!keep_cache || strcmp(g.gl_pathv[i], keep_cache))
-				unlink(g.gl_pathv[i]);
-		globfree(&g);
-	}
-	snprintf(pat, sizeof(pat), "%s.*.tar", index);
-	if (glob(pat, 0, NULL, &g) == 0) {
-		for (i = 0; i < g.gl_pathc; i++)
-			if (!keep_spool || strcmp(g.gl_pathv[i], keep_spool))
-				unlink(g.gl_pathv[i]);
-		globfree(&g);
-	}
+	if (!cache)
+		return 0;
+	if (stat(cache, &st) != 0)
+		return imgfs_errf(err, -errno, 0, "%s: %s", cache, strerror(errno));
+	if (sqlite3_prepare_v2(db, "INSERT OR REPLACE INTO meta(key, value) VALUES('" IMGFS_META_CACHE_BYTES "', ?1)",
+			       -1, &q, NULL) != SQLITE_OK)
+		return imgfs_errf(err, -EIO, 0, "index: %s", sqlite3_errmsg(db));
+	sqlite3_bind_int64(q, 1, (sqlite3_int64)st.st_size);
+	if (sqlite3_step(q) != SQLITE_DONE)
+		rc = imgfs_errf(err, -EIO, 0, "index: %s", sqlite3_errmsg(db));
+	sqlite3_finalize(q);
+	return rc;
 }
 
 static int build(const struct imgfs_opts *o, const char *index, const struct identity *id,
@@ -216,7 +256,7 @@ static int build(const struct imgfs_opts *o, const char *index, const struct ide
 	sqlite3 *db = NULL;
 	sqlite3_stmt *q = NULL;
 	uint64_t bid;
-	int rc, fd, cache_used = 0;
+	int rc, cache_used = 0;
 
 	bid = imgfs_fnv64(IMGFS_FNV64_INIT, id->key, strlen(id->key));
 	{
@@ -234,6 +274,10 @@ static int build(const struct imgfs_opts *o, const char *index, const struct ide
 	else
 		snprintf(cache, sizeof(cache), "%s.%016llx.zst", index, (unsigned long long)bid);
 	snprintf(spool, sizeof(spool), "%s.%016llx.tar", index, (unsigned long long)bid);
+	/* what an earlier build killed before its clean-up left (the caller
+	 * holds the index's lock: no build of it runs) */
+	imgfs_leftovers_sweep(index, NULL, NULL);
+	imgfs_leftovers_arm(tmp, cache, spool);
 	rc = imgfs_build_run(o, tmp, cache, spool, id->key, id->image, &info->entries, &cache_used,
 			     err);
 	if (rc)
@@ -256,22 +300,24 @@ static int build(const struct imgfs_opts *o, const char *index, const struct ide
 	info->inodes = (uint64_t)sqlite3_column_int64(q, 1);
 	sqlite3_finalize(q);
 	q = NULL;
+	rc = set_cache_bytes(db, cache_used ? cache : NULL, err);
+	if (rc)
+		goto out;
 	sqlite3_close(db);
 	db = NULL;
-	fd = open(tmp, O_RDONLY | O_CLOEXEC);
-	if (fd >= 0) {
-		fsync(fd);
-		close(fd);
-	}
+	rc = imgfs_seal_write(tmp, err);
+	if (rc)
+		goto out;
 	if (rename(tmp, index) != 0) {
 		rc = imgfs_errf(err, -errno, 0, "%s: %s", index, strerror(errno));
 		goto out;
 	}
+	imgfs_leftovers_disarm();
 	{
 		struct stat st;
 		int spool_used = stat(spool, &st) == 0;
 
-		remove_old(index, cache_used ? cache : NULL, spool_used ? spool : NULL);
+		imgfs_leftovers_sweep(index, cache_used ? cache : NULL, spool_used ? spool : NULL);
 	}
 	return 0;
 out:
@@ -281,6 +327,7 @@ out:
 	unlink(tmp);
 	unlink(cache);
 	unlink(spool);
+	imgfs_leftovers_disarm();
 	return rc;
 }
 
@@ -288,13 +335,17 @@ int imgfs_index_prepare(const struct imgfs_opts *o, struct imgfs_build_info *inf
 			struct imgfs_err *err)
 {
 	struct identity *id = calloc(1, sizeof(*id));
+	struct kept *kept = calloc(1, sizeof(*kept));
 	char lock[PATH_MAX + 8];
 	double t0 = now();
 	int rc, lfd = -1;
 
 	memset(info, 0, sizeof(*info));
-	if (!id)
+	if (!id || !kept) {
+		free(id);
+		free(kept);
 		return imgfs_errf(err, -ENOMEM, 0, "out of memory");
+	}
 	rc = identity_of(o, id, err);
 	if (rc)
 		goto out;
@@ -331,8 +382,10 @@ int imgfs_index_prepare(const struct imgfs_opts *o, struct imgfs_build_info *inf
 		rc = imgfs_errf(err, -errno, 0, "%s: %s", lock, strerror(errno));
 		goto out;
 	}
-	if (!o->force && index_fresh(info->index_path, id, info)) {
+	if (!o->force && index_fresh(info->index_path, id, info, kept)) {
 		info->reused = 1;
+		imgfs_leftovers_sweep(info->index_path, kept->cache[0] ? kept->cache : NULL,
+				      kept->spool[0] ? kept->spool : NULL);
 		rc = 0;
 		goto out;
 	}
@@ -341,6 +394,7 @@ out:
 	if (lfd >= 0)
 		close(lfd);
 	free(id);
+	free(kept);
 	info->seconds = now() - t0;
 	return rc;
 }

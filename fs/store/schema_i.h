@@ -48,6 +48,7 @@ struct imgfs_err;
 #define IMGFS_META_ENTRIES "entries"     /* tar entries over all layers */
 #define IMGFS_META_INODES "inodes"       /* rows of table inode */
 #define IMGFS_META_CACHE "cache"         /* the content cache's path */
+#define IMGFS_META_CACHE_BYTES "cache_bytes" /* its size when the build ended */
 
 /* Creates every table of an empty index and its root inode. */
 int imgfs_schema_create(sqlite3 *db, struct imgfs_err *err);

@@ -35,6 +35,8 @@ struct imgfs_opts {
 
 struct imgfs_build_info {
 	int reused;             /* 1: a fresh index was found and used */
+	int damaged;            /* 1: the index there was damaged (its checksum did not
+				 * match) and was rebuilt */
 	double seconds;         /* time spent checking or building */
 	uint64_t layers;
 	uint64_t inodes;        /* inodes in the merged tree, root included */
@@ -47,6 +49,12 @@ struct imgfs_build_info {
  * place.  Fills INFO.  Returns 0 or a negative errno with ERR set. */
 int imgfs_index_prepare(const struct imgfs_opts *o, struct imgfs_build_info *info,
 			struct imgfs_err *err);
+
+/* Removes the files of the build in progress (the temporary index, its
+ * content cache and spool).  Async-signal-safe: for the command's SIGINT,
+ * SIGTERM and SIGHUP handlers, which then die of the signal.  Whatever a
+ * SIGKILL leaves is removed by the next build or reuse of that index. */
+void imgfs_index_interrupted(void);
 
 /* ---- the read side ---- */
 
