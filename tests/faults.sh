@@ -59,8 +59,18 @@ l1 = layer([("big.bin", big), ("after.txt", b"after\n")])
 docker(os.path.join(out, "plain.tar"), [l0, l1], [l0, l1])
 with open(os.path.join(out, "big.bin"), "wb") as f:
     f.write(big)
-g = layer([("rand.bin", bytes(rnd.getrandbits(8) for _ in range(8 << 20)))])
+rand = bytes(rnd.getrandbits(8) for _ in range(8 << 20))
+with open(os.path.join(out, "rand.bin"), "wb") as f:
+    f.write(rand)
+with open(os.path.join(out, "first.txt"), "wb") as f:
+    f.write(b"first\n" * 100)
+g = layer([("rand.bin", rand)])
 docker(os.path.join(out, "gz.tar"), [gzip.compress(g, 1)], [g])
+g2 = layer([("rand.bin", rnd.randbytes(8 << 20))])
+docker(os.path.join(out, "gz2.tar"), [gzip.compress(g2, 1)], [g2])
+# slow.tar: 96 MiB in a gzip layer, a build long enough to interrupt
+s = layer([("slow.bin", os.urandom(96 << 20))])
+docker(os.path.join(out, "slow.tar"), [gzip.compress(s, 1)], [s])
 EOF
 MNT=$W/mnt
 MNT2=$W/mnt2
@@ -260,6 +270,114 @@ if mount_image "$W/img/plain.tar" "$MNT" --index "$idx"; then
 else
 	fail "SIGKILL: mount failed"
 fi
+
+# ------------------------- the index replaced under a live mount (item 1)
+# A mount serves exactly the index, image and cache it opened: the index
+# of another image renamed over its path, an image replaced by mv and
+# indexed again, a --rebuild of a gzip image (other chunk offsets) and an
+# rm of the index change nothing it serves.  Expected bytes: the
+# generator's files.
+
+# same_plain MNT: first.txt, big.bin, after.txt with the generator's bytes
+same_plain() {
+	[ "$(cd "$1" && find . -mindepth 1 | sort | tr '\n' ' ')" = "./after.txt ./big.bin ./first.txt " ] &&
+		cmp -s "$1/big.bin" "$W/img/big.bin" && cmp -s "$1/first.txt" "$W/img/first.txt" &&
+		[ "$(cat "$1/after.txt")" = after ]
+}
+live=$W/idx/live.db
+cp "$W/img/plain.tar" "$W/img/swap.tar"
+if mount_image "$W/img/swap.tar" "$MNT" --index "$live"; then
+	"$IMGFS" index --index "$live" "$W/img/gz.tar" >/dev/null 2>&1
+	same_plain "$MNT" && pass "live swap: another image's index renamed over the path: same bytes" ||
+		fail "live swap: another image's index over the path: the mount serves other bytes"
+	cp "$W/img/gz.tar" "$W/img/swap.new"
+	mv "$W/img/swap.new" "$W/img/swap.tar"
+	"$IMGFS" index --index "$live" "$W/img/swap.tar" >/dev/null 2>&1
+	same_plain "$MNT" && pass "live swap: mv new.tar img.tar; imgfs index: same bytes" ||
+		fail "live swap: mv new.tar img.tar; imgfs index: the mount serves other bytes"
+	rm -f "$live"
+	errs=$(cat "$MNT"/* 2>&1 >/dev/null | wc -l)
+	same_plain "$MNT" && [ "$errs" -eq 0 ] && pass "live swap: index removed: same bytes, no error" ||
+		fail "live swap: index removed: $errs errors or other bytes"
+	unmount_image "$MNT" >/dev/null 2>&1
+else
+	fail "live swap: mount failed"
+fi
+live=$W/idx/live-gz.db
+if mount_image "$W/img/gz.tar" "$MNT" --index "$live"; then
+	bad=0
+	# a rebuild (frames land in completion order: other offsets), then
+	# the index of another gzip image, with its own cache
+	for img in gz gz2; do
+		"$IMGFS" index --rebuild --index "$live" "$W/img/$img.tar" >/dev/null 2>&1
+		# the kernel's page cache would answer from the first read
+		echo 3 >/proc/sys/vm/drop_caches 2>/dev/null
+		cmp -s "$MNT/rand.bin" "$W/img/rand.bin" || bad=$((bad + 1))
+	done
+	[ $bad -eq 0 ] && pass "live swap: --rebuild, then another gzip image's index under the mount: same bytes" ||
+		fail "live swap: gzip: $bad of 2 reads differ"
+	unmount_image "$MNT" >/dev/null 2>&1
+else
+	fail "live swap (gzip): mount failed"
+fi
+
+# ------------------------------------------- interrupted builds (item 15)
+# SIGINT or SIGTERM while indexing: the signal's exit status, and the
+# temporary index, the partial content cache and any spool removed.
+# SIGKILL: what it leaves goes at the next run.
+
+# leftovers INDEX: the files beside INDEX other than its lock
+leftovers() {
+	find "$(dirname "$1")" -maxdepth 1 -name "$(basename "$1")*" ! -name '*.lock' -printf '%f '
+}
+# interrupt SIG INDEX: starts a build of slow.tar and sends SIG once its
+# content cache holds bytes; prints the exit status
+interrupt() {
+	local i pid rc=0
+	# a script's background job starts with SIGINT ignored: reset it, as
+	# a terminal's Ctrl-C would find it
+	python3 -c 'import os, signal, sys
+signal.signal(signal.SIGINT, signal.SIG_DFL)
+os.execvp(sys.argv[1], sys.argv[1:])' "$IMGFS" index --quiet --index "$2" "$W/img/slow.tar" >/dev/null 2>&1 &
+	pid=$!
+	for ((i = 0; i < 200; i++)); do
+		[ -n "$(find "$(dirname "$2")" -maxdepth 1 -name "$(basename "$2").*.zst" -size +1k)" ] && break
+		sleep 0.05
+	done
+	kill -"$1" "$pid"
+	wait "$pid" || rc=$?
+	echo "$rc"
+}
+for sig in INT TERM; do
+	idx2=$W/idx/int-$sig.db
+	rc=$(interrupt "$sig" "$idx2")
+	left=$(leftovers "$idx2")
+	want=$((128 + $(kill -l "$sig")))
+	if [ "$rc" = "$want" ] && [ -z "$left" ]; then
+		pass "SIG$sig during a build: exit $rc, nothing left behind"
+	elif [ "$rc" = 0 ]; then
+		fail "SIG$sig during a build: the build finished before the signal (make slow.tar bigger)"
+	else
+		fail "SIG$sig during a build: exit $rc (want $want), left: $left"
+	fi
+done
+idx2=$W/idx/int-KILL.db
+rc=$(interrupt KILL "$idx2")
+left=$(leftovers "$idx2")
+if [ "$rc" = 137 ] && [ -n "$left" ]; then
+	"$IMGFS" index --quiet --index "$idx2" "$W/img/slow.tar" >/dev/null 2>&1
+	left=$(leftovers "$idx2")
+	n=$(wc -w <<<"$left")
+	# what stays: the index and its one content cache
+	if [ "$n" -eq 2 ] && grep -q "int-KILL.db " <<<"$left " && ! grep -q '\.tmp\.' <<<"$left"; then
+		pass "SIGKILL during a build: the next build removes what it left"
+	else
+		fail "SIGKILL during a build: after the next build: $left"
+	fi
+else
+	fail "SIGKILL during a build: exit $rc, left '$left' (nothing to clean up?)"
+fi
+rm -f "$W/img/slow.tar"
 
 # ------------------------------------------ two mounts of one image at once
 

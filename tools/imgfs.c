@@ -273,6 +273,15 @@ static int prepare(struct cmdline *c, struct imgfs_build_info *info, struct imgf
 	return rc;
 }
 
+/* Ctrl-C or a kill during a build: remove its files, then die of the
+ * signal as if there were no handler (the shell sees why). */
+static void on_fatal_signal(int sig)
+{
+	imgfs_index_interrupted();
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
 /* ---- the commands ---- */
 
 static int cmd_mount(int argc, char **argv)
@@ -299,9 +308,17 @@ static int cmd_mount(int argc, char **argv)
 		return fail(&err, rc);
 	/* From here the mount's own handlers (libfuse installs them only over
 	 * the default ones) unmount cleanly on these signals. */
-	signal(SIGINT, SIG_DFL);
-	signal(SIGTERM, SIG_DFL);
-	signal(SIGHUP, SIG_DFL);
+	{
+		static const int sigs[] = { SIGINT, SIGTERM, SIGHUP };
+		size_t i;
+
+		for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
+			struct sigaction cur;
+
+			if (sigaction(sigs[i], NULL, &cur) == 0 && cur.sa_handler == on_fatal_signal)
+				signal(sigs[i], SIG_DFL);
+		}
+	}
 	rc = imgfs_fs_open(&fs, info.index_path, &err);
 	if (rc)
 		return fail(&err, rc);
@@ -469,15 +486,6 @@ static int cmd_layers(int argc, char **argv)
 	return rc ? EXIT_RUNTIME : 0;
 }
 
-/* Ctrl-C or a kill during a build: remove its files, then die of the
- * signal as if there were no handler (the shell sees why). */
-static void on_fatal_signal(int sig)
-{
-	imgfs_index_interrupted();
-	signal(sig, SIG_DFL);
-	raise(sig);
-}
-
 int main(int argc, char **argv)
 {
 	static const int fatal[] = { SIGINT, SIGTERM, SIGHUP };
@@ -485,8 +493,14 @@ int main(int argc, char **argv)
 	struct stat st;
 	size_t i;
 
-	for (i = 0; i < sizeof(fatal) / sizeof(fatal[0]); i++)
-		sigaction(fatal[i], &sa, NULL);
+	/* a signal the caller ignores (nohup, a script's background job)
+	 * stays ignored */
+	for (i = 0; i < sizeof(fatal) / sizeof(fatal[0]); i++) {
+		struct sigaction old;
+
+		if (sigaction(fatal[i], NULL, &old) == 0 && old.sa_handler != SIG_IGN)
+			sigaction(fatal[i], &sa, NULL);
+	}
 
 	/* libarchive converts names through the locale; bytes that are not
 	 * UTF-8 still come through raw (a warning, not an error). */
