@@ -68,8 +68,8 @@ g = layer([("rand.bin", rand)])
 docker(os.path.join(out, "gz.tar"), [gzip.compress(g, 1)], [g])
 g2 = layer([("rand.bin", rnd.randbytes(8 << 20))])
 docker(os.path.join(out, "gz2.tar"), [gzip.compress(g2, 1)], [g2])
-# slow.tar: 96 MiB in a gzip layer, a build long enough to interrupt
-s = layer([("slow.bin", os.urandom(96 << 20))])
+# slow.tar: 64 MiB in a gzip layer, a build long enough to interrupt
+s = layer([("slow.bin", os.urandom(64 << 20))])
 docker(os.path.join(out, "slow.tar"), [gzip.compress(s, 1)], [s])
 EOF
 MNT=$W/mnt

@@ -166,17 +166,16 @@ static int index_fresh(const char *path, const struct identity *id, struct imgfs
 {
 	sqlite3 *db = NULL;
 	sqlite3_stmt *q = NULL;
-	int fresh = 0, fd;
+	int fresh = 0, fd, seal;
 
 	fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
 	if (fd < 0)
 		return 0;
-	if (imgfs_seal_check(fd) != 0) {
-		struct stat st;
-
-		/* an empty file is one being made, not a damaged one */
-		if (fstat(fd, &st) == 0 && st.st_size > 0)
-			info->damaged = 1;
+	seal = imgfs_seal_check(fd);
+	if (seal) {
+		/* only a sealed index whose sum differs is called damaged: an
+		 * older version's or a foreign file is merely rebuilt */
+		info->damaged = seal == -EBADMSG;
 		goto out;
 	}
 	/* read what was checked: the descriptor, not the path again */

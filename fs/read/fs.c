@@ -221,7 +221,7 @@ static int fs_open(struct imgfs_fs **out, const char *path, int sealed, struct i
 	}
 	if (sealed) {
 		rc = imgfs_seal_check(fs->index_fd);
-		if (rc == -EBADMSG) {
+		if (rc == -EBADMSG || rc == -ENODATA) {
 			rc = imgfs_errf(err, -EIO, 1, "%s: not an imgfs index or damaged (its checksum does "
 					"not match): rebuild it with imgfs index --rebuild", path);
 			goto fail;

@@ -107,7 +107,7 @@ int imgfs_seal_check(int fd)
 	int rc;
 
 	if (pread(fd, id, 4, IMGFS_SEAL_APP_ID_OFF) != 4 || get_be32(id) != IMGFS_SEAL_APP_ID)
-		return -EBADMSG;
+		return -ENODATA;
 	rc = file_sum(fd, &sum, &stored);
 	if (rc)
 		return rc;

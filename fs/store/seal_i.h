@@ -19,7 +19,8 @@ struct imgfs_err;
 int imgfs_seal_write(const char *path, struct imgfs_err *err);
 
 /* Checks the seal of the index open at FD: 0 when whole, -EBADMSG when
- * damaged or never sealed, another negative errno when unreadable. */
+ * damaged, -ENODATA when it is no sealed imgfs index (another file, an
+ * index of an older version), another negative errno when unreadable. */
 int imgfs_seal_check(int fd);
 
 #endif
