@@ -216,6 +216,24 @@ expect_rc 2 "-o image=NAME that the archive lacks" "$IMGFS" mount -o image=no/su
 grep -q 'no image named no/such' "$W/err" && pass "-o image= reaches --image" || fail "-o image=: $(cat "$W/err")"
 force_unmount "$MNT"
 
+# a mount point that is already an imgfs mount: refused (exit 2, the line
+# names the first mount's image), unless -o stack; one that does not exist
+# says so
+expect_rc 0 "mount for the stacking checks" "$IMGFS" mount -o image=cli/test:1 "$IMG" "$MNT"
+expect_rc 2 "a second mount on an imgfs mount is refused" "$IMGFS" mount -o image=cli/test:1 "$IMG" "$MNT"
+n=$(awk -v m="$MNT" '$2 == m' /proc/self/mounts | wc -l)
+grep -q "already an imgfs mount (of $IMG)" "$W/err" && [ "$n" -eq 1 ] &&
+	pass "stacked mount: one line naming the image, one mount in the table" ||
+	fail "stacked mount: $n mounts, stderr: $(cat "$W/err")"
+expect_rc 0 "-o stack mounts over it when asked" "$IMGFS" mount -o image=cli/test:1,stack "$IMG" "$MNT"
+n=$(awk -v m="$MNT" '$2 == m' /proc/self/mounts | wc -l)
+[ "$n" -eq 2 ] && pass "-o stack: two mounts in the table" || fail "-o stack: $n mounts"
+force_unmount "$MNT"
+force_unmount "$MNT"
+expect_rc 2 "a mount point that does not exist" "$IMGFS" mount -o image=cli/test:1 "$IMG" "$W/no/such/dir"
+grep -q "$W/no/such/dir: mount point does not exist" "$W/err" && pass "missing mount point: says it does not exist" ||
+	fail "missing mount point: $(cat "$W/err")"
+
 # -------------------------------------- mount(8): -t fuse.imgfs and fstab
 
 # mount(8) runs mount.fuse3 with no PATH in its environment, so /bin/sh

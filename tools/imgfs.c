@@ -2,6 +2,7 @@
  * mount -t fuse.imgfs), umount, index and layers; check is in check.c. */
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <locale.h>
 #include <stddef.h>
 #include <signal.h>
@@ -18,6 +19,7 @@
 #include "imgfs/fuse_ops.h"
 #include "imgfs/imgfs.h"
 #include "json.h"
+#include "mounted.h"
 #include "packages.h"
 
 #define EXIT_RUNTIME 1
@@ -61,6 +63,7 @@ struct cmdline {
 	char mount_opts[MOUNT_OPTS_MAX]; /* what is left for libfuse after filter_opts */
 	char raw_opts[MOUNT_OPTS_MAX];   /* every -o, joined with commas */
 	int foreground, debug, json, verbose;
+	int stack;                       /* -o stack: mount over an imgfs mount */
 	int nargs;
 	char **args;
 };
@@ -110,6 +113,10 @@ static int filter_opts(struct cmdline *c)
 		drop |= !strncmp(opt, "x-", 2) || !strncmp(opt, "comment=", 8);
 		if (!strcmp(opt, "rebuild")) {
 			c->o.force = 1;
+			drop = 1;
+		}
+		if (!strcmp(opt, "stack")) {
+			c->stack = 1;
 			drop = 1;
 		}
 		for (i = 0; i < sizeof(ours) / sizeof(ours[0]); i++) {
@@ -299,9 +306,25 @@ static int cmd_mount(int argc, char **argv)
 	if (filter_opts(&c))
 		return EXIT_INPUT;
 	c.o.image = c.args[0];
-	if (stat(c.args[1], &st) != 0 || !S_ISDIR(st.st_mode)) {
+	if (stat(c.args[1], &st) != 0) {
+		fprintf(stderr, "imgfs: %s: mount point %s\n", c.args[1],
+			errno == ENOENT ? "does not exist" : strerror(errno));
+		return EXIT_INPUT;
+	}
+	if (!S_ISDIR(st.st_mode)) {
 		fprintf(stderr, "imgfs: %s: mount point is not a directory\n", c.args[1]);
 		return EXIT_INPUT;
+	}
+	{
+		char src[PATH_MAX];
+
+		/* as mount(8) refuses a busy target: a second mount would hide
+		 * the first */
+		if (!c.stack && imgfs_tool_mounted(c.args[1], src, sizeof(src)) == 1) {
+			fprintf(stderr, "imgfs: %s: already an imgfs mount (of %s): unmount it first, "
+				"or -o stack to mount over it\n", c.args[1], src);
+			return EXIT_INPUT;
+		}
 	}
 	rc = prepare(&c, &info, &err);
 	if (rc)
