@@ -240,6 +240,12 @@ START_TEST(docker_wrong_types)
 		{ "[{'Config':'c\\u0000x','Layers':[]}]",
 		  "manifest.json: Config of image 0 is a string with a NUL character" },
 		{ "[{'Config':'c.json'}]", "manifest.json: Layers of image 0 is missing" },
+		/* Array elements go through json_each, which cut the string
+		 * at the NUL as json_extract does: "l.tar" would be read. */
+		{ "[{'Config':'c.json','Layers':['l.tar\\u0000x']}]",
+		  "manifest.json: Layers[0] of image 0 is a string with a NUL character" },
+		{ "[{'Config':'c.json','Layers':[],'RepoTags':['a:1','b\\u0000:1']}]",
+		  "manifest.json: RepoTags[1] of image 0 is a string with a NUL character" },
 		{ "[{'Config':'c.json','Layers':'l.tar'}]",
 		  "manifest.json: Layers of image 0 is a string, expected an array" },
 		{ "[{'Config':'c.json','Layers':['l.tar',{}]}]",
