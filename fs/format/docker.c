@@ -12,9 +12,11 @@
 #include "format/ref_i.h"
 #include "util/err_i.h"
 
-/* Sanity limit: images in one manifest.json (and tags of one image), low
- * enough that a crafted archive cannot make us allocate without bound. */
+/* Sanity limits, low enough that a crafted archive cannot make us allocate
+ * without bound: images in one manifest.json, and tags of one image (a
+ * "docker save" of every tag of a repository stays far below). */
 static const size_t images_max = 4096;
+static const size_t tags_max = 4096;
 
 struct dimage {
 	char *config;          /* member name */
@@ -83,10 +85,10 @@ static int dimage_load(struct imgfs_json *c, size_t i, const char *obj, struct d
 	rc = imgfs_json_expect(c, &v, IMGFS_JT_ARRAY, mf, what);
 	if (rc < 0)
 		goto out;
-	rc = imgfs_json_each(c, v.s, "$", images_max, &im->tags, &im->n_tags);
+	rc = imgfs_json_each(c, v.s, "$", tags_max, &im->tags, &im->n_tags);
 	if (rc == -E2BIG)
 		rc = imgfs_errf(c->err, -EINVAL, 1, "%s: image %zu has more than %zu RepoTags", mf,
-				i, images_max);
+				i, tags_max);
 	if (rc < 0)
 		goto out;
 	for (size_t k = 0; k < im->n_tags; k++) {
@@ -271,7 +273,11 @@ int imgfs_docker_parse(struct imgfs_json *c, struct imgfs_image_desc *d, const c
 			goto out;
 		l->path = im[pick].layers[k].s;
 		im[pick].layers[k].s = NULL;
-		l->digest = imgfs_blob_digest(l->path);
+		rc = imgfs_blob_digest(l->path, &l->digest);
+		if (rc < 0) {
+			rc = imgfs_errf(c->err, rc, 0, "out of memory");
+			goto out;
+		}
 	}
 
 	rc = imgfs_json_read(c, im[pick].config, &cfg);

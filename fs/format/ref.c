@@ -78,18 +78,19 @@ const char *imgfs_find_hex64(const char *s)
 
 /* "sha256:<hex>" when PATH is "blobs/sha256/<hex>": only then is the member
  * named by the digest of its stored bytes. */
-char *imgfs_blob_digest(const char *path)
+int imgfs_blob_digest(const char *path, char **digest)
 {
-	char *d;
-
+	*digest = NULL;
 	if (!strncmp(path, "./", 2))
 		path += 2;
 	if (strncmp(path, "blobs/sha256/", 13) || strlen(path + 13) != 64 ||
 	    imgfs_find_hex64(path + 13) != path + 13)
-		return NULL;
-	if (asprintf(&d, "sha256:%s", path + 13) < 0)
-		return NULL;
-	return d;
+		return 0;
+	if (asprintf(digest, "sha256:%s", path + 13) < 0) {
+		*digest = NULL;
+		return -ENOMEM;
+	}
+	return 0;
 }
 
 /* Reduces an image reference to a comparable form: ":latest" added when

@@ -17,10 +17,11 @@ char *imgfs_blob_path(const char *digest);
 /* Start of the first run of exactly 64 lower-case hex digits in S, or NULL. */
 const char *imgfs_find_hex64(const char *s);
 
-/* "sha256:<hex>" (malloc'd) when PATH is "blobs/sha256/<hex>": only then is
- * the member named by the digest of its stored bytes.  NULL otherwise, or
- * when out of memory. */
-char *imgfs_blob_digest(const char *path);
+/* Sets *DIGEST to a malloc'd "sha256:<hex>" when PATH is
+ * "blobs/sha256/<hex>": only then is the member named by the digest of its
+ * stored bytes; to NULL otherwise.  Returns 0 or -ENOMEM: out of memory
+ * must not pass for "digest unknown". */
+int imgfs_blob_digest(const char *path, char **digest);
 
 /* Whether the stored name STORED means the user's WANT.  Returns 1, 0, or
  * -ENOMEM. */
