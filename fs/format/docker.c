@@ -162,6 +162,63 @@ static int dimage_names(const struct dimage *im, size_t n, char **list)
 	return rc;
 }
 
+/* The image whose ID WANT gives a prefix of (see imgfs_digest_want()), as
+ * docker's short IDs do.  Returns 1 with *PICK set, 0 when no ID fits, or
+ * a negative errno with C's message set: -EINVAL when several do. */
+static int dimage_by_id(struct imgfs_json *c, const struct dimage *im, size_t n,
+			const char *want, size_t *pick)
+{
+	char **ids;
+	char *list = NULL;
+	size_t hits = 0;
+	int rc = 0;
+
+	ids = calloc(n, sizeof(*ids));
+	if (!ids)
+		return imgfs_errf(c->err, -ENOMEM, 0, "out of memory");
+	for (size_t i = 0; i < n && rc == 0; i++)
+		if (!(ids[i] = config_digest_of(im[i].config)))
+			rc = imgfs_errf(c->err, -ENOMEM, 0, "out of memory");
+	/* One image saved twice (two entries, one config) is one image. */
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		bool again = false;
+
+		for (size_t k = 0; k < i && !again; k++)
+			again = !strcmp(ids[k], ids[i]);
+		if (again || !imgfs_digest_ok(ids[i]) || !imgfs_digest_prefix(ids[i], want))
+			continue;
+		if (hits++ == 0)
+			*pick = i;
+	}
+	if (rc == 0 && hits > 1) {
+		for (size_t i = 0; i < n && rc == 0; i++) {
+			bool again = false;
+
+			for (size_t k = 0; k < i && !again; k++)
+				again = !strcmp(ids[k], ids[i]);
+			if (!again && imgfs_digest_ok(ids[i]) && imgfs_digest_prefix(ids[i], want)) {
+				char *s = imgfs_digest_short(ids[i], (const char *const *)ids, n);
+
+				rc = s ? imgfs_names_add(&list, s) : -ENOMEM;
+				free(s);
+			}
+		}
+		if (rc < 0)
+			rc = imgfs_errf(c->err, rc, 0, "out of memory");
+		else
+			rc = imgfs_errf(c->err, -EINVAL, 1,
+					"manifest.json: --image %s fits %zu image IDs, give more of one: %s",
+					want, hits, list);
+	}
+	if (rc == 0)
+		rc = hits == 1;
+	for (size_t i = 0; i < n; i++)
+		free(ids[i]);
+	free(ids);
+	free(list);
+	return rc;
+}
+
 int imgfs_docker_parse(struct imgfs_json *c, struct imgfs_image_desc *d, const char *want_image)
 {
 	static const char mf[] = "manifest.json";
@@ -231,6 +288,13 @@ int imgfs_docker_parse(struct imgfs_json *c, struct imgfs_image_desc *d, const c
 			}
 		}
 		rc = 0;
+		if (!found && imgfs_digest_want(want_image)) {
+			rc = dimage_by_id(c, im, n, want_image, &pick);
+			if (rc < 0)
+				goto out;
+			found = rc == 1;
+			rc = 0;
+		}
 		if (!found) {
 			if (dimage_names(im, n, &names) < 0) {
 				rc = imgfs_errf(c->err, -ENOMEM, 0, "out of memory");

@@ -58,6 +58,7 @@ static bool is_manifest_type(const char *mt)
 struct cand {
 	char *digest;
 	char *name;             /* display name from the index.json descriptor, or NULL */
+	char *top;              /* digest of the index.json descriptor it came from */
 	size_t group;           /* which index.json descriptor it came from */
 	struct imgfs_platform plat;   /* from the descriptor, or resolved from the config */
 	bool plat_resolved;
@@ -70,23 +71,35 @@ struct walk {
 	size_t n_seen;
 	char *missing_index;    /* first index blob that was absent */
 	char *names;            /* the names of every index.json descriptor */
+	char **unnamed;         /* digests of index.json descriptors without a name */
+	size_t n_unnamed;
 	bool named;             /* some descriptor matched --image */
 	const char *want_image;
 };
 
+static void cand_free(struct cand *k)
+{
+	free(k->digest);
+	free(k->name);
+	free(k->top);
+	imgfs_platform_free(&k->plat);
+	memset(k, 0, sizeof(*k));
+}
+
 static void walk_free(struct walk *w)
 {
-	for (size_t i = 0; i < w->n; i++) {
-		free(w->v[i].digest);
-		free(w->v[i].name);
-		imgfs_platform_free(&w->v[i].plat);
-	}
+	for (size_t i = 0; i < w->n; i++)
+		cand_free(&w->v[i]);
 	free(w->v);
 	for (size_t i = 0; i < w->n_seen; i++)
 		free(w->seen[i]);
 	free(w->seen);
 	free(w->missing_index);
 	free(w->names);
+	for (size_t i = 0; i < w->n_unnamed; i++)
+		free(w->unnamed[i]);
+	free(w->unnamed);
+	memset(w, 0, sizeof(*w));
 }
 
 /* Whether the index.json descriptor with annotations REF (ref.name) and
@@ -111,7 +124,7 @@ static int desc_named(const char *ref, const char *ctrd, const char *want)
 }
 
 static int walk_add(struct imgfs_json *c, struct walk *w, const char *digest, const char *name,
-		    size_t group, struct imgfs_platform *plat)
+		    const char *top, size_t group, struct imgfs_platform *plat)
 {
 	struct cand *v, *k;
 
@@ -126,9 +139,9 @@ static int walk_add(struct imgfs_json *c, struct walk *w, const char *digest, co
 	memset(k, 0, sizeof(*k));
 	k->digest = strdup(digest);
 	k->name = name ? strdup(name) : NULL;
-	if (!k->digest || (name && !k->name)) {
-		free(k->digest);
-		free(k->name);
+	k->top = strdup(top);
+	if (!k->digest || (name && !k->name) || !k->top) {
+		cand_free(k);
 		return imgfs_errf(c->err, -ENOMEM, 0, "out of memory");
 	}
 	k->group = group;
@@ -140,11 +153,41 @@ static int walk_add(struct imgfs_json *c, struct walk *w, const char *digest, co
 }
 
 static int walk_index(struct imgfs_json *c, struct walk *w, const char *doc, const char *docname,
-		      int depth, size_t group, const char *name);
+		      int depth, size_t group, const char *name, const char *top);
 
-/* Handles descriptor I (JSON object OBJ) of index DOCNAME. */
+/* Notes the digest of the index.json descriptor OBJ, which has no name:
+ * messages offer it to --image instead.  A malformed digest is left for
+ * the walk to report if the descriptor is used. */
+static int unnamed_add(struct imgfs_json *c, struct walk *w, const char *obj)
+{
+	char *d = NULL, **v;
+	int rc;
+
+	rc = imgfs_json_opt_text(c, obj, "$.digest", &d);
+	if (rc < 0 || !d || !imgfs_digest_ok(d))
+		goto out;
+	for (size_t k = 0; k < w->n_unnamed; k++)
+		if (!strcmp(w->unnamed[k], d))
+			goto out;
+	/* Bounded: index.json holds at most descs_max descriptors. */
+	v = realloc(w->unnamed, (w->n_unnamed + 1) * sizeof(*v));
+	if (!v) {
+		rc = imgfs_errf(c->err, -ENOMEM, 0, "out of memory");
+		goto out;
+	}
+	w->unnamed = v;
+	v[w->n_unnamed++] = d;
+	d = NULL;
+out:
+	free(d);
+	return rc;
+}
+
+/* Handles descriptor I (JSON object OBJ) of index DOCNAME.  GROUP, NAME
+ * and TOP are those of the index.json descriptor it hangs from (unused at
+ * depth 0, where OBJ is one). */
 static int walk_desc(struct imgfs_json *c, struct walk *w, const char *obj, const char *docname,
-		     int depth, size_t i, size_t group, const char *name)
+		     int depth, size_t i, size_t group, const char *name, const char *top)
 {
 	struct imgfs_platform plat = { 0 };
 	char *mt = NULL, *digest = NULL, *ref = NULL, *ctrd = NULL, *rtype = NULL;
@@ -171,6 +214,8 @@ static int walk_desc(struct imgfs_json *c, struct walk *w, const char *obj, cons
 			rc = imgfs_errf(c->err, -ENOMEM, 0, "out of memory");
 			goto out;
 		}
+		if (!name && (rc = unnamed_add(c, w, obj)) < 0)
+			goto out;
 		if (w->want_image) {
 			rc = desc_named(ref, ctrd, w->want_image);
 			if (rc < 0) {
@@ -210,8 +255,10 @@ static int walk_desc(struct imgfs_json *c, struct walk *w, const char *obj, cons
 		goto out;
 	}
 
+	if (depth == 0)
+		top = digest;
 	if (is_manifest_type(mt)) {
-		rc = walk_add(c, w, digest, name, group, &plat);
+		rc = walk_add(c, w, digest, name, top, group, &plat);
 		goto out;
 	}
 
@@ -258,7 +305,7 @@ static int walk_desc(struct imgfs_json *c, struct walk *w, const char *obj, cons
 	}
 	if (rc < 0)
 		goto out;
-	rc = walk_index(c, w, sub, path, depth + 1, group, name);
+	rc = walk_index(c, w, sub, path, depth + 1, group, name, top);
 out:
 	free(sub);
 	free(path);
@@ -272,16 +319,16 @@ out:
 }
 
 /* Walks the image index DOC (member DOCNAME) at nesting DEPTH, adding its
- * image manifests to W.  GROUP and NAME are those of the index.json
+ * image manifests to W.  GROUP, NAME and TOP are those of the index.json
  * descriptor it hangs from (unused at depth 0). */
 static int walk_index(struct imgfs_json *c, struct walk *w, const char *doc, const char *docname,
-		      int depth, size_t group, const char *name)
+		      int depth, size_t group, const char *name, const char *top)
 {
-	struct imgfs_jv top = { 0 }, m = { 0 }, *items = NULL;
+	struct imgfs_jv root = { 0 }, m = { 0 }, *items = NULL;
 	size_t n = 0;
 	int rc;
 
-	rc = imgfs_json_get_expect(c, doc, "$", &top, IMGFS_JT_OBJECT, docname, "the image index");
+	rc = imgfs_json_get_expect(c, doc, "$", &root, IMGFS_JT_OBJECT, docname, "the image index");
 	if (rc < 0)
 		goto out;
 	rc = imgfs_json_get(c, doc, "$.manifests", &m);
@@ -312,14 +359,14 @@ static int walk_index(struct imgfs_json *c, struct walk *w, const char *doc, con
 		rc = imgfs_json_expect(c, &items[i], IMGFS_JT_OBJECT, docname, what);
 		if (rc < 0)
 			goto out;
-		rc = walk_desc(c, w, items[i].s, docname, depth, i, group, name);
+		rc = walk_desc(c, w, items[i].s, docname, depth, i, group, name, top);
 		if (rc < 0)
 			goto out;
 	}
 out:
 	imgfs_jvs_free(items, n);
 	imgfs_jv_clear(&m);
-	imgfs_jv_clear(&top);
+	imgfs_jv_clear(&root);
 	return rc;
 }
 
@@ -416,31 +463,157 @@ static bool ambiguous(const struct cand *v, const bool *keep, size_t n, size_t *
 	return false;
 }
 
-/* "latest (linux/amd64), sha256:abcd... (linux/arm64)" for messages. */
-static int cand_names(const struct cand *v, const bool *keep, size_t n, char **list)
+static int cmp_str(const void *a, const void *b)
 {
-	for (size_t i = 0; i < n; i++) {
-		char *p, *s;
-		int rc;
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Every digest --image can name in W, each once, sorted: the candidates'
+ * manifests, the index.json descriptors they came from, and the unnamed
+ * descriptors.  *ALL is malloc'd, its strings borrowed from W.  Returns 0
+ * or -ENOMEM. */
+static int walk_digests(const struct walk *w, const char ***all, size_t *n)
+{
+	const char **v;
+	size_t k = 0;
+
+	*all = NULL;
+	*n = 0;
+	v = malloc((2 * w->n + w->n_unnamed + 1) * sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	for (size_t i = 0; i < w->n; i++) {
+		v[k++] = w->v[i].digest;
+		v[k++] = w->v[i].top;
+	}
+	for (size_t i = 0; i < w->n_unnamed; i++)
+		v[k++] = w->unnamed[i];
+	qsort(v, k, sizeof(*v), cmp_str);
+	*n = 0;
+	for (size_t i = 0; i < k; i++)
+		if (*n == 0 || strcmp(v[*n - 1], v[i]))
+			v[(*n)++] = v[i];
+	*all = v;
+	return 0;
+}
+
+/* Appends the digest D to *LIST in the shortest form --image takes for it
+ * among the digests ALL[0..N), followed by SUFFIX. */
+static int digest_names_add(char **list, const char *d, const char *const *all, size_t n,
+			    const char *suffix)
+{
+	char *sh = imgfs_digest_short(d, all, n), *s = NULL;
+	int rc = -ENOMEM;
+
+	if (sh && asprintf(&s, "%s%s", sh, suffix) >= 0)
+		rc = imgfs_names_add(list, s);
+	else
+		s = NULL;
+	free(s);
+	free(sh);
+	return rc;
+}
+
+/* "latest (linux/amd64), sha256:abcdef012345 (linux/arm64)" for messages:
+ * each name or digest in a form --image accepts, then the platform. */
+static int cand_names(const struct walk *w, const bool *keep, char **list)
+{
+	const char **all = NULL;
+	size_t n_all = 0;
+	int rc;
+
+	rc = walk_digests(w, &all, &n_all);
+	for (size_t i = 0; i < w->n && rc == 0; i++) {
+		const struct cand *k = &w->v[i];
+		char *p, *s = NULL;
 
 		if (keep && !keep[i])
 			continue;
-		p = imgfs_platform_str(&v[i].plat);
-		if (!p)
-			return -ENOMEM;
-		if (v[i].name)
-			rc = asprintf(&s, "%s (%s)", v[i].name, p);
+		/* A name is "name (platform)", a digest's suffix " (platform)". */
+		p = imgfs_platform_str(&k->plat);
+		if (p && asprintf(&s, "%s (%s)", k->name ? k->name : "", p) < 0)
+			s = NULL;
+		if (!s)
+			rc = -ENOMEM;
+		else if (k->name)
+			rc = imgfs_names_add(list, s);
 		else
-			rc = asprintf(&s, "%.19s... (%s)", v[i].digest, p);
-		free(p);
-		if (rc < 0)
-			return -ENOMEM;
-		rc = imgfs_names_add(list, s);
+			rc = digest_names_add(list, k->digest, all, n_all, s);
 		free(s);
-		if (rc < 0)
-			return rc;
+		free(p);
 	}
-	return 0;
+	free(all);
+	return rc;
+}
+
+/* The choices --image has in W, for messages: the names of index.json
+ * descriptors and the digests of the unnamed ones. */
+static int walk_choices(const struct walk *w, char **list)
+{
+	const char **all = NULL;
+	size_t n_all = 0;
+	int rc;
+
+	*list = w->names ? strdup(w->names) : NULL;
+	if (w->names && !*list)
+		return -ENOMEM;
+	rc = walk_digests(w, &all, &n_all);
+	for (size_t i = 0; i < w->n_unnamed && rc == 0; i++)
+		rc = digest_names_add(list, w->unnamed[i], all, n_all, "");
+	free(all);
+	return rc;
+}
+
+/* Keeps the candidates of W that WANT, a digest or a prefix of one (see
+ * imgfs_digest_want()), names: by their image manifest's digest or by that
+ * of the index.json descriptor they came from.  A WANT that fits several
+ * digests is refused with the list of them.  Returns 0 (with W->named set
+ * when WANT named a digest) or a negative errno with C's message set. */
+static int by_digest(struct imgfs_json *c, struct walk *w, const char *want)
+{
+	const char **all = NULL, *hit = NULL;
+	size_t n_all = 0, hits = 0, k = 0;
+	char *list = NULL;
+	int rc;
+
+	rc = walk_digests(w, &all, &n_all);
+	if (rc < 0) {
+		rc = imgfs_errf(c->err, rc, 0, "out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < n_all; i++)
+		if (imgfs_digest_prefix(all[i], want)) {
+			hit = hit ? hit : all[i];
+			hits++;
+		}
+	if (hits > 1) {
+		for (size_t i = 0; i < n_all && rc == 0; i++)
+			if (imgfs_digest_prefix(all[i], want))
+				rc = digest_names_add(&list, all[i], all, n_all, "");
+		if (rc < 0)
+			rc = imgfs_errf(c->err, rc, 0, "out of memory");
+		else
+			rc = imgfs_errf(c->err, -EINVAL, 1,
+					"index.json: --image %s fits %zu digests, give more of one: %s",
+					want, hits, list);
+		goto out;
+	}
+	/* HIT is borrowed from W, from a candidate that fits (and stays)
+	 * or from the unnamed list. */
+	for (size_t i = 0; i < w->n; i++) {
+		struct cand *v = &w->v[i];
+
+		if (hit && (!strcmp(v->digest, hit) || !strcmp(v->top, hit)))
+			w->v[k++] = *v;
+		else
+			cand_free(v);
+	}
+	w->named = hits == 1;
+	w->n = k;
+out:
+	free(list);
+	free(all);
+	return rc;
 }
 
 /* Picks one candidate of W by platform; sets *PICK. */
@@ -487,7 +660,7 @@ static int oci_choose(struct imgfs_json *c, struct walk *w, const char *want_pla
 		left += keep[i];
 	}
 	if (left == 0) {
-		rc = cand_names(w->v, NULL, w->n, &list);
+		rc = cand_names(w, NULL, &list);
 		if (rc < 0) {
 			rc = imgfs_errf(c->err, rc, 0, "out of memory");
 			goto out;
@@ -499,7 +672,7 @@ static int oci_choose(struct imgfs_json *c, struct walk *w, const char *want_pla
 		goto out;
 	}
 	if (ambiguous(w->v, keep, w->n, &first)) {
-		rc = cand_names(w->v, keep, w->n, &list);
+		rc = cand_names(w, keep, &list);
 		if (rc < 0) {
 			rc = imgfs_errf(c->err, rc, 0, "out of memory");
 			goto out;
@@ -662,7 +835,7 @@ int imgfs_oci_parse(struct imgfs_json *c, struct imgfs_image_desc *d, const char
 		     const char *want_platform)
 {
 	struct walk w = { .want_image = want_image };
-	char *doc = NULL;
+	char *doc = NULL, *names = NULL;
 	size_t pick = 0;
 	int rc;
 
@@ -672,14 +845,30 @@ int imgfs_oci_parse(struct imgfs_json *c, struct imgfs_image_desc *d, const char
 		rc = imgfs_errf(c->err, -EIO, 0, "index.json: vanished while reading");
 	if (rc < 0)
 		goto out;
-	rc = walk_index(c, &w, doc, "index.json", 0, 0, NULL);
+	rc = walk_index(c, &w, doc, "index.json", 0, 0, NULL, NULL);
 	if (rc < 0)
 		goto out;
+	if (want_image && !w.named && imgfs_digest_want(want_image)) {
+		/* No name fits: --image may give a digest, which can be that
+		 * of a manifest deep in a nested index, so walk them all
+		 * (walk_free() leaves want_image NULL). */
+		walk_free(&w);
+		rc = walk_index(c, &w, doc, "index.json", 0, 0, NULL, NULL);
+		if (rc == 0)
+			rc = by_digest(c, &w, want_image);
+		if (rc < 0)
+			goto out;
+	}
 	if (w.n == 0) {
-		if (want_image && !w.named)
-			rc = imgfs_errf(c->err, -EINVAL, 1, "index.json: no image named %s; it holds: %s",
-					want_image, w.names ? w.names : "no named images");
-		else if (w.missing_index)
+		if (want_image && !w.named) {
+			rc = walk_choices(&w, &names);
+			if (rc < 0)
+				rc = imgfs_errf(c->err, rc, 0, "out of memory");
+			else
+				rc = imgfs_errf(c->err, -EINVAL, 1,
+						"index.json: no image named %s; it holds: %s", want_image,
+						names ? names : "no images");
+		} else if (w.missing_index)
 			rc = imgfs_errf(c->err, -EINVAL, 1, "%s: missing index blob", w.missing_index);
 		else
 			rc = imgfs_errf(c->err, -EINVAL, 1, "index.json: no image manifests");
@@ -690,6 +879,7 @@ int imgfs_oci_parse(struct imgfs_json *c, struct imgfs_image_desc *d, const char
 		rc = oci_image(c, &w.v[pick], d);
 out:
 	walk_free(&w);
+	free(names);
 	free(doc);
 	return rc;
 }

@@ -93,6 +93,62 @@ int imgfs_blob_digest(const char *path, char **digest)
 	return 0;
 }
 
+bool imgfs_digest_want(const char *want)
+{
+	const char *colon = strchr(want, ':');
+	const char *hex = colon ? colon + 1 : want;
+	size_t n = 0;
+
+	if (strlen(want) > digest_max || (colon && colon == want))
+		return false;
+	for (const char *p = want; colon && p < colon; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9')))
+			return false;
+	for (; hex[n]; n++)
+		if (!is_lhex(hex[n]))
+			return false;
+	return n >= IMGFS_DIGEST_PREFIX_MIN;
+}
+
+bool imgfs_digest_prefix(const char *d, const char *want)
+{
+	const char *dhex = strchr(d, ':') + 1;
+	const char *wcolon = strchr(want, ':');
+
+	if (wcolon && (wcolon - want != dhex - 1 - d || strncmp(d, want, wcolon - want)))
+		return false;
+	want = wcolon ? wcolon + 1 : want;
+	return !strncmp(dhex, want, strlen(want));
+}
+
+char *imgfs_digest_short(const char *d, const char *const *all, size_t n)
+{
+	const char *hex = strchr(d, ':') + 1;
+	size_t keep = IMGFS_DIGEST_PREFIX_MIN;
+	char *s;
+
+	/* A prefix of K digits names D alone when every other digest
+	 * differs from it within the first K: one more than the longest
+	 * prefix shared, compared as bare hex since --image takes that too. */
+	for (size_t i = 0; i < n; i++) {
+		const char *o = strchr(all[i], ':');
+		size_t k = 0;
+
+		if (!o || !strcmp(all[i], d))
+			continue;
+		o++;
+		while (hex[k] && hex[k] == o[k])
+			k++;
+		if (k + 1 > keep)
+			keep = k + 1;
+	}
+	if (keep > strlen(hex))
+		keep = strlen(hex);
+	if (asprintf(&s, "%.*s%.*s", (int)(hex - d), d, (int)keep, hex) < 0)
+		return NULL;
+	return s;
+}
+
 /* Reduces an image reference to a comparable form: ":latest" added when
  * there is no tag or digest, and the registry prefixes that docker and
  * podman leave out of short names removed. */

@@ -4,6 +4,7 @@
 #define IMGFS_REF_I_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 /* Digests name blob paths, so they are checked strictly: "alg:hex" with a
  * lower-case algorithm and lower-case hex (64 digits for sha256, 128 for
@@ -22,6 +23,28 @@ const char *imgfs_find_hex64(const char *s);
  * stored bytes; to NULL otherwise.  Returns 0 or -ENOMEM: out of memory
  * must not pass for "digest unknown". */
 int imgfs_blob_digest(const char *path, char **digest);
+
+/* --image may name a digest by a prefix of its hex digits, with or without
+ * "sha256:", as docker's short image IDs do; 12 digits is their length.
+ * Fewer would often name several images, and short hex words ("cafe",
+ * "beef") must stay names. */
+#define IMGFS_DIGEST_PREFIX_MIN 12
+
+/* Whether WANT has the form of a digest or digest prefix: "alg:" and
+ * IMGFS_DIGEST_PREFIX_MIN or more lower-case hex digits, or the digits
+ * alone. */
+bool imgfs_digest_want(const char *want);
+
+/* Whether the digest D (one that passed imgfs_digest_ok()) begins as WANT
+ * (one that passed imgfs_digest_want()) says: same algorithm if WANT names
+ * one, and WANT's hex digits first. */
+bool imgfs_digest_prefix(const char *d, const char *want);
+
+/* D cut to the fewest hex digits, at least IMGFS_DIGEST_PREFIX_MIN, that
+ * no other digest of ALL[0..N) begins with (entries of ALL that are no
+ * digests are ignored): the form error messages offer to --image, which
+ * then names D alone.  Malloc'd; NULL when out of memory. */
+char *imgfs_digest_short(const char *d, const char *const *all, size_t n);
 
 /* Whether the stored name STORED means the user's WANT.  Returns 1, 0, or
  * -ENOMEM. */
