@@ -45,6 +45,7 @@ struct imgfs_json {
  * way. */
 int imgfs_json_open(struct imgfs_json *c, const struct imgfs_member_reader *r,
 		    struct imgfs_err *err);
+/* Frees what imgfs_json_open() made, also after it failed. */
 void imgfs_json_close(struct imgfs_json *c);
 
 /* Reads member NAME and checks that it is JSON.  Returns 0 and a malloc'd
@@ -90,7 +91,9 @@ int imgfs_json_get_expect(struct imgfs_json *c, const char *doc, const char *pat
  * Returns 0 or a negative errno with ERR set. */
 int imgfs_json_opt_text(struct imgfs_json *c, const char *doc, const char *path, char **out);
 
+/* Frees V's string and zeroes V (which stays usable). */
 void imgfs_jv_clear(struct imgfs_jv *v);
+/* Frees the array V of N values from imgfs_json_each(), and their strings. */
 void imgfs_jvs_free(struct imgfs_jv *v, size_t n);
 
 /* "a string", "an array"...: for messages. */

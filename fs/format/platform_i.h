@@ -10,6 +10,7 @@ struct imgfs_platform {
 	char *os, *arch, *variant;   /* malloc'd, NULL when unknown */
 };
 
+/* Frees P's strings and zeroes P. */
 void imgfs_platform_free(struct imgfs_platform *p);
 
 /* Whether HAVE satisfies WANT; a WANT without variant takes any variant. */
