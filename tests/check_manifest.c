@@ -240,6 +240,12 @@ START_TEST(docker_wrong_types)
 		{ "[{'Config':'c\\u0000x','Layers':[]}]",
 		  "manifest.json: Config of image 0 is a string with a NUL character" },
 		{ "[{'Config':'c.json'}]", "manifest.json: Layers of image 0 is missing" },
+		/* Array elements go through json_each, which cut the string
+		 * at the NUL as json_extract does: "l.tar" would be read. */
+		{ "[{'Config':'c.json','Layers':['l.tar\\u0000x']}]",
+		  "manifest.json: Layers[0] of image 0 is a string with a NUL character" },
+		{ "[{'Config':'c.json','Layers':[],'RepoTags':['a:1','b\\u0000:1']}]",
+		  "manifest.json: RepoTags[1] of image 0 is a string with a NUL character" },
 		{ "[{'Config':'c.json','Layers':'l.tar'}]",
 		  "manifest.json: Layers of image 0 is a string, expected an array" },
 		{ "[{'Config':'c.json','Layers':['l.tar',{}]}]",
@@ -369,6 +375,54 @@ START_TEST(docker_multi_image)
 	parse_fails(multi, "tool", NULL, -EINVAL,
 		    "manifest.json: no image named tool; the archive holds: localhost/app:1, "
 		    "localhost/app:latest, docker.io/library/tool:2, " DG("d"));
+}
+END_TEST
+
+/* Image IDs by prefix, as docker's short IDs: a and b are config members
+ * named by their ID, sharing their first 12 hex digits. */
+#define IDA "c680b7ced949" H8("a") H8("a") H8("a") H8("a") H8("a") H8("a") "aaaa"
+#define IDB "c680b7ced949" H8("b") H8("b") H8("b") H8("b") H8("b") H8("b") "bbbb"
+static const struct mem multi_ids[] = {
+	{ IDA ".json", "{'rootfs':{'type':'layers','diff_ids':[]}}" },
+	{ IDB ".json", "{'rootfs':{'type':'layers','diff_ids':['" DG("1") "']}}" },
+	{ "1.tar", "" },
+	{ "manifest.json",
+	  "[{'Config':'" IDA ".json','Layers':[]},"
+	  "{'Config':'" IDB ".json','RepoTags':['b:1'],'Layers':['1.tar']}]" },
+	END,
+};
+
+START_TEST(docker_id_prefix)
+{
+	static const struct { const char *want; size_t layers; } ok[] = {
+		{ "sha256:" IDA, 0 }, { IDB, 1 }, { "sha256:c680b7ced949a", 0 },
+		{ "c680b7ced949b", 1 }, { "c680b7ced949bbbb", 1 },
+	};
+	struct imgfs_image_desc d;
+	struct imgfs_err e;
+
+	/* The two IDs are 64 digits each: the macros are right. */
+	ck_assert_uint_eq(strlen(IDA), 64);
+	ck_assert_uint_eq(strlen(IDB), 64);
+	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		ck_assert_msg(parse(multi_ids, ok[i].want, NULL, &d, &e) == 0, "%s: %s", ok[i].want,
+			      e.msg);
+		ck_assert_uint_eq(d.n_layers, ok[i].layers);
+		imgfs_image_desc_free(&d);
+	}
+	parse_fails(multi_ids, "c680b7ced949", NULL, -EINVAL,
+		    "manifest.json: --image c680b7ced949 fits 2 image IDs, give more of one: "
+		    "sha256:c680b7ced949a, sha256:c680b7ced949b");
+	/* Fewer than 12 digits, upper case, another algorithm: names. */
+	parse_fails(multi_ids, "c680b7ced94", NULL, -EINVAL,
+		    "manifest.json: no image named c680b7ced94; the archive holds: "
+		    "sha256:" IDA ", b:1");
+	parse_fails(multi_ids, "C680B7CED949A", NULL, -EINVAL,
+		    "manifest.json: no image named C680B7CED949A; the archive holds: "
+		    "sha256:" IDA ", b:1");
+	parse_fails(multi_ids, "sha512:c680b7ced949a", NULL, -EINVAL,
+		    "manifest.json: no image named sha512:c680b7ced949a; the archive holds: "
+		    "sha256:" IDA ", b:1");
 }
 END_TEST
 
@@ -525,6 +579,78 @@ START_TEST(oci_two_images)
 	imgfs_image_desc_free(&d);
 	parse_fails(oci_two, "c", NULL, -EINVAL,
 		    "index.json: no image named c; it holds: localhost/a:1, localhost/b:1");
+}
+END_TEST
+
+/* Two unnamed manifests (skopeo copy to oci: without a tag, hand-made
+ * layouts): --image takes a manifest digest, in full or by a prefix of 12
+ * or more digits.  MA and MB share 12 digits, so 13 tell them apart. */
+#define MA "c680b7ced949" H8("a") H8("a") H8("a") H8("a") H8("a") H8("a") "aaaa"
+#define MB "c680b7ced949" H8("b") H8("b") H8("b") H8("b") H8("b") H8("b") "bbbb"
+static const struct mem oci_unnamed[] = {
+	{ "index.json",
+	  "{'schemaVersion':2,'manifests':["
+	  "{'mediaType':'application/vnd.oci.image.manifest.v1+json','digest':'sha256:" MA "'},"
+	  "{'mediaType':'application/vnd.oci.image.manifest.v1+json','digest':'sha256:" MB "'}]}" },
+	{ "blobs/sha256/" MA, "{'config':{'digest':'" DG("a") "'},'layers':[]}" },
+	{ "blobs/sha256/" MB, "{'config':{'digest':'" DG("b") "'},'layers':["
+			      "{'mediaType':'application/vnd.oci.image.layer.v1.tar','digest':'" DG("6") "'}]}" },
+	{ BLOB("a"), "{'os':'linux','architecture':'amd64','rootfs':{'type':'layers','diff_ids':[]}}" },
+	{ BLOB("b"), "{'os':'linux','architecture':'amd64','rootfs':{'type':'layers','diff_ids':['"
+		     DG("7") "']}}" },
+	{ BLOB("6"), "" },
+	END,
+};
+
+START_TEST(oci_image_by_digest)
+{
+	static const struct { const char *want; const char *manifest; } ok[] = {
+		/* The forms the message below offers. */
+		{ "sha256:c680b7ced949a", "sha256:" MA }, { "sha256:c680b7ced949b", "sha256:" MB },
+		{ "sha256:" MA, "sha256:" MA }, { MB, "sha256:" MB },
+		{ "c680b7ced949a", "sha256:" MA }, { "c680b7ced949bbb", "sha256:" MB },
+	};
+	struct imgfs_image_desc d;
+	struct imgfs_err e;
+
+	ck_assert_uint_eq(strlen(MA), 64);
+	ck_assert_uint_eq(strlen(MB), 64);
+	parse_fails(oci_unnamed, NULL, "linux/amd64", -EINVAL,
+		    "index.json: several images for linux/amd64, choose one with --image: "
+		    "sha256:c680b7ced949a (linux/amd64), sha256:c680b7ced949b (linux/amd64)");
+	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		ck_assert_msg(parse(oci_unnamed, ok[i].want, NULL, &d, &e) == 0, "%s: %s",
+			      ok[i].want, e.msg);
+		ck_assert_str_eq(d.manifest_digest, ok[i].manifest);
+		ck_assert_ptr_null(d.name);
+		imgfs_image_desc_free(&d);
+	}
+	parse_fails(oci_unnamed, "sha256:c680b7ced949", NULL, -EINVAL,
+		    "index.json: --image sha256:c680b7ced949 fits 2 digests, give more of one: "
+		    "sha256:c680b7ced949a, sha256:c680b7ced949b");
+	parse_fails(oci_unnamed, "c680b7ced94", NULL, -EINVAL,
+		    "index.json: no image named c680b7ced94; it holds: "
+		    "sha256:c680b7ced949a, sha256:c680b7ced949b");
+	parse_fails(oci_unnamed, "sha256:ffffffffffff", NULL, -EINVAL,
+		    "index.json: no image named sha256:ffffffffffff; it holds: "
+		    "sha256:c680b7ced949a, sha256:c680b7ced949b");
+	parse_fails(oci_unnamed, "sha512:c680b7ced949a", NULL, -EINVAL,
+		    "index.json: no image named sha512:c680b7ced949a; it holds: "
+		    "sha256:c680b7ced949a, sha256:c680b7ced949b");
+
+	/* Named images by digest too: a manifest deep in a nested index,
+	 * and the index.json descriptor's own (an index: platform picks). */
+	ck_assert_int_eq(parse(oci_multi, "444444444444", NULL, &d, &e), 0);
+	ck_assert_str_eq(d.manifest_digest, DG("4"));
+	ck_assert_str_eq(d.name, "docker.io/library/app:1.0");
+	imgfs_image_desc_free(&d);
+	ck_assert_int_eq(parse(oci_multi, "sha256:eeeeeeeeeeee", "linux/amd64", &d, &e), 0);
+	ck_assert_str_eq(d.manifest_digest, DG("1"));
+	imgfs_image_desc_free(&d);
+	ck_assert_int_eq(parse(oci_two, DG("2"), NULL, &d, &e), 0);
+	ck_assert_str_eq(d.name, "localhost/b:1");
+	ck_assert_str_eq(d.manifest_digest, DG("2"));
+	imgfs_image_desc_free(&d);
 }
 END_TEST
 
@@ -934,11 +1060,13 @@ static Suite *manifest_suite(void)
 	tcase_add_test(docker, docker_config_checks);
 	tcase_add_test(docker, docker_missing_members);
 	tcase_add_test(docker, docker_multi_image);
+	tcase_add_test(docker, docker_id_prefix);
 	tcase_add_test(docker, layer_limit);
 	suite_add_tcase(s, docker);
 
 	tcase_add_test(oci, oci_platform_choice);
 	tcase_add_test(oci, oci_two_images);
+	tcase_add_test(oci, oci_image_by_digest);
 	tcase_add_test(oci, oci_one_image_two_tags);
 	tcase_add_test(oci, oci_containerd_tag_only);
 	tcase_add_test(oci, oci_layer_checks);

@@ -313,4 +313,50 @@ big longname 1000000
 expect_refused longname "$BIG/longname.tar" 'longname\.tar: layer 0 .*(too long|Rejecting pax)'
 rm -f "$BIG/longname.tar"
 
+# ------------------------------------------------ --image by digest
+
+# Issue 13, item 16: with several unnamed OCI manifests imgfs offered
+# "sha256:c680b7ced949..." to --image, which took neither that nor the
+# full digest nor bare hex.  make_hostile.py's image-choice.tsv: each
+# --image form with the tree it must mount (the generator's, from its own
+# layers and hashlib's digests), or exit 2 with the one line.  "-" is no
+# --image (and --platform linux/amd64, the manifests' platform).
+choice_case() { # choice_case NAME IMAGE WANT EXIT REGEX TREE
+	local name=$1 image=$H/$2 want=$3 ex=$4 re=$5 tree=$6 rc=0 err=$W/$1.err mnt=$W/mnt
+	local opt=(--image "$want")
+	[ "$want" = - ] && opt=(--platform linux/amd64)
+	if [ "$ex" = 2 ]; then
+		timeout 120 "$IMGFS" index --index "$IDX/$name.db" "${opt[@]}" "$image" \
+			>/dev/null 2>"$err" </dev/null || rc=$?
+		if [ "$rc" -ne 2 ]; then
+			fail "$name: --image $want: expected exit 2, got $rc: $(head -c 300 "$err")"
+		elif [ "$(wc -l <"$err")" -ne 1 ] || ! grep -Eq -- "$re" "$err"; then
+			fail "$name: --image $want: expected one line matching /$re/, got: $(head -c 400 "$err")"
+		else
+			pass "$name: exit 2: $(cut -c1-200 "$err")"
+		fi
+		rm -f "$IDX/$name.db"*
+		return
+	fi
+	if ! mount_image "$image" "$mnt" --index "$IDX/$name.db" "${opt[@]}" </dev/null; then
+		fail "$name: --image $want: mount failed: $(head -c 300 "$mnt.err")"
+		return
+	fi
+	tree_of "$mnt" >"$W/$name.got"
+	unmount_image "$mnt" || fail "$name: umount"
+	if show_diff "$name tree" "$H/$tree" "$W/$name.got"; then
+		pass "$name: --image $want mounts the manifest it names"
+	else
+		fail "$name: --image $want mounted another tree"
+	fi
+	rm -f "$IDX/$name.db"*
+}
+if [ -s "$H/image-choice.tsv" ]; then
+	while IFS=$'\t' read -r -u 3 name image want ex re tree; do
+		choice_case "$name" "$image" "$want" "$ex" "$re" "$tree"
+	done 3<"$H/image-choice.tsv"
+else
+	fail "make_hostile.py wrote no image-choice.tsv"
+fi
+
 finish

@@ -3,56 +3,11 @@
 #ifndef IMGFS_MANIFEST_I_H
 #define IMGFS_MANIFEST_I_H
 
-#include <stdbool.h>
 #include <stddef.h>
-#include <stdint.h>
 
+#include "format/image_i.h"
+#include "format/platform_i.h"
 #include "imgfs/imgfs.h"
-
-/* Sanity limits: small JSON documents; a crafted archive must not make us
- * read gigabytes into memory or recurse without end. */
-#define IMGFS_JSON_MAX (16u << 20)     /* manifest.json, index.json, configs */
-#define IMGFS_INDEX_DEPTH_MAX 8        /* nested image indexes */
-#define IMGFS_LAYERS_MAX 4096          /* layers of one image */
-
-/* How the manifest parser reads archive members.  NAME is a path inside the
- * archive or layout directory; member symlinks and hardlinks are resolved by
- * the reader.  read() returns 0 and a malloc'd *DATA (NUL-terminated, *LEN
- * without the NUL), -ENOENT if there is no such member, -EFBIG if it is
- * larger than MAX.  exists() returns 0 or -ENOENT. */
-struct imgfs_member_reader {
-	void *ctx;
-	int (*read)(void *ctx, const char *name, size_t max, char **data, size_t *len);
-	int (*exists)(void *ctx, const char *name);
-	/* The image file or directory, put before input-error messages so
-	 * that they name it ("IMAGE: manifest.json: ..."); NULL: not. */
-	const char *image;
-};
-
-enum imgfs_format {
-	IMGFS_FMT_DOCKER_ARCHIVE = 1, /* manifest.json (classic, Docker 25+, containerd, ggcr) */
-	IMGFS_FMT_OCI = 2,            /* oci-layout + index.json, no manifest.json */
-	IMGFS_FMT_ROOTFS = 3,         /* a plain filesystem tar: one layer */
-};
-
-struct imgfs_layer_desc {
-	char *path;        /* member path of the layer blob, e.g. "abc/layer.tar" or "blobs/sha256/<hex>" */
-	char *digest;      /* "sha256:<hex>" of the stored blob, or NULL when unknown */
-	char *diff_id;     /* "sha256:<hex>" from rootfs.diff_ids, or NULL */
-	char *media_type;  /* descriptor media type, or NULL (docker-archive) */
-	char *created_by;  /* history created_by matched to this layer, or NULL */
-	int64_t size;      /* descriptor size, or -1 */
-	bool estargz;      /* descriptor carries containerd.io/snapshot/stargz/toc.digest */
-};
-
-struct imgfs_image_desc {
-	enum imgfs_format format;
-	char *name;             /* chosen RepoTag / ref name, or NULL */
-	char *config_digest;    /* "sha256:<hex>" or the config member name; NULL for rootfs */
-	char *manifest_digest;  /* OCI manifest digest, or NULL */
-	size_t n_layers;
-	struct imgfs_layer_desc *layers;  /* base first */
-};
 
 /* Parses the archive behind R into OUT.  WANT_IMAGE (--image) and
  * WANT_PLATFORM (--platform "os/arch[/variant]") may be NULL.
@@ -64,8 +19,6 @@ int imgfs_manifest_parse(struct imgfs_image_desc *out, const struct imgfs_member
 			 const char *want_image, const char *want_platform, struct imgfs_err *err);
 void imgfs_image_desc_free(struct imgfs_image_desc *d);
 
-/* The host's platform as "linux/amd64", "linux/arm64", "linux/arm/v7"...
- * into BUF.  Exposed for tests. */
-void imgfs_host_platform(char *buf, size_t len);
+/* imgfs_host_platform(), exposed for tests, is declared in platform_i.h. */
 
 #endif

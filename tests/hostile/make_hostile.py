@@ -347,6 +347,95 @@ def small_cases(c):
     c.bad("empty", b"", r"empty\.tar: .*empty")
 
 
+# ------------------------------------------------- --image by digest
+
+def oci_unnamed(images, digests=None):
+    """An OCI archive holding one unnamed linux/amd64 manifest per layer tar
+    of IMAGES.  DIGESTS: the digests to file the manifests under instead
+    of their own (for prefixes no real pair of digests shares).  Returns
+    the archive and the manifest digests."""
+    members = [("oci-layout", jdump({"imageLayoutVersion": "1.0.0"})),
+               ("blobs/", None), ("blobs/sha256/", None)]
+    descs, mdigests = [], []
+    for i, t in enumerate(images):
+        cfg = jdump({"architecture": "amd64", "os": "linux",
+                     "rootfs": {"type": "layers", "diff_ids": ["sha256:" + sha(t)]}})
+        man = jdump({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+                     "config": {"mediaType": "application/vnd.oci.image.config.v1+json",
+                                "digest": "sha256:" + sha(cfg), "size": len(cfg)},
+                     "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar",
+                                 "digest": "sha256:" + sha(t), "size": len(t)}]})
+        md = digests[i] if digests else sha(man)
+        mdigests.append(md)
+        descs.append({"mediaType": "application/vnd.oci.image.manifest.v1+json",
+                      "digest": "sha256:" + md, "size": len(man),
+                      "platform": {"architecture": "amd64", "os": "linux"}})
+        for name, b in ((sha(t), t), (sha(cfg), cfg), (md, man)):
+            if ("blobs/sha256/" + name, b) not in members:
+                members.append(("blobs/sha256/" + name, b))
+    members.append(("index.json", jdump({"schemaVersion": 2, "manifests": descs})))
+    return outer_tar(members), mdigests
+
+
+def image_choice_cases(out):
+    """issue 13, item 16: with several unnamed manifests imgfs offered
+    "sha256:c680b7ced949..." but --image took neither that, the full digest
+    nor bare hex.  Writes image-choice.tsv for tests/hostile.sh:
+
+      name <TAB> image <TAB> --image value or "-" <TAB> exit <TAB> regex <TAB> tree
+
+    The digests here are hashlib's, the trees the layers' own."""
+    layers = [Layer(("f", "which", b"image %s\n" % k.encode())) for k in ("A", "B")]
+    data, (da, db) = oci_unnamed([l.tar() for l in layers])
+    if da[:12] == db[:12]:
+        sys.exit("image_choice_cases: the two digests share 12 digits; change a layer")
+    lines = []
+
+    def case(name, want, exit_, regex="-", tree="-"):
+        lines.append((name, "image-choice.tar", want, exit_, regex, tree))
+
+    with open(os.path.join(out, "image-choice.tar"), "wb") as f:
+        f.write(data)
+    for k, d, l in (("a", da, layers[0]), ("b", db, layers[1])):
+        with open(os.path.join(out, "image-choice-%s.tree" % k), "wb") as f:
+            f.write(tree_lines(merged([l])).encode())
+    # The message must offer each manifest in a form --image takes: the
+    # 12-digit prefix (the two share no more), after "sha256:".
+    case("choice-none", "-", "2",
+         r"image-choice\.tar: index\.json: several images .*choose one with --image: "
+         r"sha256:%s \(linux/amd64\), sha256:%s \(linux/amd64\)$" % (da[:12], db[:12]))
+    for k, d in (("a", da), ("b", db)):
+        tree = "image-choice-%s.tree" % k
+        case("choice-%s-full" % k, "sha256:" + d, "0", tree=tree)
+        case("choice-%s-hex" % k, d, "0", tree=tree)
+        case("choice-%s-short" % k, "sha256:" + d[:12], "0", tree=tree)
+        case("choice-%s-short-hex" % k, d[:12], "0", tree=tree)
+        case("choice-%s-20" % k, d[:20], "0", tree=tree)
+    # Neither manifest's: a 12-digit prefix of neither, and 11 digits of a
+    # (too few to be a digest: a name, which no descriptor has).
+    other = next(h for h in ("%012x" % i for i in range(1 << 12))
+                 if not da.startswith(h) and not db.startswith(h))
+    for name, want in (("choice-unknown", "sha256:" + other), ("choice-11", da[:11])):
+        case(name, want, "2", r"image-choice\.tar: index\.json: no image named %s; it holds: "
+             r"sha256:%s, sha256:%s$" % (want, da[:12], db[:12]))
+
+    # Two manifests filed under digests that share 12 digits (real ones
+    # never do): that prefix is ambiguous, one digit more is not.
+    fa, fb = "c680b7ced949" + "a" * 52, "c680b7ced949" + "b" * 52
+    data, _ = oci_unnamed([l.tar() for l in layers], digests=[fa, fb])
+    with open(os.path.join(out, "image-choice-shared.tar"), "wb") as f:
+        f.write(data)
+    for want in ("sha256:c680b7ced949", "c680b7ced949"):
+        lines.append(("choice-ambiguous-" + want[:6], "image-choice-shared.tar", want, "2",
+                      r"image-choice-shared\.tar: index\.json: --image %s fits 2 digests, "
+                      r"give more of one: sha256:c680b7ced949a, sha256:c680b7ced949b$" % want, "-"))
+    lines.append(("choice-shared-13", "image-choice-shared.tar", "c680b7ced949b", "0", "-",
+                  "image-choice-b.tree"))
+    with open(os.path.join(out, "image-choice.tsv"), "w") as f:
+        for l in lines:
+            f.write("\t".join(l) + "\n")
+
+
 # ---------------------------------------------------------------- big cases
 
 def stream_docker(path, write_layer, layer_size=None):
@@ -477,6 +566,7 @@ def main():
     c = Corpus(out)
     small_cases(c)
     c.finish()
+    image_choice_cases(out)
 
 
 if __name__ == "__main__":
