@@ -196,7 +196,8 @@ START_TEST(whiteout_file)
 	};
 	static const struct tu_entry l1[] = {
 		WH("a/.wh.x"), WH(".wh.top"),
-		/* Whiteouts of names that do not exist are no-ops. */
+		/* Whiteouts of names that do not exist hide nothing; a
+		 * missing directory of one is made (Docker's unpacker). */
 		WH("a/.wh.nothere"), WH("nodir/.wh.z"),
 	};
 
@@ -205,11 +206,12 @@ START_TEST(whiteout_file)
 	expect_absent("top");
 	expect_file("a/y", "y0");
 	EXPECT_CHILDREN("a", "y");
-	/* The whiteouts themselves are hidden, and create nothing. */
+	/* The whiteouts themselves are hidden. */
 	expect_absent("a/.wh.x");
 	expect_absent(".wh.top");
-	expect_absent("nodir");
-	EXPECT_CHILDREN("", "a");
+	EXPECT_CHILDREN("nodir", "");
+	ck_assert_uint_eq(at("nodir").mode, S_IFDIR | 0755);
+	EXPECT_CHILDREN("", "a;nodir");
 	/* The root without a root entry: 0755 root:root. */
 	ck_assert_uint_eq(at("").mode, S_IFDIR | 0755);
 	ck_assert_uint_eq(at("").uid, 0);
@@ -271,6 +273,37 @@ START_TEST(opaque_after_siblings)
 	EXPECT_CHILDREN("o", "keep;nd;new");
 	expect_file("o/keep", "k1");
 	expect_file("o/nd/f", "nf");
+}
+END_TEST
+
+/* A marker's directory is made like any entry's parent (issue 13, item
+ * 6): where nothing was, and over a lower file or symlink, which it hides;
+ * a lower directory there is kept.  Docker shows the same: moby makes a
+ * missing parent of every entry, markers included, in the layer's own
+ * directory, and overlayfs puts that over the lower layers. */
+START_TEST(marker_parent_not_dir)
+{
+	static const struct tu_entry l0[] = {
+		F("x", "x"), D("real/"), F("real/y", "y"), SL("lnk", "real"), D("kept/"),
+		F("kept/y", "y"), F("kept/z", "z"),
+	};
+	static const struct tu_entry l1[] = {
+		WH("newdir/.wh..wh..opq"), WH("x/.wh.y"), WH("lnk/.wh.y"), WH("a/b/.wh.c"),
+		WH("kept/.wh.y"),
+	};
+
+	MOUNT(L(l0), L(l1));
+	EXPECT_CHILDREN("", "a;kept;lnk;newdir;real;x");
+	EXPECT_CHILDREN("newdir", "");
+	EXPECT_CHILDREN("x", "");
+	EXPECT_CHILDREN("lnk", "");
+	EXPECT_CHILDREN("a/b", "");
+	EXPECT_CHILDREN("kept", "z");
+	EXPECT_CHILDREN("real", "y");
+	ck_assert(S_ISDIR(at("x").mode));
+	ck_assert(S_ISDIR(at("lnk").mode));
+	expect_xattr("x", "user.imgfs.layer", "1");
+	expect_xattr("kept", "user.imgfs.layer", "0");
 }
 END_TEST
 
@@ -1138,6 +1171,7 @@ static Suite *merge_suite(void)
 	tcase_add_test(wh, whiteout_dir);
 	tcase_add_test(wh, opaque_after_siblings);
 	tcase_add_test(wh, opaque_root);
+	tcase_add_test(wh, marker_parent_not_dir);
 	tcase_add_test(wh, whiteout_same_layer);
 	tcase_add_test(wh, aufs_metadata);
 	tcase_add_test(wh, bare_whiteout);

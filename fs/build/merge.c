@@ -538,12 +538,20 @@ int imgfs_merge_entry(struct imgfs_merge *m, const struct imgfs_entry *e, int64_
 	return r ? r : view_add(m, e, *ino, tsize);
 }
 
+/* A whiteout or opaque marker is an entry of its directory like any
+ * other: its directory is made first when missing, or when a lower layer
+ * has a file or a symlink there, as for every entry.  Docker does that:
+ * moby's UnpackLayer (pkg/archive/diff.go) makes a missing parent of each
+ * entry ("ensure that the parent directory exists") before it looks at
+ * whether the entry is a whiteout, in the layer's own directory, which
+ * overlayfs then puts over the lower ones: an empty directory hides the
+ * lower file or symlink, and stands where there was nothing. */
 int imgfs_merge_whiteout(struct imgfs_merge *m, const char *dir, const char *name)
 {
 	char marker[IMGFS_PATH_MAX];
 	int64_t dino, depth, id, ino, hid = 0;
 	uint32_t mode;
-	int r = resolve_dir(m, &m->merged, dir, 0, &dino, &depth);
+	int r = resolve_dir(m, &m->merged, dir, 1, &dino, &depth);
 
 	snprintf(marker, sizeof(marker), ".wh.%s", name);
 	if (r == 0) {
@@ -558,8 +566,6 @@ int imgfs_merge_whiteout(struct imgfs_merge *m, const char *dir, const char *nam
 			}
 			r = remove_lower(m, id, 0);
 		}
-	} else if (r == -ENOENT) {
-		r = 0; /* nothing below to hide */
 	}
 	return r < 0 ? r : view_marker(m, dir, marker, hid);
 }
@@ -567,12 +573,10 @@ int imgfs_merge_whiteout(struct imgfs_merge *m, const char *dir, const char *nam
 int imgfs_merge_opaque(struct imgfs_merge *m, const char *dir)
 {
 	int64_t dino, depth;
-	int r = resolve_dir(m, &m->merged, dir, 0, &dino, &depth);
+	int r = resolve_dir(m, &m->merged, dir, 1, &dino, &depth);
 
 	if (r == 0)
 		r = remove_lower(m, dino, 1);
-	else if (r == -ENOENT)
-		r = 0;
 	return r < 0 ? r : view_marker(m, dir, ".wh..wh..opq", 0);
 }
 
