@@ -13,6 +13,7 @@
 #include "util/err_i.h"
 #include "store/schema_i.h"
 #include "build/hidden_i.h"
+#include "build/layerset_i.h"
 
 static int db_fail(struct imgfs_merge *m)
 {
@@ -714,6 +715,10 @@ int imgfs_merge_finish(struct imgfs_merge *m)
 		rc = imgfs_hidden_build(m->db, m->err);
 	if (m->timing)
 		fprintf(stderr, "imgfs: timing: finish: hidden views at %.3f s\n", mono() - m->t0);
+	if (rc == 0)
+		rc = imgfs_layerset_build(m->db, m->err);
+	if (m->timing)
+		fprintf(stderr, "imgfs: timing: finish: layer lists at %.3f s\n", mono() - m->t0);
 	if (rc)
 		return rc;
 	rc = exec(m, ""

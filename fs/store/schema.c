@@ -23,7 +23,7 @@ static const char tables[] =
 	"CREATE TABLE inode(ino INTEGER PRIMARY KEY, mode INT, uid INT, gid INT, mtime INT,"
 	" mtime_ns INT, size INT, rdev INT, nlink INT DEFAULT 1, target BLOB, layer INT,"
 	" src INT, off INT, sub_bytes INT DEFAULT 0, sub_files INT DEFAULT 0,"
-	" wasted INT DEFAULT 0);"
+	" wasted INT DEFAULT 0, layers TEXT);"
 	/* Children are always inserted after their parent, so id order is a
 	 * valid readdir order and offset. */
 	"CREATE TABLE dentry(id INTEGER PRIMARY KEY, parent INT NOT NULL, name BLOB NOT NULL,"
