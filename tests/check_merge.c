@@ -307,6 +307,31 @@ START_TEST(marker_parent_not_dir)
 }
 END_TEST
 
+/* An image's own /.imgfs (issue 13, item 7): the virtual view keeps the
+ * name, the image's entry is /.imgfs/.imgfs, and readdir of / lists
+ * neither; / still counts its bytes. */
+START_TEST(own_view_name)
+{
+	static const struct tu_entry l0[] = {
+		D(".imgfs/"), F(".imgfs/keep", "own"), D(".imgfs/layers/"), F("big", "BBBBB"),
+	};
+	static const struct tu_entry l1[] = { WH(".wh.big") };
+
+	MOUNT(L(l0), L(l1));
+	EXPECT_CHILDREN("", "");
+	EXPECT_CHILDREN(".imgfs", ".imgfs;hidden;layers");
+	EXPECT_CHILDREN(".imgfs/layers", "0;1");
+	EXPECT_CHILDREN(".imgfs/hidden/0", "big");
+	expect_file(".imgfs/hidden/0/big", "BBBBB");
+	EXPECT_CHILDREN(".imgfs/.imgfs", "keep;layers");
+	expect_file(".imgfs/.imgfs/keep", "own");
+	ck_assert_uint_eq(at("").nlink, 2);
+	expect_xattr("", "user.imgfs.wasted", "5");
+	expect_xattr("", "user.imgfs.size", "3");
+	expect_xattr(".imgfs/.imgfs/keep", "user.imgfs.layers", "0");
+}
+END_TEST
+
 START_TEST(opaque_root)
 {
 	static const struct tu_entry l0[] = { F("a", "a"), D("b/"), F("b/c", "c") };
@@ -1172,6 +1197,7 @@ static Suite *merge_suite(void)
 	tcase_add_test(wh, opaque_after_siblings);
 	tcase_add_test(wh, opaque_root);
 	tcase_add_test(wh, marker_parent_not_dir);
+	tcase_add_test(wh, own_view_name);
 	tcase_add_test(wh, whiteout_same_layer);
 	tcase_add_test(wh, aufs_metadata);
 	tcase_add_test(wh, bare_whiteout);

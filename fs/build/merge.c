@@ -701,6 +701,48 @@ out:
 	return rc;
 }
 
+/* An image's own /.imgfs would hide the virtual view (du of
+ * /.imgfs/hidden/0 found nothing while / had hidden bytes): the view wins
+ * the name, and the image's entry becomes /.imgfs/.imgfs, the same name one
+ * level down (README, "Where the specification leaves a choice").  Done
+ * last, so the totals of / still count what the image ships there. */
+static int move_own_view_name(struct imgfs_merge *m)
+{
+	sqlite3_stmt *q = NULL;
+	int rc = 0;
+
+	if (!m->views_ino)
+		return 0;
+	if (sqlite3_prepare_v2(m->db, "UPDATE dentry SET parent = ?1 WHERE parent = "
+			       IMGFS_SQL(IMGFS_ROOT_INO) " AND name = ?2 AND view = "
+			       IMGFS_SQL(IMGFS_VIEW_MERGED) " RETURNING (SELECT mode FROM inode i"
+			       " WHERE i.ino = dentry.ino)", -1, &q, NULL) != SQLITE_OK) {
+		rc = db_fail(m);
+		goto out;
+	}
+	sqlite3_bind_int64(q, 1, m->views_ino);
+	sqlite3_bind_blob(q, 2, IMGFS_VIEW_NAME, (int)strlen(IMGFS_VIEW_NAME), SQLITE_STATIC);
+	rc = sqlite3_step(q);
+	if (rc == SQLITE_ROW && (sqlite3_column_int64(q, 0) & S_IFMT) == S_IFDIR) {
+		/* a directory's ".." link moves with it */
+		sqlite3_finalize(q);
+		q = NULL;
+		rc = exec(m, "UPDATE inode SET nlink = nlink - 1 WHERE ino = " IMGFS_SQL(IMGFS_ROOT_INO));
+		if (rc == 0 && sqlite3_prepare_v2(m->db, "UPDATE inode SET nlink = nlink + 1 WHERE ino = ?1",
+						  -1, &q, NULL) != SQLITE_OK)
+			rc = db_fail(m);
+		if (rc == 0) {
+			sqlite3_bind_int64(q, 1, m->views_ino);
+			rc = sqlite3_step(q) == SQLITE_DONE ? 0 : db_fail(m);
+		}
+	} else {
+		rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : db_fail(m);
+	}
+out:
+	sqlite3_finalize(q);
+	return rc;
+}
+
 int imgfs_merge_finish(struct imgfs_merge *m)
 {
 	sqlite3_stmt *level = NULL, *maxd = NULL;
@@ -761,6 +803,8 @@ int imgfs_merge_finish(struct imgfs_merge *m)
 		rc = exec(m, "DROP INDEX IF EXISTS dentry_depth");
 	if (rc == 0)
 		rc = fix_hardlink_totals(m);
+	if (rc == 0)
+		rc = move_own_view_name(m);
 out:
 	sqlite3_finalize(maxd);
 	sqlite3_finalize(level);
