@@ -23,10 +23,10 @@
  * per image file or layout blob (an image has at most IMGFS_LAYERS_MAX
  * layers; this leaves room for far more); each is an open descriptor. */
 #define IMGFS_SOURCES_MAX (1 << 20)
-/* A name the kernel could be handed: 255 bytes on Linux, kept at four
- * times that so no name the index holds is cut; longer ones are left out
- * of readdir (no kernel would accept them). */
-#define IMGFS_NAME_MAX (256 * 4)
+/* A name the kernel could be handed: NAME_MAX, 255 bytes on Linux.  The
+ * build leaves longer names out (build/layer.c), so one here comes from a
+ * damaged index and is left out of readdir too. */
+#define IMGFS_NAME_MAX 255
 /* A virtual xattr's value: the kernel's XATTR_SIZE_MAX, the longest value
  * a getxattr can return.  user.imgfs.layers of a path in all of 4096
  * layers is 19,370 bytes; user.imgfs.package of a file claimed by many
