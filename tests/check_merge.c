@@ -884,12 +884,30 @@ END_TEST
 
 START_TEST(layer_values)
 {
-	static const struct tu_entry l0[] = { F("a", "a"), D("d/"), F("d/x", "x"), F("w", "w") };
-	static const struct tu_entry l1[] = { F("b", "b"), D("d/") };
-	static const struct tu_entry l2[] = { F("a", "a2"), WH(".wh.w") };
+	static const struct tu_entry l0[] = { F("a", "a"), D("d/"), F("d/x", "x"), F("w", "w"),
+					      F("imp/z", "z"), F("h1", "h"), HL("h2", "h1"), F("r", "r") };
+	static const struct tu_entry l1[] = { F("b", "b"), D("d/"), WH(".wh.b"), HL("h3", "h1"),
+					      WH(".wh.r") };
+	static const struct tu_entry l2[] = { F("a", "a2"), WH(".wh.w"), F("imp/y", "y"),
+					      WH(".wh.h1"), F("r", "r") };
 	struct imgfs_fs_stat st;
+	char *v;
 
 	MOUNT(L(l0), L(l1), L(l2));
+	/* user.imgfs.layers: the layers with an entry or a whiteout at a
+	 * path of the inode, its names together; implied parents are none */
+	expect_xattr("", "user.imgfs.layers", "0,1,2");
+	expect_xattr("a", "user.imgfs.layers", "0,2");
+	expect_xattr("b", "user.imgfs.layers", "1");
+	expect_xattr("d", "user.imgfs.layers", "0,1");
+	expect_xattr("d/x", "user.imgfs.layers", "0");
+	expect_xattr("imp", "user.imgfs.layers", "");
+	expect_xattr("imp/y", "user.imgfs.layers", "2");
+	expect_xattr("h2", "user.imgfs.layers", "0,1"); /* h1 is no name of it now */
+	expect_xattr("r", "user.imgfs.layers", "0,1,2");
+	/* a file only the views name has none */
+	v = tu_xattr(fs, at(".imgfs/hidden/0/w").ino, "user.imgfs.layers");
+	ck_assert_ptr_null(v);
 	expect_xattr("a", "user.imgfs.layer", "2");
 	expect_xattr("b", "user.imgfs.layer", "1");
 	expect_xattr("d", "user.imgfs.layer", "1");
@@ -897,7 +915,7 @@ START_TEST(layer_values)
 	expect_xattr("", "user.imgfs.layer", "0");
 	expect_absent("w");
 	ck_assert_int_eq(imgfs_fs_statfs(fs, &st), 0);
-	ck_assert_uint_eq(st.bytes, 4);
+	ck_assert_uint_eq(st.bytes, 8); /* a2, b, x, z, y, h once, r */
 }
 END_TEST
 

@@ -7,9 +7,9 @@
 
 struct imgfs_err;
 
-/* Stores in inode.layers, for every inode of the merged tree, the layers
+/* Fills table inode_layers: for every inode of the merged tree, the layers
  * whose own tree has an explicit entry, or a whiteout, at one of its
- * names' paths ("3,4,13", ascending; "" when none: a directory only
+ * names' paths ("3,4,13", ascending; no row when none: a directory only
  * implied); the root gets every layer.  Runs after the last layer, on the
  * build connection DB, before the finish drops anything; 0 or -errno with
  * ERR set. */

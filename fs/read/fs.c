@@ -53,7 +53,10 @@ static const char *const sql[Q_COUNT] = {
 	[Q_XGET] = "SELECT value FROM xattr WHERE ino=?1 AND name=?2",
 	[Q_XLIST] = "SELECT name FROM xattr WHERE ino=?1 ORDER BY name",
 	[Q_VIRT] = "SELECT mode, size, layer, sub_bytes, sub_files, wasted FROM inode WHERE ino=?1",
-	[Q_LAYERS] = "SELECT layers FROM inode WHERE ino=?1",
+	/* no row: an inode no layer has an entry for (a directory only
+	 * implied, "") or one only the /.imgfs views name (none) */
+	[Q_LAYERS] = "SELECT (SELECT layers FROM inode_layers WHERE ino=?1), ?1=" IMGFS_SQL(IMGFS_ROOT_INO)
+		     " OR EXISTS (SELECT 1 FROM dentry WHERE ino=?1 AND view=" IMGFS_SQL(IMGFS_VIEW_MERGED) ")",
 	[Q_CREATED] = "SELECT l.created_by FROM inode i JOIN layer l ON l.num=i.layer WHERE i.ino=?1",
 	/* a file's claims, most specific first; a directory's main owner */
 	[Q_PKG] = "SELECT group_concat(v, ',') FROM (SELECT p.manager || ':' || p.name || "
@@ -578,8 +581,8 @@ static const char *const virt_names[V_COUNT] = {
 };
 
 /* "3,4,13": the layers whose own tree has an entry (or a whiteout) at a
- * path of INO in the merged tree, from inode.layers (build/layerset.c);
- * none for an inode only the /.imgfs views name. */
+ * path of INO in the merged tree, from table inode_layers
+ * (build/layerset.c); none for an inode only the /.imgfs views name. */
 static int layers_value(struct conn *c, uint64_t ino, char *out, size_t len)
 {
 	sqlite3_stmt *q = c->q[Q_LAYERS];
@@ -593,10 +596,10 @@ static int layers_value(struct conn *c, uint64_t ino, char *out, size_t len)
 			n = -ERANGE;
 		else
 			memcpy(out, sqlite3_column_blob(q, 0), (size_t)n);
+	} else if (r == 1 && sqlite3_column_int(q, 1)) {
+		n = 0;
 	} else if (r < 0) {
 		n = r;
-	} else if (r == 0) {
-		n = -ENOENT;
 	}
 	sqlite3_reset(q);
 	return n;

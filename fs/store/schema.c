@@ -23,12 +23,13 @@ static const char tables[] =
 	"CREATE TABLE inode(ino INTEGER PRIMARY KEY, mode INT, uid INT, gid INT, mtime INT,"
 	" mtime_ns INT, size INT, rdev INT, nlink INT DEFAULT 1, target BLOB, layer INT,"
 	" src INT, off INT, sub_bytes INT DEFAULT 0, sub_files INT DEFAULT 0,"
-	" wasted INT DEFAULT 0, layers TEXT);"
+	" wasted INT DEFAULT 0);"
 	/* Children are always inserted after their parent, so id order is a
 	 * valid readdir order and offset. */
 	"CREATE TABLE dentry(id INTEGER PRIMARY KEY, parent INT NOT NULL, name BLOB NOT NULL,"
 	" ino INT NOT NULL, layer INT, depth INT, view INT DEFAULT 0, tsize INT DEFAULT 0);"
 	"CREATE UNIQUE INDEX dentry_name ON dentry(parent, name);"
+	"CREATE TABLE inode_layers(ino INTEGER PRIMARY KEY, layers TEXT);"
 	"CREATE TABLE xattr(ino INT, name TEXT, value BLOB, PRIMARY KEY(ino, name)) WITHOUT ROWID;"
 	"CREATE TABLE chunk(ino INT, idx INT, off INT, csize INT, foff INT,"
 	" PRIMARY KEY(ino, idx)) WITHOUT ROWID;"
