@@ -196,7 +196,8 @@ START_TEST(whiteout_file)
 	};
 	static const struct tu_entry l1[] = {
 		WH("a/.wh.x"), WH(".wh.top"),
-		/* Whiteouts of names that do not exist are no-ops. */
+		/* Whiteouts of names that do not exist hide nothing; a
+		 * missing directory of one is made (Docker's unpacker). */
 		WH("a/.wh.nothere"), WH("nodir/.wh.z"),
 	};
 
@@ -205,11 +206,12 @@ START_TEST(whiteout_file)
 	expect_absent("top");
 	expect_file("a/y", "y0");
 	EXPECT_CHILDREN("a", "y");
-	/* The whiteouts themselves are hidden, and create nothing. */
+	/* The whiteouts themselves are hidden. */
 	expect_absent("a/.wh.x");
 	expect_absent(".wh.top");
-	expect_absent("nodir");
-	EXPECT_CHILDREN("", "a");
+	EXPECT_CHILDREN("nodir", "");
+	ck_assert_uint_eq(at("nodir").mode, S_IFDIR | 0755);
+	EXPECT_CHILDREN("", "a;nodir");
 	/* The root without a root entry: 0755 root:root. */
 	ck_assert_uint_eq(at("").mode, S_IFDIR | 0755);
 	ck_assert_uint_eq(at("").uid, 0);
@@ -271,6 +273,62 @@ START_TEST(opaque_after_siblings)
 	EXPECT_CHILDREN("o", "keep;nd;new");
 	expect_file("o/keep", "k1");
 	expect_file("o/nd/f", "nf");
+}
+END_TEST
+
+/* A marker's directory is made like any entry's parent (issue 13, item
+ * 6): where nothing was, and over a lower file or symlink, which it hides;
+ * a lower directory there is kept.  Docker shows the same: moby makes a
+ * missing parent of every entry, markers included, in the layer's own
+ * directory, and overlayfs puts that over the lower layers. */
+START_TEST(marker_parent_not_dir)
+{
+	static const struct tu_entry l0[] = {
+		F("x", "x"), D("real/"), F("real/y", "y"), SL("lnk", "real"), D("kept/"),
+		F("kept/y", "y"), F("kept/z", "z"),
+	};
+	static const struct tu_entry l1[] = {
+		WH("newdir/.wh..wh..opq"), WH("x/.wh.y"), WH("lnk/.wh.y"), WH("a/b/.wh.c"),
+		WH("kept/.wh.y"),
+	};
+
+	MOUNT(L(l0), L(l1));
+	EXPECT_CHILDREN("", "a;kept;lnk;newdir;real;x");
+	EXPECT_CHILDREN("newdir", "");
+	EXPECT_CHILDREN("x", "");
+	EXPECT_CHILDREN("lnk", "");
+	EXPECT_CHILDREN("a/b", "");
+	EXPECT_CHILDREN("kept", "z");
+	EXPECT_CHILDREN("real", "y");
+	ck_assert(S_ISDIR(at("x").mode));
+	ck_assert(S_ISDIR(at("lnk").mode));
+	expect_xattr("x", "user.imgfs.layer", "1");
+	expect_xattr("kept", "user.imgfs.layer", "0");
+}
+END_TEST
+
+/* An image's own /.imgfs (issue 13, item 7): the virtual view keeps the
+ * name, the image's entry is /.imgfs/.imgfs, and readdir of / lists
+ * neither; / still counts its bytes. */
+START_TEST(own_view_name)
+{
+	static const struct tu_entry l0[] = {
+		D(".imgfs/"), F(".imgfs/keep", "own"), D(".imgfs/layers/"), F("big", "BBBBB"),
+	};
+	static const struct tu_entry l1[] = { WH(".wh.big") };
+
+	MOUNT(L(l0), L(l1));
+	EXPECT_CHILDREN("", "");
+	EXPECT_CHILDREN(".imgfs", ".imgfs;hidden;layers");
+	EXPECT_CHILDREN(".imgfs/layers", "0;1");
+	EXPECT_CHILDREN(".imgfs/hidden/0", "big");
+	expect_file(".imgfs/hidden/0/big", "BBBBB");
+	EXPECT_CHILDREN(".imgfs/.imgfs", "keep;layers");
+	expect_file(".imgfs/.imgfs/keep", "own");
+	ck_assert_uint_eq(at("").nlink, 2);
+	expect_xattr("", "user.imgfs.wasted", "5");
+	expect_xattr("", "user.imgfs.size", "3");
+	expect_xattr(".imgfs/.imgfs/keep", "user.imgfs.layers", "0");
 }
 END_TEST
 
@@ -826,12 +884,30 @@ END_TEST
 
 START_TEST(layer_values)
 {
-	static const struct tu_entry l0[] = { F("a", "a"), D("d/"), F("d/x", "x"), F("w", "w") };
-	static const struct tu_entry l1[] = { F("b", "b"), D("d/") };
-	static const struct tu_entry l2[] = { F("a", "a2"), WH(".wh.w") };
+	static const struct tu_entry l0[] = { F("a", "a"), D("d/"), F("d/x", "x"), F("w", "w"),
+					      F("imp/z", "z"), F("h1", "h"), HL("h2", "h1"), F("r", "r") };
+	static const struct tu_entry l1[] = { F("b", "b"), D("d/"), WH(".wh.b"), HL("h3", "h1"),
+					      WH(".wh.r") };
+	static const struct tu_entry l2[] = { F("a", "a2"), WH(".wh.w"), F("imp/y", "y"),
+					      WH(".wh.h1"), F("r", "r") };
 	struct imgfs_fs_stat st;
+	char *v;
 
 	MOUNT(L(l0), L(l1), L(l2));
+	/* user.imgfs.layers: the layers with an entry or a whiteout at a
+	 * path of the inode, its names together; implied parents are none */
+	expect_xattr("", "user.imgfs.layers", "0,1,2");
+	expect_xattr("a", "user.imgfs.layers", "0,2");
+	expect_xattr("b", "user.imgfs.layers", "1");
+	expect_xattr("d", "user.imgfs.layers", "0,1");
+	expect_xattr("d/x", "user.imgfs.layers", "0");
+	expect_xattr("imp", "user.imgfs.layers", "");
+	expect_xattr("imp/y", "user.imgfs.layers", "2");
+	expect_xattr("h2", "user.imgfs.layers", "0,1"); /* h1 is no name of it now */
+	expect_xattr("r", "user.imgfs.layers", "0,1,2");
+	/* a file only the views name has none */
+	v = tu_xattr(fs, at(".imgfs/hidden/0/w").ino, "user.imgfs.layers");
+	ck_assert_ptr_null(v);
 	expect_xattr("a", "user.imgfs.layer", "2");
 	expect_xattr("b", "user.imgfs.layer", "1");
 	expect_xattr("d", "user.imgfs.layer", "1");
@@ -839,7 +915,7 @@ START_TEST(layer_values)
 	expect_xattr("", "user.imgfs.layer", "0");
 	expect_absent("w");
 	ck_assert_int_eq(imgfs_fs_statfs(fs, &st), 0);
-	ck_assert_uint_eq(st.bytes, 4);
+	ck_assert_uint_eq(st.bytes, 8); /* a2, b, x, z, y, h once, r */
 }
 END_TEST
 
@@ -1138,6 +1214,8 @@ static Suite *merge_suite(void)
 	tcase_add_test(wh, whiteout_dir);
 	tcase_add_test(wh, opaque_after_siblings);
 	tcase_add_test(wh, opaque_root);
+	tcase_add_test(wh, marker_parent_not_dir);
+	tcase_add_test(wh, own_view_name);
 	tcase_add_test(wh, whiteout_same_layer);
 	tcase_add_test(wh, aufs_metadata);
 	tcase_add_test(wh, bare_whiteout);

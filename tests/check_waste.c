@@ -35,6 +35,22 @@ struct lspec {
 static char *dir, *image;
 static struct imgfs_fs *fs;
 
+/* This test binary's strdup, which the core library linked into it calls:
+ * it fails for the name FAIL_STRDUP (when set), so one allocation of the
+ * hidden-byte walk can be made to fail and nothing else. */
+static const char *fail_strdup;
+
+char *strdup(const char *s)
+{
+	size_t n = strlen(s) + 1;
+	char *p;
+
+	if (fail_strdup && !strcmp(s, fail_strdup))
+		return NULL;
+	p = malloc(n);
+	return p ? memcpy(p, s, n) : NULL;
+}
+
 static void setup(void)
 {
 	dir = tu_tmpdir();
@@ -650,6 +666,33 @@ START_TEST(file_replaces_subdir)
 END_TEST
 
 /* Layers that only add: 0 everywhere and every hidden/N empty. */
+/* The walk that charges a group of hidden files copies the names of its
+ * directory's path: one copy failing must fail the build with -ENOMEM, not
+ * charge the group to a directory one level off (the deleted file's bytes
+ * went to / and x, never to x/onlyhere). */
+START_TEST(name_copy_fails)
+{
+	static const struct tu_entry l0[] = { D("x/"), D("x/onlyhere/"), F("x/onlyhere/f", "gone"),
+					      F("x/onlyhere/g", "kept") };
+	static const struct tu_entry l1[] = { WH("x/onlyhere/.wh.f") };
+	struct tu_layer l[2] = { { .created_by = "a" }, { .created_by = "b" } };
+	struct imgfs_err err;
+	int rc;
+
+	tu_tar(&l[0].tar, l0, sizeof(l0) / sizeof(l0[0]), 0);
+	tu_tar(&l[1].tar, l1, sizeof(l1) / sizeof(l1[0]), 0);
+	tu_docker_archive(image, l, 2);
+	tu_blob_free(&l[0].tar);
+	tu_blob_free(&l[1].tar);
+	fail_strdup = "onlyhere";
+	rc = tu_open(image, dir, &fs, &err);
+	fail_strdup = NULL;
+	ck_assert_msg(rc == -ENOMEM, "build: %d, expected -ENOMEM", rc);
+	ck_assert_ptr_null(fs);
+	ck_assert_int_eq(err.code, -ENOMEM);
+}
+END_TEST
+
 START_TEST(nothing_hidden)
 {
 	static const struct tu_entry l0[] = { D("a/"), F("a/f", "f"), SL("a/l", "f") };
@@ -678,6 +721,7 @@ static Suite *waste_suite(void)
 	tcase_add_test(tc, file_replaces_dir);
 	tcase_add_test(tc, file_replaces_subdir);
 	tcase_add_test(tc, nothing_hidden);
+	tcase_add_test(tc, name_copy_fails);
 	suite_add_tcase(s, tc);
 	return s;
 }

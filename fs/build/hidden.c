@@ -165,6 +165,7 @@ static int start_group(struct waste *w, struct group *g, int64_t vparent)
 	char buf[IMGFS_PATH_MAX];
 	size_t n = 0, i;
 	int64_t cur = vparent, merged = IMGFS_ROOT_INO;
+	int rc = 0;
 
 	g->vparent = vparent;
 	g->n = 0;
@@ -174,22 +175,35 @@ static int start_group(struct waste *w, struct group *g, int64_t vparent)
 	for (;;) {
 		int64_t parent, depth;
 
-		if (up(w, cur, &parent, buf, sizeof(buf), &depth) != 0 || depth <= 3)
+		rc = up(w, cur, &parent, buf, sizeof(buf), &depth);
+		if (rc == -ENOENT) {
+			rc = 0;
+			break;
+		}
+		if (rc)
+			goto out;
+		if (depth <= 3)
 			break;
 		if (n == CHAIN_MAX - 1) {
 			/* deeper than any real tree: charge the root only */
 			g->dir = 0;
-			for (i = 0; i < n; i++)
-				free(comps[i]);
-			return 0;
+			goto out;
 		}
-		comps[n++] = strdup(buf);
+		/* a component missing would make every later lookup one
+		 * directory off: the group must not start without it */
+		comps[n] = strdup(buf);
+		if (!comps[n]) {
+			g->dir = 0;
+			rc = imgfs_errf(w->m->err, -ENOMEM, 0, "out of memory");
+			goto out;
+		}
+		n++;
 		cur = parent;
 	}
 	for (i = n; i-- > 0;) {
 		int s;
 
-		if (!comps[i] || !g->dir)
+		if (!g->dir)
 			break;
 		sqlite3_bind_int64(w->find, 1, merged);
 		sqlite3_bind_blob(w->find, 2, comps[i], (int)strlen(comps[i]), SQLITE_STATIC);
@@ -197,18 +211,24 @@ static int start_group(struct waste *w, struct group *g, int64_t vparent)
 		if (s == SQLITE_ROW && (sqlite3_column_int64(w->find, 1) & 0170000) == S_IFDIR) {
 			merged = sqlite3_column_int64(w->find, 0);
 			g->chain[g->n++] = merged;
-		} else {
+		} else if (s == SQLITE_ROW || s == SQLITE_DONE) {
 			if (s == SQLITE_ROW)
 				g->chain[g->n++] = sqlite3_column_int64(w->find, 0);
 			g->dir = 0; /* the path ends in the merged tree above here */
+		} else {
+			sqlite3_reset(w->find);
+			g->dir = 0;
+			rc = fail(w);
+			goto out;
 		}
 		sqlite3_reset(w->find);
 	}
 	if (g->dir)
 		g->dir = merged;
+out:
 	for (i = 0; i < n; i++)
 		free(comps[i]);
-	return 0;
+	return rc;
 }
 
 /* Charges BYTES of hidden file NAME in view directory VPARENT: to every

@@ -130,6 +130,56 @@ out:
 	return rc;
 }
 
+/* Names and owners no Linux filesystem can hold (issue 13, item 17).
+ * The kernel refuses a path component over NAME_MAX (255) bytes and a
+ * symlink target that does not fit PATH_MAX (4096) with its NUL; served
+ * anyway they showed in one place and not another (readdir left them out,
+ * lookup found them; stat gave a size readlink could not return).  Such an
+ * entry is left out of the tree with one warning, everywhere alike. */
+#define IMGFS_NAME_MAX 255
+#define IMGFS_TARGET_MAX 4095
+/* uid_t is 32 bits and (uid_t)-1 means "no change" to chown: a larger id
+ * cut to 32 bits could become 0 (2^40 did) and show a file as root's.
+ * Such ids show as the kernel's overflow id (/proc/sys/kernel/overflowuid),
+ * as for any id a user namespace cannot map: an owner that is no one. */
+#define IMGFS_ID_MAX 4294967294LL
+#define IMGFS_ID_OVERFLOW 65534
+
+/* The length of the longest component of normalised path P. */
+static size_t longest_component(const char *p)
+{
+	size_t best = 0;
+
+	while (*p) {
+		size_t n = strcspn(p, "/");
+
+		if (n > best)
+			best = n;
+		p += n + (p[n] == '/');
+	}
+	return best;
+}
+
+/* Warns that the entry at PATH of the current layer is left out: WHY. */
+static void refuse(const struct imgfs_layer_job *b, const char *path, const char *why)
+{
+	fprintf(stderr, "imgfs: warning: %s: %s: %.100s%s: %s, skipped\n", b->image, b->layer_name,
+		path, strlen(path) > 100 ? "..." : "", why);
+}
+
+/* A uid or gid as the tree shows it: ids no uid_t holds become the
+ * overflow id, with a warning naming the entry. */
+static uint32_t owner_id(const struct imgfs_layer_job *b, const char *path, la_int64_t id,
+			 const char *what)
+{
+	if (id >= 0 && id <= IMGFS_ID_MAX)
+		return (uint32_t)id;
+	fprintf(stderr, "imgfs: warning: %s: %s: %.100s%s: %s %lld is no Linux id, shown as %d\n",
+		b->image, b->layer_name, path, strlen(path) > 100 ? "..." : "", what,
+		(long long)id, IMGFS_ID_OVERFLOW);
+	return IMGFS_ID_OVERFLOW;
+}
+
 static int is_estargz_name(const char *p)
 {
 	return !strcmp(p, "stargz.index.json") || !strcmp(p, ".prefetch.landmark") ||
@@ -250,6 +300,10 @@ int imgfs_layer_apply(struct imgfs_layer_job *b, int num, const struct imgfs_reg
 					b->layer_name, raw);
 			goto out;
 		}
+		if (longest_component(path) > IMGFS_NAME_MAX) {
+			refuse(b, path, "a name component over 255 bytes (NAME_MAX)");
+			continue;
+		}
 		if (hide_estargz && is_estargz_name(path))
 			continue;
 		/* AUFS keeps hardlink bookkeeping under .wh..wh.plnk/ and the
@@ -282,8 +336,8 @@ int imgfs_layer_apply(struct imgfs_layer_job *b, int num, const struct imgfs_reg
 		memset(&en, 0, sizeof(en));
 		en.path = path;
 		en.mode = archive_entry_mode(e);
-		en.uid = (uint32_t)archive_entry_uid(e);
-		en.gid = (uint32_t)archive_entry_gid(e);
+		en.uid = owner_id(b, path, archive_entry_uid(e), "uid");
+		en.gid = owner_id(b, path, archive_entry_gid(e), "gid");
 		en.mtime = archive_entry_mtime(e);
 		en.mtime_ns = (uint32_t)archive_entry_mtime_nsec(e);
 		en.rdev = archive_entry_rdev(e);
@@ -293,11 +347,20 @@ int imgfs_layer_apply(struct imgfs_layer_job *b, int num, const struct imgfs_reg
 						b->image, b->layer_name, path, archive_entry_hardlink(e));
 				goto out;
 			}
+			/* its target was left out, so is the link */
+			if (longest_component(link) > IMGFS_NAME_MAX) {
+				refuse(b, path, "a hardlink to a name component over 255 bytes");
+				continue;
+			}
 			en.hardlink = link;
 		} else if (archive_entry_filetype(e) == AE_IFLNK) {
 			en.symlink = archive_entry_symlink(e);
 			if (!en.symlink)
 				en.symlink = "";
+			if (strlen(en.symlink) > IMGFS_TARGET_MAX) {
+				refuse(b, path, "a symlink target over 4095 bytes (PATH_MAX)");
+				continue;
+			}
 			en.size = strlen(en.symlink);
 			/* Linux symlinks are always 0777 (the mode is never
 			 * checked); the bits a tar stored are shown nowhere. */

@@ -13,6 +13,7 @@
 #include "util/err_i.h"
 #include "store/schema_i.h"
 #include "build/hidden_i.h"
+#include "build/layerset_i.h"
 
 static int db_fail(struct imgfs_merge *m)
 {
@@ -538,12 +539,20 @@ int imgfs_merge_entry(struct imgfs_merge *m, const struct imgfs_entry *e, int64_
 	return r ? r : view_add(m, e, *ino, tsize);
 }
 
+/* A whiteout or opaque marker is an entry of its directory like any
+ * other: its directory is made first when missing, or when a lower layer
+ * has a file or a symlink there, as for every entry.  Docker does that:
+ * moby's UnpackLayer (pkg/archive/diff.go) makes a missing parent of each
+ * entry ("ensure that the parent directory exists") before it looks at
+ * whether the entry is a whiteout, in the layer's own directory, which
+ * overlayfs then puts over the lower ones: an empty directory hides the
+ * lower file or symlink, and stands where there was nothing. */
 int imgfs_merge_whiteout(struct imgfs_merge *m, const char *dir, const char *name)
 {
 	char marker[IMGFS_PATH_MAX];
 	int64_t dino, depth, id, ino, hid = 0;
 	uint32_t mode;
-	int r = resolve_dir(m, &m->merged, dir, 0, &dino, &depth);
+	int r = resolve_dir(m, &m->merged, dir, 1, &dino, &depth);
 
 	snprintf(marker, sizeof(marker), ".wh.%s", name);
 	if (r == 0) {
@@ -558,8 +567,6 @@ int imgfs_merge_whiteout(struct imgfs_merge *m, const char *dir, const char *nam
 			}
 			r = remove_lower(m, id, 0);
 		}
-	} else if (r == -ENOENT) {
-		r = 0; /* nothing below to hide */
 	}
 	return r < 0 ? r : view_marker(m, dir, marker, hid);
 }
@@ -567,12 +574,10 @@ int imgfs_merge_whiteout(struct imgfs_merge *m, const char *dir, const char *nam
 int imgfs_merge_opaque(struct imgfs_merge *m, const char *dir)
 {
 	int64_t dino, depth;
-	int r = resolve_dir(m, &m->merged, dir, 0, &dino, &depth);
+	int r = resolve_dir(m, &m->merged, dir, 1, &dino, &depth);
 
 	if (r == 0)
 		r = remove_lower(m, dino, 1);
-	else if (r == -ENOENT)
-		r = 0;
 	return r < 0 ? r : view_marker(m, dir, ".wh..wh..opq", 0);
 }
 
@@ -696,6 +701,48 @@ out:
 	return rc;
 }
 
+/* An image's own /.imgfs would hide the virtual view (du of
+ * /.imgfs/hidden/0 found nothing while / had hidden bytes): the view wins
+ * the name, and the image's entry becomes /.imgfs/.imgfs, the same name one
+ * level down (README, "Where the specification leaves a choice").  Done
+ * last, so the totals of / still count what the image ships there. */
+static int move_own_view_name(struct imgfs_merge *m)
+{
+	sqlite3_stmt *q = NULL;
+	int rc = 0;
+
+	if (!m->views_ino)
+		return 0;
+	if (sqlite3_prepare_v2(m->db, "UPDATE dentry SET parent = ?1 WHERE parent = "
+			       IMGFS_SQL(IMGFS_ROOT_INO) " AND name = ?2 AND view = "
+			       IMGFS_SQL(IMGFS_VIEW_MERGED) " RETURNING (SELECT mode FROM inode i"
+			       " WHERE i.ino = dentry.ino)", -1, &q, NULL) != SQLITE_OK) {
+		rc = db_fail(m);
+		goto out;
+	}
+	sqlite3_bind_int64(q, 1, m->views_ino);
+	sqlite3_bind_blob(q, 2, IMGFS_VIEW_NAME, (int)strlen(IMGFS_VIEW_NAME), SQLITE_STATIC);
+	rc = sqlite3_step(q);
+	if (rc == SQLITE_ROW && (sqlite3_column_int64(q, 0) & S_IFMT) == S_IFDIR) {
+		/* a directory's ".." link moves with it */
+		sqlite3_finalize(q);
+		q = NULL;
+		rc = exec(m, "UPDATE inode SET nlink = nlink - 1 WHERE ino = " IMGFS_SQL(IMGFS_ROOT_INO));
+		if (rc == 0 && sqlite3_prepare_v2(m->db, "UPDATE inode SET nlink = nlink + 1 WHERE ino = ?1",
+						  -1, &q, NULL) != SQLITE_OK)
+			rc = db_fail(m);
+		if (rc == 0) {
+			sqlite3_bind_int64(q, 1, m->views_ino);
+			rc = sqlite3_step(q) == SQLITE_DONE ? 0 : db_fail(m);
+		}
+	} else {
+		rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : db_fail(m);
+	}
+out:
+	sqlite3_finalize(q);
+	return rc;
+}
+
 int imgfs_merge_finish(struct imgfs_merge *m)
 {
 	sqlite3_stmt *level = NULL, *maxd = NULL;
@@ -710,6 +757,10 @@ int imgfs_merge_finish(struct imgfs_merge *m)
 		rc = imgfs_hidden_build(m->db, m->err);
 	if (m->timing)
 		fprintf(stderr, "imgfs: timing: finish: hidden views at %.3f s\n", mono() - m->t0);
+	if (rc == 0)
+		rc = imgfs_layerset_build(m->db, m->err);
+	if (m->timing)
+		fprintf(stderr, "imgfs: timing: finish: layer lists at %.3f s\n", mono() - m->t0);
 	if (rc)
 		return rc;
 	rc = exec(m, ""
@@ -752,6 +803,8 @@ int imgfs_merge_finish(struct imgfs_merge *m)
 		rc = exec(m, "DROP INDEX IF EXISTS dentry_depth");
 	if (rc == 0)
 		rc = fix_hardlink_totals(m);
+	if (rc == 0)
+		rc = move_own_view_name(m);
 out:
 	sqlite3_finalize(maxd);
 	sqlite3_finalize(level);

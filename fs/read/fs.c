@@ -26,19 +26,21 @@
  * per image file or layout blob (an image has at most IMGFS_LAYERS_MAX
  * layers; this leaves room for far more); each is an open descriptor. */
 #define IMGFS_SOURCES_MAX (1 << 20)
-/* A name the kernel could be handed: 255 bytes on Linux, kept at four
- * times that so no name the index holds is cut; longer ones are left out
- * of readdir (no kernel would accept them). */
-#define IMGFS_NAME_MAX (256 * 4)
-/* A virtual xattr's value (user.imgfs.package of a file claimed by many
- * packages is the longest): longer values answer -ERANGE. */
-#define IMGFS_XATTR_VIRT_MAX 8192
+/* A name the kernel could be handed: NAME_MAX, 255 bytes on Linux.  The
+ * build leaves longer names out (build/layer.c), so one here comes from a
+ * damaged index and is left out of readdir too. */
+#define IMGFS_NAME_MAX 255
+/* A virtual xattr's value: the kernel's XATTR_SIZE_MAX, the longest value
+ * a getxattr can return.  user.imgfs.layers of a path in all of 4096
+ * layers is 19,370 bytes; user.imgfs.package of a file claimed by many
+ * packages can be long too.  Longer values answer -ERANGE. */
+#define IMGFS_XATTR_VIRT_MAX 65536
 
 #define ATTR_COLS "i.ino, i.mode, i.uid, i.gid, i.nlink, i.size, i.rdev, i.mtime, i.mtime_ns"
 
 enum {
 	Q_GETATTR, Q_LOOKUP, Q_READDIR, Q_PARENT, Q_TARGET, Q_DATA, Q_CHUNK, Q_XGET, Q_XLIST,
-	Q_VIRT, Q_NAME, Q_NAMES, Q_VLOOK, Q_LAYERS, Q_CREATED, Q_PKG, Q_COUNT
+	Q_VIRT, Q_LAYERS, Q_CREATED, Q_PKG, Q_COUNT
 };
 
 static const char *const sql[Q_COUNT] = {
@@ -54,10 +56,10 @@ static const char *const sql[Q_COUNT] = {
 	[Q_XGET] = "SELECT value FROM xattr WHERE ino=?1 AND name=?2",
 	[Q_XLIST] = "SELECT name FROM xattr WHERE ino=?1 ORDER BY name",
 	[Q_VIRT] = "SELECT mode, size, layer, sub_bytes, sub_files, wasted FROM inode WHERE ino=?1",
-	[Q_NAME] = "SELECT parent, name FROM dentry WHERE ino=?1 ORDER BY view LIMIT 1",
-	[Q_NAMES] = "SELECT parent, name FROM dentry WHERE ino=?1 AND view=" IMGFS_SQL(IMGFS_VIEW_MERGED),
-	[Q_VLOOK] = "SELECT tsize, ino FROM dentry WHERE parent=?1 AND name=?2",
-	[Q_LAYERS] = "SELECT num, view_ino FROM layer ORDER BY num",
+	/* no row: an inode no layer has an entry for (a directory only
+	 * implied, "") or one only the /.imgfs views name (none) */
+	[Q_LAYERS] = "SELECT (SELECT layers FROM inode_layers WHERE ino=?1), ?1=" IMGFS_SQL(IMGFS_ROOT_INO)
+		     " OR EXISTS (SELECT 1 FROM dentry WHERE ino=?1 AND view=" IMGFS_SQL(IMGFS_VIEW_MERGED) ")",
 	[Q_CREATED] = "SELECT l.created_by FROM inode i JOIN layer l ON l.num=i.layer WHERE i.ino=?1",
 	/* a file's claims, most specific first; a directory's main owner */
 	[Q_PKG] = "SELECT group_concat(v, ',') FROM (SELECT p.manager || ':' || p.name || "
@@ -635,9 +637,8 @@ ssize_t imgfs_fs_read(struct imgfs_fs *fs, uint64_t ino, void *buf, size_t size,
 	return (ssize_t)done;
 }
 
-/* The virtual attributes.  All but user.imgfs.layers are computed at
- * index time; that one walks the layers' own trees (a few index probes per
- * layer and path component), which is no hot path. */
+/* The virtual attributes, all computed at index time: a getxattr is one
+ * index probe whatever the image. */
 enum { V_SIZE, V_LAYER, V_WASTED, V_LAYERS, V_CREATED, V_PACKAGE, V_FILES, V_COUNT };
 static const char *const virt_names[V_COUNT] = {
 	[V_SIZE] = "user.imgfs.size", [V_LAYER] = "user.imgfs.layer",
@@ -646,165 +647,29 @@ static const char *const virt_names[V_COUNT] = {
 	[V_FILES] = "user.imgfs.files",
 };
 
-/* Sanity limit: path components walked for user.imgfs.layers. */
-#define LAYERS_DEPTH_MAX 512
-
-/* Sanity limit: names of one inode whose layers are gathered (a busybox
- * has 400 hardlinks to one file; more adds nothing but work). */
-#define LAYERS_NAMES_MAX 1024
-
-/* Pushes a copy of name LEN bytes at NAME, behind room for a ".wh."
- * prefix, onto NAMES[*N]. */
-static int push_name(char **names, int *n, const void *name, int len)
-{
-	if (*n == LAYERS_DEPTH_MAX || len <= 0)
-		return -ENODATA;
-	names[*n] = malloc((size_t)len + 5);
-	if (!names[*n])
-		return -ENOMEM;
-	memcpy(names[*n], ".wh.", 4);
-	memcpy(names[*n] + 4, name, (size_t)len);
-	names[*n][4 + len] = '\0';
-	(*n)++;
-	return 0;
-}
-
-/* The components of the merged-tree path of name NAME in directory
- * PARENT, leaf first, into NAMES; returns their count, or -ENODATA when the
- * name is not in the merged tree. */
-static int path_of(struct conn *c, int64_t parent, const void *name, int len, char **names)
-{
-	int n = 0, r = push_name(names, &n, name, len);
-
-	while (r == 0 && parent != IMGFS_ROOT_INO) {
-		sqlite3_stmt *q = c->q[Q_NAME];
-
-		if (parent < 0)
-			return -ENODATA; /* inside /.imgfs */
-		sqlite3_bind_int64(q, 1, parent);
-		if (step(q) != 1) {
-			sqlite3_reset(q);
-			return -ENODATA;
-		}
-		parent = sqlite3_column_int64(q, 0);
-		r = push_name(names, &n, sqlite3_column_blob(q, 1), sqlite3_column_bytes(q, 1));
-		sqlite3_reset(q);
-	}
-	return r ? r : n;
-}
-
-/* 1 when the layer tree rooted at DIR has an explicit entry, or a
- * whiteout, at the path NAMES[N-1]/.../NAMES[0]. */
-static int layer_has(struct conn *c, int64_t dir, char **names, int n)
-{
-	int i, k, found = 0;
-	int64_t tsize = 0;
-
-	for (i = n - 1; i >= 0; i--) {
-		for (k = 0; k < (i == 0 ? 2 : 1); k++) {
-			sqlite3_stmt *v = c->q[Q_VLOOK];
-			const char *nm = k ? names[i] : names[i] + 4;
-
-			sqlite3_bind_int64(v, 1, dir);
-			sqlite3_bind_blob(v, 2, nm, (int)strlen(nm), SQLITE_STATIC);
-			found = step(v) == 1;
-			if (found) {
-				tsize = sqlite3_column_int64(v, 0);
-				dir = sqlite3_column_int64(v, 1);
-			}
-			sqlite3_reset(v);
-			if (found)
-				break;
-		}
-		if (!found)
-			return 0;
-	}
-	return tsize != IMGFS_TSIZE_IMPLIED; /* an implied parent is no entry of the layer */
-}
-
-/* "3,4,13": the layers whose own tree has an entry (or a whiteout) at the
- * path of INO in the merged tree; for a file with several names, at any of
- * them (an xattr belongs to the inode, not to one name). */
+/* "3,4,13": the layers whose own tree has an entry (or a whiteout) at a
+ * path of INO in the merged tree, from table inode_layers
+ * (build/layerset.c); none for an inode only the /.imgfs views name. */
 static int layers_value(struct conn *c, uint64_t ino, char *out, size_t len)
 {
-	sqlite3_stmt *q;
-	unsigned char *hit = NULL;
-	int64_t *parents = NULL, *roots = NULL;
-	char **blobs = NULL;
-	int *lens = NULL;
-	int nn = 0, nl = 0, i, r = 0;
-	size_t o = 0;
+	sqlite3_stmt *q = c->q[Q_LAYERS];
+	int r, n = -ENODATA;
 
-	out[0] = '\0';
-	/* the layers' view roots, in layer order */
-	q = c->q[Q_LAYERS];
-	while (step(q) == 1) {
-		int64_t *nr = realloc(roots, ((size_t)nl + 1) * sizeof(*nr));
-
-		if (!nr) {
-			sqlite3_reset(q);
-			r = -ENOMEM;
-			goto out;
-		}
-		roots = nr;
-		roots[nl++] = sqlite3_column_int64(q, 1);
+	sqlite3_bind_int64(q, 1, (sqlite3_int64)ino);
+	r = step(q);
+	if (r == 1 && sqlite3_column_type(q, 0) != SQLITE_NULL) {
+		n = sqlite3_column_bytes(q, 0);
+		if ((size_t)n > len)
+			n = -ERANGE;
+		else
+			memcpy(out, sqlite3_column_blob(q, 0), (size_t)n);
+	} else if (r == 1 && sqlite3_column_int(q, 1)) {
+		n = 0;
+	} else if (r < 0) {
+		n = r;
 	}
 	sqlite3_reset(q);
-	hit = calloc((size_t)nl + 1, 1);
-	parents = calloc(LAYERS_NAMES_MAX, sizeof(*parents));
-	blobs = calloc(LAYERS_NAMES_MAX, sizeof(*blobs));
-	lens = calloc(LAYERS_NAMES_MAX, sizeof(*lens));
-	if (!hit || !parents || !blobs || !lens) {
-		r = -ENOMEM;
-		goto out;
-	}
-	if (ino == IMGFS_ROOT_INO) {
-		memset(hit, 1, (size_t)nl); /* every layer writes into / */
-	} else {
-		q = c->q[Q_NAMES];
-		sqlite3_bind_int64(q, 1, (sqlite3_int64)ino);
-		while (nn < LAYERS_NAMES_MAX && step(q) == 1) {
-			int l = sqlite3_column_bytes(q, 1);
-
-			parents[nn] = sqlite3_column_int64(q, 0);
-			blobs[nn] = malloc((size_t)l + 1);
-			if (!blobs[nn]) {
-				sqlite3_reset(q);
-				r = -ENOMEM;
-				goto out;
-			}
-			memcpy(blobs[nn], sqlite3_column_blob(q, 1), (size_t)l);
-			lens[nn++] = l;
-		}
-		sqlite3_reset(q);
-		if (nn == 0) {
-			r = -ENODATA; /* only in /.imgfs */
-			goto out;
-		}
-	}
-	for (i = 0; i < nn; i++) {
-		char *names[LAYERS_DEPTH_MAX];
-		int n = path_of(c, parents[i], blobs[i], lens[i], names), k;
-
-		for (k = 0; n > 0 && k < nl; k++)
-			if (!hit[k] && layer_has(c, roots[k], names, n))
-				hit[k] = 1;
-		for (k = 0; k < n; k++)
-			free(names[k]);
-	}
-	for (i = 0; i < nl; i++)
-		if (hit[i] && o + 16 < len)
-			o += (size_t)snprintf(out + o, len - o, "%s%d", o ? "," : "", i);
-	r = (int)o;
-out:
-	for (i = 0; i < nn; i++)
-		free(blobs[i]);
-	free(hit);
-	free(roots);
-	free(parents);
-	free(blobs);
-	free(lens);
-	return r;
+	return n;
 }
 
 static int virt_value(struct conn *c, uint64_t ino, int which, char *out, size_t len)

@@ -29,6 +29,7 @@ static const char tables[] =
 	"CREATE TABLE dentry(id INTEGER PRIMARY KEY, parent INT NOT NULL, name BLOB NOT NULL,"
 	" ino INT NOT NULL, layer INT, depth INT, view INT DEFAULT 0, tsize INT DEFAULT 0);"
 	"CREATE UNIQUE INDEX dentry_name ON dentry(parent, name);"
+	"CREATE TABLE inode_layers(ino INTEGER PRIMARY KEY, layers TEXT);"
 	"CREATE TABLE xattr(ino INT, name TEXT, value BLOB, PRIMARY KEY(ino, name)) WITHOUT ROWID;"
 	"CREATE TABLE chunk(ino INT, idx INT, off INT, csize INT, foff INT,"
 	" PRIMARY KEY(ino, idx)) WITHOUT ROWID;"

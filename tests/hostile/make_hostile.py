@@ -41,9 +41,10 @@ def jdump(o):
 
 # ---------------------------------------------------------------- layer tars
 
-def ti(name, typ=tarfile.REGTYPE, size=0, mode=0o644, link=""):
+def ti(name, typ=tarfile.REGTYPE, size=0, mode=0o644, link="", uid=0, gid=0):
     t = tarfile.TarInfo(name)
     t.type, t.size, t.mode, t.mtime, t.linkname = typ, size, mode, T0, link
+    t.uid, t.gid = uid, gid
     t.uname = t.gname = ""
     return t
 
@@ -57,15 +58,16 @@ class Layer:
     def tar(self, fmt=tarfile.PAX_FORMAT):
         bio = io.BytesIO()
         with tarfile.open(fileobj=bio, mode="w", format=fmt) as tf:
-            for kind, name, arg in self.entries:
+            for kind, name, arg, *ids in self.entries:
+                ids = dict(zip(("uid", "gid"), ids))
                 if kind == "d":
-                    tf.addfile(ti(name, tarfile.DIRTYPE, mode=0o755))
+                    tf.addfile(ti(name, tarfile.DIRTYPE, mode=0o755, **ids))
                 elif kind == "f":
-                    tf.addfile(ti(name, size=len(arg)), io.BytesIO(arg))
+                    tf.addfile(ti(name, size=len(arg), **ids), io.BytesIO(arg))
                 elif kind == "l":
-                    tf.addfile(ti(name, tarfile.SYMTYPE, mode=0o777, link=arg))
+                    tf.addfile(ti(name, tarfile.SYMTYPE, mode=0o777, link=arg, **ids))
                 elif kind == "h":
-                    tf.addfile(ti(name, tarfile.LNKTYPE, link=arg))
+                    tf.addfile(ti(name, tarfile.LNKTYPE, link=arg, **ids))
         return bio.getvalue()
 
 
@@ -73,7 +75,7 @@ def merged(layers):
     """The expected tree of simple LAYERS (no hardlinks): path -> (type, data)."""
     tree = {}
     for l in layers:
-        for kind, name, arg in l.entries:
+        for kind, name, arg, *_ in l.entries:
             name = name.strip("/")
             base = name.rsplit("/", 1)[-1]
             d = name.rsplit("/", 1)[0] if "/" in name else ""
@@ -96,6 +98,54 @@ def merged(layers):
             for p in [p for p in tree if p.startswith(name + "/")]:
                 del tree[p]
             tree[name] = (kind, arg)
+    return tree
+
+
+def overlay(layers):
+    """The tree Docker's overlay2 driver shows for LAYERS (no hardlinks
+    across layers), found the way it finds it, independently of merged():
+    each layer is unpacked into an empty directory of its own, where moby's
+    unpacker (pkg/archive, UnpackLayer and Unpack) first creates a missing
+    parent of every entry, whiteouts and opaque markers included, then
+    turns .wh.NAME into a whiteout device and .wh..wh..opq into an opaque
+    mark on its directory; overlayfs then stacks the directories: an upper
+    directory merges with a lower one unless opaque, anything else hides
+    what is below.  Returns path -> (type, data) as merged() does."""
+    diffs = []
+    for l in layers:
+        diff, opaque = {}, set()
+        for kind, name, arg, *_ in l.entries:
+            name = name.strip("/")
+            parts = name.split("/")
+            for i in range(1, len(parts)):
+                diff.setdefault("/".join(parts[:i]), ("d", None))
+            d, base = "/".join(parts[:-1]), parts[-1]
+            if base == ".wh..wh..opq":
+                opaque.add(d)
+            elif base.startswith(".wh."):
+                diff[(d + "/" if d else "") + base[4:]] = ("wh", None)
+            else:
+                if diff.get(name, ("x",))[0] == "d" and kind == "d":
+                    continue
+                for p in [p for p in diff if p.startswith(name + "/")]:
+                    del diff[p]
+                if kind == "h":
+                    kind, arg = diff[arg.strip("/")]
+                diff[name] = (kind, arg)
+        diffs.append((diff, opaque))
+    tree = {}
+    for diff, opaque in diffs:
+        for d in opaque:
+            for p in [p for p in tree if d == "" or p.startswith(d + "/")]:
+                del tree[p]
+        for p in sorted(diff, key=lambda p: p.count("/")):
+            kind, arg = diff[p]
+            if kind == "d" and tree.get(p, ("x",))[0] == "d":
+                continue
+            for q in [q for q in tree if q == p or q.startswith(p + "/")]:
+                del tree[q]
+            if kind != "wh":
+                tree[p] = (kind, arg)
     return tree
 
 
@@ -188,6 +238,7 @@ class Corpus:
     def __init__(self, out):
         self.out = out
         self.lines = []
+        self.probes = []
 
     def write(self, fname, data):
         with open(os.path.join(self.out, fname), "wb") as f:
@@ -204,9 +255,18 @@ class Corpus:
         self.write(name + ".tree", tree_lines(tree).encode())
         self.lines.append((name, name + ext, exit_, regex, name + ".tree"))
 
+    def probe(self, name, path, what, want, secs=60):
+        """After mounting case NAME, WHAT of PATH (reached by lookup, even
+        where readdir does not list it) must be WANT within SECS seconds:
+        WHAT is "sha256" (of the content), "uid", "gid" or an xattr name."""
+        self.probes.append((name, path, what, want, str(secs)))
+
     def finish(self):
         with open(os.path.join(self.out, "cases.tsv"), "w") as f:
             for l in self.lines:
+                f.write("\t".join(l) + "\n")
+        with open(os.path.join(self.out, "probes.tsv"), "w") as f:
+            for l in self.probes:
                 f.write("\t".join(l) + "\n")
 
 
@@ -345,6 +405,74 @@ def small_cases(c):
     # A plain rootfs tar that is not a tar at all, and an empty file.
     c.bad("garbage", b"\x01\x02garbage" * 100, r"garbage\.tar: ")
     c.bad("empty", b"", r"empty\.tar: .*empty")
+
+    # Whiteouts and opaque markers whose directory is missing, or is a file
+    # or a symlink below (issue 13, item 6): moby makes the directory in
+    # the layer first, so Docker shows an empty directory there.
+    lower = Layer(("f", "x", b"file x\n"), ("d", "real", None), ("f", "real/y", b"y\n"),
+                  ("l", "lnk", "real"), ("f", "keep", b"keep\n"))
+    upper = Layer(("f", "newdir/.wh..wh..opq", b""), ("f", "x/.wh.y", b""),
+                  ("f", "lnk/.wh.y", b""), ("f", "a/b/.wh.c", b""))
+    c.good("whiteout-implied-parent", docker([lower.tar(), upper.tar()])[0],
+           overlay([lower, upper]))
+
+    # An image's own /.imgfs (issue 13, item 7): the virtual view wins, the
+    # image's entry is /.imgfs/.imgfs, and readdir of / does not list it
+    # (the tree is Docker's without it).
+    own = [Layer(("d", ".imgfs", None), ("f", ".imgfs/keep", b"the image's own\n"),
+                 ("f", "big", b"B" * 5000)),
+           Layer(("f", ".wh.big", b""))]
+    tree = overlay(own)
+    for p in [p for p in tree if p == ".imgfs" or p.startswith(".imgfs/")]:
+        del tree[p]
+    c.good("own-dot-imgfs", docker([l.tar() for l in own])[0], tree)
+    c.probe("own-dot-imgfs", ".imgfs/hidden/0/big", "sha256", sha(b"B" * 5000))
+    c.probe("own-dot-imgfs", ".imgfs/.imgfs/keep", "sha256", sha(b"the image's own\n"))
+    c.probe("own-dot-imgfs", "", "user.imgfs.wasted", "5000")
+
+    # user.imgfs.layers of a file with many names deep in many layers
+    # (issue 13, item 9): it cost names x layers x depth index probes per
+    # getxattr (31 s here).  The top layer writes f0 and 999 hardlinks to
+    # it; every layer has the directories (implied), some write one name.
+    deep, nl, nn = "/".join(["d"] * 16), 1024, 1000
+    many = []
+    for k in range(nl - 1):
+        e = [("f", "%s/g%d" % (deep, k), b"g")]
+        if k % 17 == 0:
+            e.append(("f", "%s/f%d" % (deep, k % nn), b"lower %d" % k))
+        many.append(Layer(*e))
+    many.append(Layer(("f", deep + "/f0", b"top\n"),
+                      *[("h", "%s/f%d" % (deep, j), deep + "/f0") for j in range(1, nn)]))
+    names = {"%s/f%d" % (deep, j) for j in range(nn)}
+    want = [k for k, l in enumerate(many)
+            if any(e[1] in names or e[1].replace("/.wh.", "/") in names for e in l.entries)]
+    c.good("layers-many", docker([l.tar() for l in many])[0], overlay(many))
+    c.probe("layers-many", deep + "/f0", "user.imgfs.layers", ",".join(map(str, want)), 10)
+
+    # Names Linux cannot have (issue 13, item 17): a component over 255
+    # bytes (NAME_MAX), a symlink target of 4096 bytes or more (PATH_MAX
+    # with its NUL), everything under such a directory and hardlinks to
+    # such a name are left out with a warning; a uid or gid over 2^32-2
+    # (2^32-1 is (uid_t)-1, "no owner") shows as 65534, the kernel's
+    # overflow id, never as the root its low 32 bits would be.
+    n255, n256, n1025 = "a" * 255, "b" * 256, "c" * 1025
+    lim = Layer(("f", n255, b"255\n"), ("f", n256, b"256\n"), ("d", "dir", None),
+                ("f", "dir/" + n1025, b"1025\n"),
+                ("d", "x" * 300, None), ("f", "x" * 300 + "/child", b"child\n"),
+                ("h", "hl", n256), ("l", "ok-link", "t" * 4095), ("l", "long-link", "t" * 4096),
+                ("f", "bigid", b"id\n", 1 << 40, (1 << 32) - 1), ("f", "maxid", b"id\n",
+                (1 << 32) - 2, 7))
+    tree = overlay([lim])
+    for p in (n256, "dir/" + n1025, "x" * 300, "x" * 300 + "/child", "hl", "long-link"):
+        del tree[p]
+    c.good("name-limits", docker([lim.tar()])[0], tree,
+           regex=r"warning: .*name-limits\.tar: layer 0 [^:]*: b{40}.*name component over 255 bytes.*"
+           r"skipped")
+    c.probe("name-limits", "bigid", "uid", "65534")
+    c.probe("name-limits", "bigid", "gid", "65534")
+    c.probe("name-limits", "maxid", "uid", str((1 << 32) - 2))
+    c.probe("name-limits", "maxid", "gid", "7")
+    c.probe("name-limits", n255, "sha256", sha(b"255\n"))
 
 
 # ------------------------------------------------- --image by digest
