@@ -22,6 +22,11 @@ const char *const ci_rule_key[CI_RULE_COUNT] = {
 #define CI_CONFIG_MAX (1024 * 1024)   /* bytes of a config file */
 #define CI_MERGE_DEPTH_MAX 32         /* "<<" within "<<"; a self merge loops */
 #define CI_MERGE_VISITS_MAX 4096      /* mappings walked through merges */
+/* Nesting of sequences and mappings.  A .dive-ci nests two levels; libyaml's
+ * scanner does work proportional to the flow depth for every token, so 1 MiB
+ * of '[' would take hours (dive's yaml.v3 stops at 10000 levels, which is
+ * still seconds per thousand tokens here); at 100, 1 MiB takes 2 s. */
+#define CI_DEPTH_MAX 100
 
 struct walk {
 	yaml_document_t *doc;
@@ -92,8 +97,10 @@ static int find_keys(struct walk *w, yaml_node_t *m, const char *const *want, si
 	size_t k;
 	int rc;
 
-	if (depth > CI_MERGE_DEPTH_MAX || ++w->visits > CI_MERGE_VISITS_MAX)
+	if (depth > CI_MERGE_DEPTH_MAX)
 		return fail(w, m, "\"<<\" merges nested too deep", " (a mapping that merges itself?)");
+	if (++w->visits > CI_MERGE_VISITS_MAX)
+		return fail(w, m, "too many \"<<\" merges", "");
 	for (p = m->data.mapping.pairs.start; p < m->data.mapping.pairs.top; p++) {
 		yaml_node_t *key = yaml_document_get_node(w->doc, p->key);
 
@@ -169,6 +176,9 @@ static int load_rules(struct walk *w, yaml_node_t *r, struct ci_config *c)
 		}
 		if (v->tag && strcmp((const char *)v->tag, "tag:yaml.org,2002:binary") == 0)
 			return fail(w, v, ci_rule_key[k], ": a !!binary value is not supported");
+		/* a "\0" escape: Go's parsers reject the byte, C strings would end there */
+		if (memchr(v->data.scalar.value, '\0', v->data.scalar.length))
+			return fail(w, v, ci_rule_key[k], ": invalid value (a NUL byte)");
 		dup = strndup((const char *)v->data.scalar.value, v->data.scalar.length);
 		if (!dup)
 			return -ENOMEM;
@@ -214,6 +224,33 @@ out:
 	return rc;
 }
 
+/* Returns the 1-based line where DATA first nests deeper than CI_DEPTH_MAX,
+ * or 0 (syntax errors are left to the loader, which reports them). */
+static size_t too_deep(const char *data, size_t len)
+{
+	yaml_parser_t parser;
+	yaml_event_t ev;
+	size_t line = 0;
+	int depth = 0, done = 0;
+
+	if (!yaml_parser_initialize(&parser))
+		return 0;
+	yaml_parser_set_input_string(&parser, (const unsigned char *)data, len);
+	while (!done && !line && yaml_parser_parse(&parser, &ev)) {
+		if (ev.type == YAML_SEQUENCE_START_EVENT || ev.type == YAML_MAPPING_START_EVENT) {
+			if (++depth > CI_DEPTH_MAX)
+				line = ev.start_mark.line + 1;
+		} else if (ev.type == YAML_SEQUENCE_END_EVENT || ev.type == YAML_MAPPING_END_EVENT) {
+			depth--;
+		}
+		/* the loader reads the first document only: so does this pass */
+		done = ev.type == YAML_DOCUMENT_END_EVENT || ev.type == YAML_STREAM_END_EVENT;
+		yaml_event_delete(&ev);
+	}
+	yaml_parser_delete(&parser);
+	return line;
+}
+
 int ci_config_load(struct ci_config *c, const char *path, char *msg, size_t msglen)
 {
 	static const char *const top_keys[] = { "rules" };
@@ -223,12 +260,18 @@ int ci_config_load(struct ci_config *c, const char *path, char *msg, size_t msgl
 	yaml_document_t doc;
 	yaml_node_t *root;
 	char *data;
-	size_t len = 0;
+	size_t len = 0, deep;
 	int rc;
 
 	rc = read_file(path, &data, &len, msg, msglen);
 	if (rc)
 		return rc;
+	deep = too_deep(data, len);
+	if (deep) {
+		snprintf(msg, msglen, "%.2048s:%zu: nested deeper than %d levels", path, deep, CI_DEPTH_MAX);
+		free(data);
+		return -EINVAL;
+	}
 	if (!yaml_parser_initialize(&parser)) {
 		free(data);
 		return -ENOMEM;
