@@ -193,6 +193,8 @@ ROWS = [
     ("a mapping that merges itself", "a: &a\n  <<: *a\nrules:\n  <<: *a\n", ERR(0)),
     # hostile files: a clear exit 2, fast (dive's Go parsers reject a NUL
     # byte; libyaml's scanner slows down quadratically with the nesting)
+    ("a value of two lines: the error stays on one",
+     'rules:\n  lowestEfficiency: "0.5\n\n    x"\n', ERR(2, 'invalid value "0.5\\nx"')),
     ("a \\0 in a value", 'rules:\n  lowestEfficiency: "0.5\\0"\n', ERR(2, "NUL")),
     ("nested 200000 deep", "x: " + "[" * 200000 + "]" * 200000 + "\n", ERR(1, "nested deeper")),
     ("larger than 1 MiB", "#" * (1 << 20) + "\n", ERR(0, "larger than")),

@@ -32,6 +32,27 @@ struct rule {
 	uint64_t bytes;   /* highestWastedBytes, highestHiddenBytes */
 };
 
+/* Copies at most 200 bytes of S into BUF (LEN >= 1024) with control bytes
+ * written as \n, \t or \xNN, so that the error stays on one line. */
+static void quote_value(char *buf, size_t len, const char *s)
+{
+	size_t n = 0, i;
+
+	for (i = 0; s[i] && i < 200 && n + 5 < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c == '\n')
+			n += (size_t)snprintf(buf + n, len - n, "\\n");
+		else if (c == '\t')
+			n += (size_t)snprintf(buf + n, len - n, "\\t");
+		else if (c < 0x20 || c == 0x7f)
+			n += (size_t)snprintf(buf + n, len - n, "\\x%02x", c);
+		else
+			buf[n++] = (char)c;
+	}
+	buf[n] = '\0';
+}
+
 /* Parses the value of rule K of C as dive's ci.NewXxxRule does (dive
  * cmd/dive/cli/internal/command/ci/rules.go).  Returns 0, or 2 after
  * printing "imgfs: FILE:LINE: problem". */
@@ -39,6 +60,7 @@ static int parse_rule(const struct ci_config *c, const char *file, int k, struct
 {
 	const char *v = c->value[k];
 	const char *why = NULL;
+	char q[1024];
 	int rc;
 
 	memset(r, 0, sizeof(*r));
@@ -72,11 +94,12 @@ static int parse_rule(const struct ci_config *c, const char *file, int k, struct
 	}
 	if (!why)
 		return 0;
+	quote_value(q, sizeof(q), v);
 	if (c->line[k])
-		fprintf(stderr, "imgfs: %s:%d: %s: invalid value \"%.200s\": %s\n", file, c->line[k],
-			ci_rule_key[k], v, why);
+		fprintf(stderr, "imgfs: %s:%d: %s: invalid value \"%s\": %s\n", file, c->line[k],
+			ci_rule_key[k], q, why);
 	else
-		fprintf(stderr, "imgfs: %s: invalid value \"%.200s\": %s\n", ci_rule_key[k], v, why);
+		fprintf(stderr, "imgfs: %s: invalid value \"%s\": %s\n", ci_rule_key[k], q, why);
 	return 2;
 }
 
