@@ -197,6 +197,13 @@ ROWS = [
      'rules:\n  lowestEfficiency: "0.5\n\n    x"\n', ERR(2, 'invalid value "0.5\\nx"')),
     ("a \\0 in a value", 'rules:\n  lowestEfficiency: "0.5\\0"\n', ERR(2, "NUL")),
     ("nested 200000 deep", "x: " + "[" * 200000 + "]" * 200000 + "\n", ERR(1, "nested deeper")),
+    ("100000 keys, the last equal to the first",
+     "".join("k%d: 1\n" % i for i in range(100000)) + "k0: 2\n", ERR(100001, 'key "k0" already defined at line 1')),
+    ("100000 keys, none twice: ignored", "".join("k%d: 1\n" % i for i in range(100000)) +
+     "rules:\n  highestUserWastedPercent: 0.5\n", T(user=0.5)),
+    ("80000 keys merged 69 times: too many merges",
+     "a: &a\n" + "".join("  k%d: 1\n" % i for i in range(80000)) + "rules:\n  <<: [" +
+     ",".join(["*a"] * 69) + "]\n", ERR(1, "too many")),
     ("larger than 1 MiB", "#" * (1 << 20) + "\n", ERR(0, "larger than")),
 ]
 

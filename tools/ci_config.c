@@ -22,6 +22,9 @@ const char *const ci_rule_key[CI_RULE_COUNT] = {
 #define CI_CONFIG_MAX (1024 * 1024)   /* bytes of a config file */
 #define CI_MERGE_DEPTH_MAX 32         /* "<<" within "<<"; a self merge loops */
 #define CI_MERGE_VISITS_MAX 4096      /* mappings walked through merges */
+/* keys walked in all, merges included: 1 MiB holds under 350,000 pairs, so
+ * a file walked once always fits and merges re-walk it a few times at most */
+#define CI_PAIRS_MAX (1024 * 1024)
 /* Nesting of sequences and mappings.  A .dive-ci nests two levels; libyaml's
  * scanner does work proportional to the flow depth for every token, so 1 MiB
  * of '[' would take hours (dive's yaml.v3 stops at 10000 levels, which is
@@ -34,6 +37,7 @@ struct walk {
 	char *msg;
 	size_t msglen;
 	int visits;
+	size_t pairs;
 };
 
 static int line_of(const yaml_node_t *n)
@@ -86,13 +90,78 @@ static int same_scalar(const yaml_node_t *a, const yaml_node_t *b)
 	       memcmp(a->data.scalar.value, b->data.scalar.value, a->data.scalar.length) == 0;
 }
 
+struct key_ref {
+	const yaml_node_t *node;
+	size_t pos;   /* the pair's index in the mapping */
+};
+
+static int key_cmp(const void *pa, const void *pb)
+{
+	const struct key_ref *a = pa, *b = pb;
+	size_t la = a->node->data.scalar.length, lb = b->node->data.scalar.length;
+	int c = memcmp(a->node->data.scalar.value, b->node->data.scalar.value, la < lb ? la : lb);
+
+	if (c)
+		return c;
+	if (la != lb)
+		return la < lb ? -1 : 1;
+	return a->pos < b->pos ? -1 : a->pos > b->pos;
+}
+
+/* yaml.v3 (d.mapping) refuses a mapping with two equal keys, and a key of a
+ * struct must be a scalar.  Sorted, so that a crafted 1 MiB mapping costs
+ * n log n.  Returns 0, -EINVAL with the message set, or -ENOMEM. */
+static int check_keys(struct walk *w, yaml_node_t *m)
+{
+	size_t n = (size_t)(m->data.mapping.pairs.top - m->data.mapping.pairs.start), i;
+	struct key_ref *keys;
+	int rc = 0;
+
+	if (n < 2) {
+		if (n == 1) {
+			yaml_node_t *key = yaml_document_get_node(w->doc, m->data.mapping.pairs.start->key);
+
+			if (key->type != YAML_SCALAR_NODE)
+				return fail(w, key, kind_name(key), " where a key belongs");
+		}
+		return 0;
+	}
+	keys = calloc(n, sizeof(*keys));
+	if (!keys)
+		return -ENOMEM;
+	for (i = 0; i < n; i++) {
+		yaml_node_t *key = yaml_document_get_node(w->doc, m->data.mapping.pairs.start[i].key);
+
+		if (key->type != YAML_SCALAR_NODE) {
+			rc = fail(w, key, kind_name(key), " where a key belongs");
+			goto out;
+		}
+		keys[i].node = key;
+		keys[i].pos = i;
+	}
+	qsort(keys, n, sizeof(*keys), key_cmp);
+	for (i = 1; i < n; i++) {
+		if (same_scalar(keys[i - 1].node, keys[i].node)) {
+			char what[300];
+
+			snprintf(what, sizeof(what), "mapping key \"%.200s\" already defined at line %d",
+				 (const char *)keys[i].node->data.scalar.value, line_of(keys[i - 1].node));
+			rc = fail(w, keys[i].node, what, "");
+			goto out;
+		}
+	}
+out:
+	free(keys);
+	return rc;
+}
+
 /* Finds the keys WANT[0..NWANT) in mapping M into FOUND (first one seen
  * wins, as yaml.v3's mergedFields), following a "<<" merge after the
  * explicit keys.  Returns 0 or -EINVAL with the message set. */
 static int find_keys(struct walk *w, yaml_node_t *m, const char *const *want, size_t nwant,
 		     yaml_node_t **found, int depth)
 {
-	yaml_node_pair_t *p, *q;
+	yaml_node_pair_t *p;
 	yaml_node_t *merge = NULL;
 	size_t k;
 	int rc;
@@ -101,24 +170,12 @@ static int find_keys(struct walk *w, yaml_node_t *m, const char *const *want, si
 		return fail(w, m, "\"<<\" merges nested too deep", " (a mapping that merges itself?)");
 	if (++w->visits > CI_MERGE_VISITS_MAX)
 		return fail(w, m, "too many \"<<\" merges", "");
-	for (p = m->data.mapping.pairs.start; p < m->data.mapping.pairs.top; p++) {
-		yaml_node_t *key = yaml_document_get_node(w->doc, p->key);
-
-		/* yaml.v3 decodes a key of a struct as a string: only a scalar can be one */
-		if (key->type != YAML_SCALAR_NODE)
-			return fail(w, key, kind_name(key), " where a key belongs");
-		for (q = m->data.mapping.pairs.start; q < p; q++) {
-			yaml_node_t *prev = yaml_document_get_node(w->doc, q->key);
-
-			if (same_scalar(prev, key)) {
-				char what[300];
-
-				snprintf(what, sizeof(what), "mapping key \"%.200s\" already defined at line %d",
-					 (const char *)key->data.scalar.value, line_of(prev));
-				return fail(w, key, what, "");
-			}
-		}
-	}
+	w->pairs += (size_t)(m->data.mapping.pairs.top - m->data.mapping.pairs.start);
+	if (w->pairs > CI_PAIRS_MAX)
+		return fail(w, m, "too many \"<<\" merges", "");
+	rc = check_keys(w, m);
+	if (rc)
+		return rc;
 	for (p = m->data.mapping.pairs.start; p < m->data.mapping.pairs.top; p++) {
 		yaml_node_t *key = yaml_document_get_node(w->doc, p->key);
 
