@@ -1,137 +1,106 @@
 /* This file contains "imgfs check": a CI gate that reads dive's .dive-ci
- * rules, computes them with dive's definitions and strict comparisons, and
- * adds imgfs's own rule on the bytes the merged tree hides. */
+ * rules (laid over dive's defaults, ci_config.c; values read as dive reads
+ * them, ci_value.c), computes them with dive's definitions and strict
+ * comparisons, and adds imgfs's own rule on the bytes the merged tree
+ * hides. */
 #include "check.h"
 
-#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
+#include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "ci_config.h"
+#include "ci_value.h"
 #include "imgfs/imgfs.h"
 #include "json.h"
 
-enum rule_kind { R_EFFICIENCY, R_WASTED, R_USER_PERCENT, R_HIDDEN, R_COUNT };
+#define R_EFFICIENCY CI_LOWEST_EFFICIENCY
+#define R_WASTED CI_HIGHEST_WASTED_BYTES
+#define R_USER_PERCENT CI_HIGHEST_USER_WASTED_PERCENT
+#define R_HIDDEN CI_HIGHEST_HIDDEN_BYTES
+#define R_COUNT CI_RULE_COUNT
 
-static const char *const rule_key[R_COUNT] = {
-	"lowestEfficiency", "highestWastedBytes", "highestUserWastedPercent", "highestHiddenBytes",
-};
-
+/* A rule's threshold, parsed once before the image is read (dive rejects a
+ * bad value in PostLoad, before any analysis). */
 struct rule {
-	char value[64];   /* as configured; "" or disabled/off/false: skipped */
-	int set;
+	int enabled;
+	double ratio;     /* lowestEfficiency, highestUserWastedPercent */
+	uint64_t bytes;   /* highestWastedBytes, highestHiddenBytes */
 };
 
-/* Sanity limit on a config line: .dive-ci files are a few lines. */
-#define LINE_MAX_CI 4096
-
-static void trim(char *s)
+/* Copies at most 200 bytes of S into BUF (LEN >= 1024) with control bytes
+ * written as \n, \t or \xNN, so that the error stays on one line. */
+static void quote_value(char *buf, size_t len, const char *s)
 {
-	char *e, *b = s;
+	size_t n = 0, i;
 
-	while (isspace((unsigned char)*b))
-		b++;
-	memmove(s, b, strlen(b) + 1);
-	e = s + strlen(s);
-	while (e > s && isspace((unsigned char)e[-1]))
-		*--e = '\0';
-	if ((s[0] == '"' || s[0] == '\'') && strlen(s) >= 2 && s[strlen(s) - 1] == s[0]) {
-		memmove(s, s + 1, strlen(s) - 2);
-		s[strlen(s) - 2] = '\0';
+	for (i = 0; s[i] && i < 200 && n + 5 < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c == '\n')
+			n += (size_t)snprintf(buf + n, len - n, "\\n");
+		else if (c == '\t')
+			n += (size_t)snprintf(buf + n, len - n, "\\t");
+		else if (c < 0x20 || c == 0x7f)
+			n += (size_t)snprintf(buf + n, len - n, "\\x%02x", c);
+		else
+			buf[n++] = (char)c;
 	}
+	buf[n] = '\0';
 }
 
-/* Reads the "rules:" mapping of a .dive-ci file: the only YAML it needs. */
-static int read_config(const char *path, struct rule *rules)
+/* Parses the value of rule K of C as dive's ci.NewXxxRule does (dive
+ * cmd/dive/cli/internal/command/ci/rules.go).  Returns 0, or 2 after
+ * printing "imgfs: FILE:LINE: problem". */
+static int parse_rule(const struct ci_config *c, const char *file, int k, struct rule *r)
 {
-	char line[LINE_MAX_CI];
-	FILE *f = fopen(path, "r");
-	int in_rules = 0, lineno = 0;
+	const char *v = c->value[k];
+	const char *why = NULL;
+	char q[1024];
+	int rc;
 
-	if (!f) {
-		fprintf(stderr, "imgfs: %s: %s\n", path, strerror(errno));
-		return -1;
+	memset(r, 0, sizeof(*r));
+	if (ci_value_disabled(v))
+		return 0;
+	r->enabled = 1;
+	if (k == R_WASTED || k == R_HIDDEN) {
+		rc = ci_value_bytes(v, &r->bytes);
+		if (rc == -ERANGE)
+			why = "too large";
+		else if (rc)
+			why = "not a byte size (a number, then B, KB, KiB, MB, MiB, GB, ... or nothing)";
+	} else {
+		rc = ci_value_float(v, &r->ratio);
+		if (rc == -ERANGE)
+			why = "out of range";
+		else if (rc)
+			why = "not a number";
+		/* dive checks 0 <= x <= 1; NaN slips past that check in Go (every
+		 * comparison with it is false) and makes the rule pass whatever the
+		 * image: imgfs refuses it instead of passing a gate that can never
+		 * fail */
+		else if (isnan(r->ratio))
+			why = "not a number (NaN)";
+		else if (r->ratio < 0 || r->ratio > 1)
+			why = "outside the allowed range 0-1";
 	}
-	while (fgets(line, sizeof(line), f)) {
-		char *hash, *colon;
-		int indented = isspace((unsigned char)line[0]);
-		size_t k;
-
-		lineno++;
-		hash = strchr(line, '#');
-		if (hash)
-			*hash = '\0';
-		colon = strchr(line, ':');
-		if (!colon) {
-			continue;
-		}
-		*colon = '\0';
-		if (!indented) {
-			char key[LINE_MAX_CI];
-
-			snprintf(key, sizeof(key), "%s", line);
-			trim(key);
-			in_rules = !strcmp(key, "rules");
-			continue;
-		}
-		if (!in_rules)
-			continue;
-		trim(line);
-		for (k = 0; k < R_COUNT; k++) {
-			if (strcmp(line, rule_key[k]) == 0) {
-				snprintf(rules[k].value, sizeof(rules[k].value), "%.63s", colon + 1);
-				trim(rules[k].value);
-				rules[k].set = 1;
-			}
-		}
+	if (rc == -ENOMEM) {
+		fprintf(stderr, "imgfs: %s\n", strerror(ENOMEM));
+		return 1;
 	}
-	fclose(f);
-	return 0;
-}
-
-static int enabled(const struct rule *r)
-{
-	const char *v = r->value;
-
-	return r->set && v[0] && strcasecmp(v, "disabled") && strcasecmp(v, "off") &&
-	       strcasecmp(v, "false");
-}
-
-/* Parses sizes as dive does (go-humanize ParseBytes): "20MB" = 20e6,
- * "20MiB" = 20 * 2^20, case-insensitive, optional space and fraction. */
-static int parse_bytes(const char *s, double *out)
-{
-	static const struct {
-		const char *u;
-		double m;
-	} units[] = {
-		{ "", 1 }, { "b", 1 }, { "k", 1e3 }, { "kb", 1e3 }, { "ki", 1024.0 }, { "kib", 1024.0 },
-		{ "m", 1e6 }, { "mb", 1e6 }, { "mi", 1048576.0 }, { "mib", 1048576.0 },
-		{ "g", 1e9 }, { "gb", 1e9 }, { "gi", 1073741824.0 }, { "gib", 1073741824.0 },
-		{ "t", 1e12 }, { "tb", 1e12 }, { "ti", 1099511627776.0 }, { "tib", 1099511627776.0 },
-	};
-	char *end, unit[8];
-	double v = strtod(s, &end);
-	size_t i, n = 0;
-
-	if (end == s || v < 0)
-		return -1;
-	while (*end == ' ')
-		end++;
-	for (; *end && n < sizeof(unit) - 1; end++)
-		unit[n++] = (char)tolower((unsigned char)*end);
-	unit[n] = '\0';
-	if (*end)
-		return -1;
-	for (i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
-		if (!strcmp(unit, units[i].u)) {
-			*out = v * units[i].m;
-			return 0;
-		}
-	}
-	return -1;
+	if (!why)
+		return 0;
+	quote_value(q, sizeof(q), v);
+	if (c->line[k])
+		fprintf(stderr, "imgfs: %s:%d: %s: invalid value \"%s\": %s\n", file, c->line[k],
+			ci_rule_key[k], q, why);
+	else
+		fprintf(stderr, "imgfs: %s: invalid value \"%s\": %s\n", ci_rule_key[k], q, why);
+	return 2;
 }
 
 /* Shortest decimal that reads back as V, as Go prints float64. */
@@ -151,25 +120,18 @@ struct result {
 	char detail[256];
 };
 
-static void evaluate(const struct imgfs_dive_stats *s, struct rule *rules, struct result *res)
+static void evaluate(const struct imgfs_dive_stats *s, const struct rule *rules, struct result *res)
 {
 	int k;
 
 	for (k = 0; k < R_COUNT; k++) {
-		double t;
+		const struct rule *r = &rules[k];
 		char a[40], b[40];
 
 		res[k].detail[0] = '\0';
-		if (!enabled(&rules[k])) {
+		if (!r->enabled) {
 			res[k].status = "SKIP";
 			snprintf(res[k].detail, sizeof(res[k].detail), "rule disabled");
-			continue;
-		}
-		if ((k == R_WASTED || k == R_HIDDEN) ? parse_bytes(rules[k].value, &t) :
-		    (t = strtod(rules[k].value, NULL), 0)) {
-			res[k].status = "FAIL";
-			snprintf(res[k].detail, sizeof(res[k].detail), "invalid config value '%.64s'",
-				 rules[k].value);
 			continue;
 		}
 		res[k].status = "PASS";
@@ -177,30 +139,30 @@ static void evaluate(const struct imgfs_dive_stats *s, struct rule *rules, struc
 		case R_EFFICIENCY:
 			/* dive: fail when threshold > efficiency */
 			fmt_double(a, sizeof(a), s->efficiency);
-			fmt_double(b, sizeof(b), t);
-			if (t > s->efficiency)
+			fmt_double(b, sizeof(b), r->ratio);
+			if (r->ratio > s->efficiency)
 				res[k].status = "FAIL";
 			snprintf(res[k].detail, sizeof(res[k].detail), "efficiency %s, lowest allowed %s", a, b);
 			break;
 		case R_WASTED:
-			if ((double)s->wasted_bytes > t)
+			if (s->wasted_bytes > r->bytes)
 				res[k].status = "FAIL";
-			snprintf(res[k].detail, sizeof(res[k].detail), "wasted %llu bytes, highest allowed %.0f",
-				 (unsigned long long)s->wasted_bytes, t);
+			snprintf(res[k].detail, sizeof(res[k].detail), "wasted %llu bytes, highest allowed %llu",
+				 (unsigned long long)s->wasted_bytes, (unsigned long long)r->bytes);
 			break;
 		case R_USER_PERCENT:
 			fmt_double(a, sizeof(a), s->user_wasted_percent);
-			fmt_double(b, sizeof(b), t);
-			if (s->user_wasted_percent > t)
+			fmt_double(b, sizeof(b), r->ratio);
+			if (s->user_wasted_percent > r->ratio)
 				res[k].status = "FAIL";
 			snprintf(res[k].detail, sizeof(res[k].detail), "user wasted fraction %s, highest allowed %s",
 				 a, b);
 			break;
 		case R_HIDDEN:
-			if ((double)s->hidden_bytes > t)
+			if (s->hidden_bytes > r->bytes)
 				res[k].status = "FAIL";
-			snprintf(res[k].detail, sizeof(res[k].detail), "hidden %llu bytes, highest allowed %.0f",
-				 (unsigned long long)s->hidden_bytes, t);
+			snprintf(res[k].detail, sizeof(res[k].detail), "hidden %llu bytes, highest allowed %llu",
+				 (unsigned long long)s->hidden_bytes, (unsigned long long)r->bytes);
 			break;
 		}
 	}
@@ -219,6 +181,7 @@ int imgfs_cmd_check(int argc, char **argv)
 	};
 	struct rule rules[R_COUNT];
 	struct result res[R_COUNT];
+	struct ci_config cfg;
 	struct imgfs_opts o = { 0 };
 	struct imgfs_build_info info;
 	struct imgfs_err err = { 0 };
@@ -226,16 +189,8 @@ int imgfs_cmd_check(int argc, char **argv)
 	struct imgfs_fs *fs = NULL;
 	const char *config = NULL;
 	int json = 0, ch, rc, k, failed = 0;
-	char a[40], b[40];
+	char a[40], b[40], msg[3000];
 
-	/* dive's defaults when no config is given */
-	memset(rules, 0, sizeof(rules));
-	snprintf(rules[R_EFFICIENCY].value, sizeof(rules[0].value), "0.9");
-	snprintf(rules[R_WASTED].value, sizeof(rules[0].value), "disabled");
-	snprintf(rules[R_USER_PERCENT].value, sizeof(rules[0].value), "0.1");
-	snprintf(rules[R_HIDDEN].value, sizeof(rules[0].value), "disabled");
-	for (k = 0; k < R_COUNT; k++)
-		rules[k].set = 1;
 	optind = 1;
 	while ((ch = getopt_long(argc, argv, "h", lopts, NULL)) != -1) {
 		switch (ch) {
@@ -254,11 +209,24 @@ int imgfs_cmd_check(int argc, char **argv)
 		fprintf(stderr, "usage: imgfs check [--ci-config FILE] [--json] [--image N] [--platform P] IMAGE\n");
 		return 2;
 	}
-	if (config) {
-		/* a config file replaces the defaults: unset rules are skipped */
-		memset(rules, 0, sizeof(rules));
-		if (read_config(config, rules) != 0)
-			return 2;
+	/* dive lays the file over its defaults: a rule the file does not name
+	 * keeps its default, it is not skipped */
+	if (ci_config_defaults(&cfg) != 0) {
+		fprintf(stderr, "imgfs: %s\n", strerror(ENOMEM));
+		return 1;
+	}
+	msg[0] = '\0';
+	if (config && (rc = ci_config_load(&cfg, config, msg, sizeof(msg))) != 0) {
+		fprintf(stderr, "imgfs: %s\n", msg[0] ? msg : strerror(-rc));
+		ci_config_free(&cfg);
+		return rc == -ENOMEM ? 1 : 2;
+	}
+	for (k = 0; k < R_COUNT; k++) {
+		rc = parse_rule(&cfg, config, k, &rules[k]);
+		if (rc) {
+			ci_config_free(&cfg);
+			return rc;
+		}
 	}
 	o.image = argv[optind];
 	rc = imgfs_index_prepare(&o, &info, &err);
@@ -269,6 +237,7 @@ int imgfs_cmd_check(int argc, char **argv)
 	imgfs_fs_close(fs);
 	if (rc) {
 		fprintf(stderr, "imgfs: %s\n", err.msg[0] ? err.msg : strerror(-rc));
+		ci_config_free(&cfg);
 		return err.input ? 2 : 1;
 	}
 	evaluate(&s, rules, res);
@@ -284,8 +253,8 @@ int imgfs_cmd_check(int argc, char **argv)
 		       a, (unsigned long long)s.wasted_bytes, b, (unsigned long long)s.size_bytes,
 		       (unsigned long long)s.user_size_bytes, (unsigned long long)s.hidden_bytes);
 		for (k = 0; k < R_COUNT; k++) {
-			printf("%s{\"rule\": \"%s\", \"threshold\": ", k ? ", " : "", rule_key[k]);
-			json_str(stdout, rules[k].set ? rules[k].value : "");
+			printf("%s{\"rule\": \"%s\", \"threshold\": ", k ? ", " : "", ci_rule_key[k]);
+			json_str(stdout, cfg.value[k]);
 			printf(", \"status\": \"%s\", \"detail\": ", res[k].status);
 			json_str(stdout, res[k].detail);
 			printf("}");
@@ -299,8 +268,9 @@ int imgfs_cmd_check(int argc, char **argv)
 		printf("  hiddenBytes: %llu (bytes lower layers ship that the merged tree hides,"
 		       " each copy once)\n", (unsigned long long)s.hidden_bytes);
 		for (k = 0; k < R_COUNT; k++)
-			printf("  %s: %s (%s)\n", res[k].status, rule_key[k], res[k].detail);
+			printf("  %s: %s (%s)\n", res[k].status, ci_rule_key[k], res[k].detail);
 		printf("result: %s\n", failed ? "FAIL" : "PASS");
 	}
+	ci_config_free(&cfg);
 	return failed ? 1 : 0;
 }
