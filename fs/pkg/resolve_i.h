@@ -1,0 +1,44 @@
+/* Reading the merged tree the way its users see it: paths resolved with
+ * symlinks followed, directories listed, directories found by name. */
+#ifndef IMGFS_RESOLVE_I_H
+#define IMGFS_RESOLVE_I_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "pkg/pass_i.h"
+
+struct entry {
+	char *name;
+	uint64_t ino;
+	uint32_t mode;
+};
+
+struct dirlist {
+	struct entry *v;
+	size_t n, cap;
+	int nomem;
+};
+
+/* The entries of directory INO but "." and "..", into DL (owned by the
+ * caller, freed with pkg_dirlist_free()); 0 or a negative errno, DL empty
+ * then. */
+int pkg_list_dir(struct pkg_ctx *c, uint64_t ino, struct dirlist *dl);
+void pkg_dirlist_free(struct dirlist *dl);
+
+/* Resolves PATH inside the image, from directory BASE when relative, the
+ * way the kernel would with the image as root: symlinks followed in every
+ * component but the last (and the last too when FOLLOW_LAST), ".." taken
+ * physically.  Returns 0 and *OUT, or -ENOENT, -ENOTDIR, -ELOOP,
+ * -ENAMETOOLONG. */
+int pkg_resolve(struct pkg_ctx *c, uint64_t base, const char *path, int follow_last,
+		struct imgfs_attr *out);
+/* pkg_resolve() of PATH's last component not followed, its directory part
+ * resolved once for a run of paths in the same directory. */
+int pkg_resolve_file(struct pkg_ctx *c, uint64_t base, const char *path, struct imgfs_attr *out);
+
+/* The inodes of the merged tree's directories named NAME1 or NAME2, in
+ * tree order, into *OUT (malloc'd, the caller's).  Returns the count or -1. */
+long pkg_dirs_named(struct pkg_ctx *c, const char *name1, const char *name2, uint64_t **out);
+
+#endif
