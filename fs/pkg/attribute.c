@@ -150,7 +150,36 @@ static int write_rows(struct pkg_ctx *c, struct imgfs_err *err)
 	return 0;
 fail:
 	rc = db_fail(c->db, err);
+	/* the detail is taken: the half-written rows go */
+	if (!sqlite3_get_autocommit(c->db))
+		sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
 	sqlite3_finalize(level);
+	sqlite3_finalize(q);
+	return rc;
+}
+
+/* The image's path recorded by the build, into c->image for the warnings
+ * (the index's path when there is none).  Returns 0 or a fatal -errno. */
+static int image_name(struct pkg_ctx *c, const char *index_path)
+{
+	sqlite3_stmt *q = NULL;
+	const char *v = index_path;
+	int r, rc = 0;
+
+	if (sqlite3_prepare_v2(c->db, "SELECT value FROM meta WHERE key = ?1", -1, &q, NULL) !=
+	    SQLITE_OK)
+		return pkg_sqlfail(c);
+	sqlite3_bind_text(q, 1, IMGFS_META_IMAGE, -1, SQLITE_STATIC);
+	r = sqlite3_step(q);
+	if (r == SQLITE_ROW && sqlite3_column_type(q, 0) == SQLITE_TEXT)
+		v = (const char *)sqlite3_column_text(q, 0);
+	else if (r != SQLITE_ROW && r != SQLITE_DONE)
+		rc = pkg_sqlfail(c);
+	if (!rc) {
+		c->image = strdup(v);
+		if (!c->image)
+			rc = pkg_nomem(c);
+	}
 	sqlite3_finalize(q);
 	return rc;
 }
@@ -164,17 +193,19 @@ int imgfs_packages_build(sqlite3 *db, const char *index_path, struct imgfs_err *
 	if (!c)
 		return imgfs_errf(err, -ENOMEM, 0, "index: packages: out of memory");
 	c->db = db;
+	c->err = err;
+	rc = image_name(c, index_path);
+	if (rc)
+		goto out;
 	rc = imgfs_fs_open(&c->fs, index_path, err);
 	if (rc)
 		goto out;
-	for (i = 0; i < sizeof(dbs) / sizeof(dbs[0]) && !c->nomem; i++)
-		dbs[i].scan(c);
+	for (i = 0; i < sizeof(dbs) / sizeof(dbs[0]) && !rc && !c->stop; i++)
+		rc = dbs[i].scan(c);
 	/* the reader is closed before the writer changes the file under it */
 	imgfs_fs_close(c->fs);
 	c->fs = NULL;
-	if (c->nomem)
-		rc = imgfs_errf(err, -ENOMEM, 0, "index: packages: out of memory");
-	else if (c->n_pkgs)
+	if (!rc && c->n_pkgs)
 		rc = write_rows(c, err);
 out:
 	for (i = 0; i < c->n_pkgs; i++) {
@@ -185,6 +216,7 @@ out:
 	free(c->pkgs);
 	free(c->claims);
 	free(c->last_dir);
+	free(c->image);
 	free(c);
 	return rc;
 }

@@ -16,27 +16,21 @@
 /* Claims (package, inode) over all packages: 24 bytes each. */
 #define CLAIMS_MAX 16000000
 
-/* Adds a package; returns its index, or -1 when over PKG_MAX or out of
- * memory (then c->nomem). */
-long pkg_new(struct pkg_ctx *c, const char *manager, const char *name, const char *version,
-		    const char *arch)
+int pkg_new(struct pkg_ctx *c, const char *manager, const char *name, const char *version,
+	    const char *arch, size_t *idx)
 {
 	struct pkg *p;
 
 	if (c->n_pkgs >= PKG_MAX) {
-		if (!c->full)
-			pkg_warn("the image", "more than 200000 packages: the rest");
-		c->full = 1;
-		return -1;
+		pkg_stop(c, "more than 200000 packages (PKG_MAX)");
+		return -ENOSPC;
 	}
 	if (c->n_pkgs == c->cap_pkgs) {
 		size_t cap = c->cap_pkgs ? c->cap_pkgs * 2 : 64;
 		struct pkg *np = realloc(c->pkgs, cap * sizeof(*np));
 
-		if (!np) {
-			c->nomem = 1;
-			return -1;
-		}
+		if (!np)
+			return pkg_nomem(c);
 		c->pkgs = np;
 		c->cap_pkgs = cap;
 	}
@@ -50,10 +44,10 @@ long pkg_new(struct pkg_ctx *c, const char *manager, const char *name, const cha
 		free(p->name);
 		free(p->version);
 		free(p->arch);
-		c->nomem = 1;
-		return -1;
+		return pkg_nomem(c);
 	}
-	return (long)c->n_pkgs++;
+	*idx = c->n_pkgs++;
+	return 0;
 }
 
 static int cls_of(const struct pkg_ctx *c, size_t pkg)
@@ -63,27 +57,22 @@ static int cls_of(const struct pkg_ctx *c, size_t pkg)
 	return !strcmp(m, "pip") || !strcmp(m, "npm") ? CLS_LANG : CLS_SYSTEM;
 }
 
-/* Records that package PKG lists the entry A; directories are no claim. */
-void pkg_claim(struct pkg_ctx *c, size_t pkg, const struct imgfs_attr *a)
+int pkg_claim(struct pkg_ctx *c, size_t pkg, const struct imgfs_attr *a)
 {
 	struct claim *cl;
 
-	if (S_ISDIR(a->mode) || c->nomem)
-		return;
+	if (S_ISDIR(a->mode) || c->stop)
+		return 0;
 	if (c->n_claims >= CLAIMS_MAX) {
-		if (!c->full)
-			pkg_warn("the image", "more than 16000000 package files: the rest");
-		c->full = 1;
-		return;
+		pkg_stop(c, "more than 16000000 package files (CLAIMS_MAX)");
+		return 0;
 	}
 	if (c->n_claims == c->cap_claims) {
 		size_t cap = c->cap_claims ? c->cap_claims * 2 : 4096;
 		struct claim *nc = realloc(c->claims, cap * sizeof(*nc));
 
-		if (!nc) {
-			c->nomem = 1;
-			return;
-		}
+		if (!nc)
+			return pkg_nomem(c);
 		c->claims = nc;
 		c->cap_claims = cap;
 	}
@@ -92,6 +81,7 @@ void pkg_claim(struct pkg_ctx *c, size_t pkg, const struct imgfs_attr *a)
 	cl->pkg = (uint32_t)pkg;
 	cl->cls = (uint32_t)cls_of(c, pkg);
 	cl->seq = c->n_claims++;
+	return 0;
 }
 
 static int cmp_str(const void *a, const void *b)
@@ -122,34 +112,45 @@ static int has_beneath(char *const *sorted, size_t n, const char *path)
 	       sorted[lo][l + 1 + strspn(sorted[lo] + l + 1, "/")] != '\0';
 }
 
-/* Resolves each path of PATHS (relative ones from BASE) and claims what it
- * names for PKG.  Databases list the package's directories too; a path
- * with another path of the listing beneath it is such a directory, whatever
- * the image has there: a symlink (merged /usr: /bin -> usr/bin) is then no
- * claim, and a directory gone with its files is not one missing file more. */
-void pkg_attribute(struct pkg_ctx *c, size_t pkg, uint64_t base, struct strvec *paths)
+/* Databases list the package's directories too; a path with another path
+ * of the listing beneath it is such a directory, whatever the image has
+ * there: a symlink (merged /usr: /bin -> usr/bin) is then no claim, and a
+ * directory gone with its files is not one missing file more. */
+int pkg_attribute(struct pkg_ctx *c, size_t pkg, uint64_t base, struct strvec *paths)
 {
 	char **sorted;
 	size_t i;
+	int rc = 0;
 
+	/* no file of a Linux system has such a path: each is one missing */
+	c->pkgs[pkg].missing += (int64_t)paths->toolong;
+	if (paths->toolong)
+		pkg_warn(c, "%s:%s: %zu listed paths longer than %d bytes (PKG_PATH_MAX)",
+			 c->pkgs[pkg].manager, c->pkgs[pkg].name, paths->toolong, PKG_PATH_MAX);
 	if (!paths->n)
-		return;
+		return 0;
 	sorted = malloc(paths->n * sizeof(*sorted));
-	if (!sorted) {
-		c->nomem = 1;
-		return;
-	}
+	if (!sorted)
+		return pkg_nomem(c);
 	memcpy(sorted, paths->v, paths->n * sizeof(*sorted));
 	qsort(sorted, paths->n, sizeof(*sorted), cmp_str);
-	for (i = 0; i < paths->n && !c->nomem; i++) {
+	for (i = 0; i < paths->n && !pkg_stopped(c); i++) {
 		struct imgfs_attr a;
-		int rc = pkg_resolve_file(c, base, paths->v[i], &a);
 
+		rc = pkg_resolve_file(c, base, paths->v[i], &a);
+		if (pkg_is_fatal(rc))
+			goto out;
 		if (rc == 0 && !S_ISDIR(a.mode) &&
-		    (!S_ISLNK(a.mode) || !has_beneath(sorted, paths->n, paths->v[i])))
-			pkg_claim(c, pkg, &a);
-		else if (rc != 0 && rc != -ENOMEM && !has_beneath(sorted, paths->n, paths->v[i]))
+		    (!S_ISLNK(a.mode) || !has_beneath(sorted, paths->n, paths->v[i]))) {
+			rc = pkg_claim(c, pkg, &a);
+			if (rc)
+				goto out;
+		} else if (rc != 0 && !has_beneath(sorted, paths->n, paths->v[i])) {
 			c->pkgs[pkg].missing++;
+		}
 	}
+	rc = 0;
+out:
 	free(sorted);
+	return rc;
 }

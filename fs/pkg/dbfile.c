@@ -17,65 +17,73 @@
 /* Lines of one database file: each becomes a path held in memory. */
 #define LINES_MAX 2000000
 
-/* The whole content of regular file INO, NUL-terminated, malloc'd; NULL
- * (with a warning naming WHAT) when it is too large or unreadable. */
-char *pkg_read_whole(struct pkg_ctx *c, uint64_t ino, const char *what, size_t *len)
+int pkg_read_whole(struct pkg_ctx *c, uint64_t ino, const char *what, char **out, size_t *len)
 {
 	struct imgfs_attr a;
 	size_t done = 0;
 	char *buf;
+	int rc;
 
-	if (imgfs_fs_getattr(c->fs, ino, &a) != 0 || !S_ISREG(a.mode)) {
-		pkg_warn(what, "not a regular file");
-		return NULL;
+	*out = NULL;
+	*len = 0;
+	rc = imgfs_fs_getattr(c->fs, ino, &a);
+	if (pkg_is_fatal(rc))
+		return pkg_fatal(c, rc);
+	if (rc || !S_ISREG(a.mode)) {
+		pkg_warn(c, "%s: %s", what, "not a regular file");
+		return 0;
 	}
 	if (a.size > DB_FILE_MAX) {
-		pkg_warn(what, "larger than 64 MiB");
-		return NULL;
+		pkg_warn(c, "%s: %s", what, "larger than 64 MiB");
+		return 0;
 	}
 	buf = malloc((size_t)a.size + 1);
-	if (!buf) {
-		c->nomem = 1;
-		return NULL;
-	}
+	if (!buf)
+		return pkg_nomem(c);
 	while (done < a.size) {
 		ssize_t n = imgfs_fs_read(c->fs, ino, buf + done, (size_t)a.size - done, done);
 
-		if (n <= 0) {
-			pkg_warn(what, n < 0 ? strerror((int)-n) : "short read");
+		if (n == -ENOMEM) {
 			free(buf);
-			return NULL;
+			return pkg_nomem(c);
+		}
+		if (n <= 0) {
+			/* -EIO here may be the image's (a layer that changed
+			 * under us): this file is skipped, the rest goes on */
+			pkg_warn(c, "%s: %s", what, n < 0 ? strerror((int)-n) : "short read");
+			free(buf);
+			return 0;
 		}
 		done += (size_t)n;
 	}
 	buf[done] = '\0';
 	if (memchr(buf, '\0', done)) {
-		pkg_warn(what, "holds NUL bytes");
+		pkg_warn(c, "%s: %s", what, "holds NUL bytes");
 		free(buf);
-		return NULL;
+		return 0;
 	}
+	*out = buf;
 	*len = done;
-	return buf;
+	return 0;
 }
 
-/* Splits BUF into lines in place: *LINES points at each (no '\n', a final
- * '\r' cut).  Returns the count, or -1 (with a warning) over LINES_MAX. */
-long pkg_split_lines(struct pkg_ctx *c, char *buf, size_t len, const char *what, char ***lines)
+int pkg_split_lines(struct pkg_ctx *c, char *buf, size_t len, const char *what, char ***lines,
+		    size_t *count)
 {
 	size_t n = 0, i, cap = 1;
 	char *p, *nl, *e = buf + len;
 
+	*lines = NULL;
+	*count = 0;
 	for (p = buf; p < e; p++)
 		cap += *p == '\n';
 	if (cap > LINES_MAX) {
-		pkg_warn(what, "more than 2000000 lines");
-		return -1;
+		pkg_warn(c, "%s: %s", what, "more than 2000000 lines");
+		return 0;
 	}
 	*lines = malloc(cap * sizeof(**lines));
-	if (!*lines) {
-		c->nomem = 1;
-		return -1;
-	}
+	if (!*lines)
+		return pkg_nomem(c);
 	for (p = buf; p < e; p = nl + 1) {
 		nl = memchr(p, '\n', (size_t)(e - p));
 		if (!nl)
@@ -86,10 +94,10 @@ long pkg_split_lines(struct pkg_ctx *c, char *buf, size_t len, const char *what,
 			p[i - 1] = '\0';
 		(*lines)[n++] = p;
 	}
-	return (long)n;
+	*count = n;
+	return 0;
 }
 
-/* The value of field KEY in LINE ("Key: value"), or NULL. */
 const char *pkg_field(const char *line, const char *key)
 {
 	size_t l = strlen(key);

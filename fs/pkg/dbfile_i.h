@@ -8,12 +8,17 @@
 
 #include "pkg/pass_i.h"
 
-/* The whole content of regular file INO, NUL-terminated, malloc'd; NULL
- * (with a warning naming WHAT) when it is too large or unreadable. */
-char *pkg_read_whole(struct pkg_ctx *c, uint64_t ino, const char *what, size_t *len);
-/* Splits BUF into lines in place: *LINES points at each (no '\n', a final
- * '\r' cut).  Returns the count, or -1 (with a warning) over LINES_MAX. */
-long pkg_split_lines(struct pkg_ctx *c, char *buf, size_t len, const char *what, char ***lines);
+/* The whole content of regular file INO into *BUF (NUL-terminated,
+ * malloc'd, the caller's) and *LEN.  Returns 0, *BUF NULL when the file
+ * was skipped (too large, unreadable, holding NUL bytes: a warning naming
+ * WHAT said so; or a bound of the pass reached), or a fatal -errno. */
+int pkg_read_whole(struct pkg_ctx *c, uint64_t ino, const char *what, char **buf, size_t *len);
+/* Splits BUF into lines in place: (*LINES)[i] points at each (no '\n', a
+ * final '\r' cut), *N of them; *LINES is malloc'd, the caller's.  Returns
+ * 0, *N 0 when the file was skipped (over LINES_MAX, with a warning naming
+ * WHAT; or a bound of the pass reached), or -ENOMEM. */
+int pkg_split_lines(struct pkg_ctx *c, char *buf, size_t len, const char *what, char ***lines,
+		    size_t *n);
 /* The value of field KEY in LINE ("Key: value"), or NULL. */
 const char *pkg_field(const char *line, const char *key);
 

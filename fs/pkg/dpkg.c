@@ -3,6 +3,7 @@
 #include "pkg/db_i.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,71 +14,90 @@
 #include "pkg/dbfile_i.h"
 #include "pkg/resolve_i.h"
 
-/* The file list of dpkg package NAME (ARCH) in directory INFO, or NULL. */
-static char *dpkg_list(struct pkg_ctx *c, uint64_t info, const char *name, const char *arch,
-		       size_t *len)
-{
-	char fn[600], what[700];
-	struct imgfs_attr a;
+/* Where dpkg keeps the file lists, for the warnings naming one. */
+#define INFO_DIR "/var/lib/dpkg/info/"
 
-	if (!info || strlen(name) > 256 || (arch && strlen(arch) > 64))
-		return NULL;
-	snprintf(fn, sizeof(fn), "%s:%s.list", name, arch ? arch : "");
-	if (!arch || imgfs_fs_lookup(c->fs, info, fn, &a) != 0) {
-		snprintf(fn, sizeof(fn), "%s.list", name);
-		if (imgfs_fs_lookup(c->fs, info, fn, &a) != 0)
-			return NULL;
+/* The file list of dpkg package NAME (ARCH) in directory INFO into *LIST
+ * (malloc'd, the caller's; NULL when there is none or it was skipped).
+ * Returns 0 or a fatal -errno. */
+static int dpkg_list(struct pkg_ctx *c, uint64_t info, const char *name, const char *arch,
+		     char **list, size_t *len)
+{
+	/* NAME:ARCH.list and NAME.list are names in INFO: a longer one is
+	 * none the tree can hold */
+	char fn[NAME_MAX + 1], what[sizeof(INFO_DIR) + NAME_MAX];
+	struct imgfs_attr a;
+	int rc = -ENOENT;
+
+	*list = NULL;
+	if (!info)
+		return 0;
+	if (arch && (size_t)snprintf(fn, sizeof(fn), "%s:%s.list", name, arch) < sizeof(fn))
+		rc = imgfs_fs_lookup(c->fs, info, fn, &a);
+	if (rc && !pkg_is_fatal(rc)) {
+		if ((size_t)snprintf(fn, sizeof(fn), "%s.list", name) >= sizeof(fn)) {
+			pkg_warn(c, "dpkg:%s: a package name too long for a .list file", name);
+			return 0;
+		}
+		rc = imgfs_fs_lookup(c->fs, info, fn, &a);
 	}
-	snprintf(what, sizeof(what), "/var/lib/dpkg/info/%s", fn);
-	return pkg_read_whole(c, a.ino, what, len);
+	if (rc)
+		return pkg_fatal(c, rc);
+	snprintf(what, sizeof(what), INFO_DIR "%s", fn);
+	return pkg_read_whole(c, a.ino, what, list, len);
 }
 
-static void dpkg_package(struct pkg_ctx *c, uint64_t info, const char *name, const char *version,
-			 const char *arch)
+static int dpkg_package(struct pkg_ctx *c, uint64_t info, const char *name, const char *version,
+			const char *arch)
 {
 	struct strvec paths = { 0 };
-	char **lines = NULL, *list;
-	size_t len = 0;
-	long n, i, pkg = pkg_new(c, "dpkg", name, version, arch);
+	char **lines = NULL, *list = NULL;
+	size_t len = 0, n = 0, i, pkg;
+	int rc = pkg_new(c, "dpkg", name, version, arch, &pkg);
 
-	if (pkg < 0)
-		return;
-	list = dpkg_list(c, info, name, arch, &len);
-	if (!list)
-		return;
-	n = pkg_split_lines(c, list, len, "a dpkg .list file", &lines);
-	for (i = 0; i < n && !c->nomem; i++) {
+	if (rc)
+		return pkg_is_fatal(rc) ? rc : 0;
+	rc = dpkg_list(c, info, name, arch, &list, &len);
+	if (rc || !list)
+		goto out;
+	rc = pkg_split_lines(c, list, len, "a dpkg .list file", &lines, &n);
+	for (i = 0; i < n && !rc; i++) {
 		if (!lines[i][0] || !strcmp(lines[i], "/.") || lines[i][0] != '/')
 			continue;
-		if (pkg_vec_add(&paths, lines[i], strlen(lines[i])))
-			c->nomem = 1;
+		rc = pkg_vec_add(c, &paths, lines[i], strlen(lines[i]));
 	}
-	if (!c->nomem)
-		pkg_attribute(c, (size_t)pkg, IMGFS_ROOT_INO, &paths);
+	if (!rc)
+		rc = pkg_attribute(c, pkg, IMGFS_ROOT_INO, &paths);
+out:
 	pkg_vec_free(&paths);
 	free(lines);
 	free(list);
+	return rc;
 }
 
-void pkg_scan_dpkg(struct pkg_ctx *c)
+int pkg_scan_dpkg(struct pkg_ctx *c)
 {
 	static const char status_path[] = "/var/lib/dpkg/status";
 	struct imgfs_attr st, info;
 	const char *name = NULL, *version = NULL, *arch = NULL, *status = NULL;
-	char **lines = NULL, *buf;
-	size_t len = 0;
-	long n, i;
+	char **lines = NULL, *buf = NULL;
+	size_t len = 0, n = 0, i;
+	int rc;
 
-	if (pkg_resolve(c, IMGFS_ROOT_INO, status_path, 1, &st) != 0 || !S_ISREG(st.mode))
-		return;
-	if (pkg_resolve(c, IMGFS_ROOT_INO, "/var/lib/dpkg/info", 1, &info) != 0 || !S_ISDIR(info.mode))
+	rc = pkg_resolve(c, IMGFS_ROOT_INO, status_path, 1, &st);
+	if (rc || !S_ISREG(st.mode))
+		return pkg_is_fatal(rc) ? rc : 0;
+	rc = pkg_resolve(c, IMGFS_ROOT_INO, "/var/lib/dpkg/info", 1, &info);
+	if (pkg_is_fatal(rc))
+		return rc;
+	if (rc || !S_ISDIR(info.mode))
 		info.ino = 0;
-	buf = pkg_read_whole(c, st.ino, status_path, &len);
-	if (!buf)
-		return;
-	n = pkg_split_lines(c, buf, len, status_path, &lines);
+	rc = pkg_read_whole(c, st.ino, status_path, &buf, &len);
+	if (rc || !buf)
+		return rc;
+	rc = pkg_split_lines(c, buf, len, status_path, &lines, &n);
 	/* one more round past the end closes the last stanza */
-	for (i = 0; i <= n && !c->nomem; i++) {
+	for (i = 0; i <= n && !rc && !pkg_stopped(c); i++) {
 		const char *l = i < n ? lines[i] : "", *v;
 
 		if (l[0] == '\0') {
@@ -86,7 +106,7 @@ void pkg_scan_dpkg(struct pkg_ctx *c)
 			/* want (install, hold) is the admin's wish; "ok
 			 * installed" is what is on disk */
 			if (name && s && !strcmp(s, " ok installed"))
-				dpkg_package(c, info.ino, name, version, arch);
+				rc = dpkg_package(c, info.ino, name, version, arch);
 			name = version = arch = status = NULL;
 		} else if ((v = pkg_field(l, "Package"))) {
 			name = v;
@@ -100,4 +120,5 @@ void pkg_scan_dpkg(struct pkg_ctx *c)
 	}
 	free(lines);
 	free(buf);
+	return rc;
 }

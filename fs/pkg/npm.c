@@ -4,6 +4,7 @@
 #include "pkg/db_i.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,28 +18,37 @@
 /* Entries walked under node_modules over all npm packages. */
 #define NPM_WALK_MAX 16000000
 
+/* A package's name under node_modules: NAME or @SCOPE/NAME, each a name
+ * the kernel accepts (a longer one is skipped with a warning: users of
+ * the mount could not reach it). */
+#define DISPLAY_MAX (2 * NAME_MAX + 1)
+
 /* Claims for PKG every non-directory beneath DIR, but not what lies in a
- * nested node_modules: those are packages of their own. */
-static void npm_walk(struct pkg_ctx *c, size_t pkg, uint64_t dir)
+ * nested node_modules: those are packages of their own.  Returns 0 or a
+ * fatal -errno. */
+static int npm_walk(struct pkg_ctx *c, size_t pkg, uint64_t dir)
 {
 	uint64_t *stack = NULL;
 	size_t n = 0, cap = 0, k;
+	int rc = 0;
 
 	for (;;) {
 		struct dirlist dl;
 
-		if (pkg_list_dir(c, dir, &dl) == 0) {
-			for (k = 0; k < dl.n && !c->nomem; k++) {
+		rc = pkg_list_dir(c, dir, &dl);
+		if (pkg_is_fatal(rc))
+			goto out;
+		if (rc == 0) {
+			for (k = 0; k < dl.n && !rc; k++) {
 				struct imgfs_attr a = { .ino = dl.v[k].ino, .mode = dl.v[k].mode };
 
 				if (++c->npm_walked > NPM_WALK_MAX) {
-					if (!c->full)
-						pkg_warn("node_modules", "more than 16000000 entries: the rest");
-					c->full = 1;
+					pkg_stop(c, "more than 16000000 entries under node_modules "
+						 "(NPM_WALK_MAX)");
 					break;
 				}
 				if (!S_ISDIR(a.mode)) {
-					pkg_claim(c, pkg, &a);
+					rc = pkg_claim(c, pkg, &a);
 					continue;
 				}
 				if (!strcmp(dl.v[k].name, "node_modules"))
@@ -47,7 +57,7 @@ static void npm_walk(struct pkg_ctx *c, size_t pkg, uint64_t dir)
 					uint64_t *ns = realloc(stack, (cap = cap ? cap * 2 : 64) * sizeof(*ns));
 
 					if (!ns) {
-						c->nomem = 1;
+						rc = pkg_nomem(c);
 						break;
 					}
 					stack = ns;
@@ -56,86 +66,123 @@ static void npm_walk(struct pkg_ctx *c, size_t pkg, uint64_t dir)
 			}
 			pkg_dirlist_free(&dl);
 		}
-		if (!n || c->nomem || c->full)
+		rc = pkg_is_fatal(rc) ? rc : 0;
+		if (!n || rc || pkg_stopped(c))
 			break;
 		dir = stack[--n];
 	}
+out:
 	free(stack);
+	return rc;
 }
 
-/* The package in directory ENT (DISPLAY: its name under node_modules). */
-static void npm_package(struct pkg_ctx *c, const struct entry *ent, const char *display)
+/* The package in directory ENT (DISPLAY: its name under node_modules),
+ * named by its package.json through JSON.  Returns 0 or a fatal -errno. */
+static int npm_package(struct pkg_ctx *c, sqlite3_stmt *json, const struct entry *ent,
+		       const char *display)
 {
+	char *buf = NULL, what[sizeof("node_modules//package.json") + DISPLAY_MAX];
 	struct imgfs_attr a;
-	char *buf, what[600];
-	size_t len = 0;
-	long pkg = -1;
+	size_t len = 0, pkg = 0;
+	int rc, r, found = 0;
 
-	if (imgfs_fs_lookup(c->fs, ent->ino, "package.json", &a) != 0 || !S_ISREG(a.mode))
-		return;
-	snprintf(what, sizeof(what), "node_modules/%.300s/package.json", display);
-	buf = pkg_read_whole(c, a.ino, what, &len);
-	if (!buf)
-		return;
-	sqlite3_bind_text(c->json, 1, buf, (int)len, SQLITE_STATIC);
-	if (sqlite3_step(c->json) == SQLITE_ROW) {
-		const char *name = (const char *)sqlite3_column_text(c->json, 0);
-		const char *version = (const char *)sqlite3_column_text(c->json, 1);
+	rc = imgfs_fs_lookup(c->fs, ent->ino, "package.json", &a);
+	if (rc || !S_ISREG(a.mode))
+		return pkg_fatal(c, rc);
+	snprintf(what, sizeof(what), "node_modules/%s/package.json", display);
+	rc = pkg_read_whole(c, a.ino, what, &buf, &len);
+	if (rc || !buf)
+		return rc;
+	sqlite3_bind_text(json, 1, buf, (int)len, SQLITE_STATIC);
+	r = sqlite3_step(json);
+	if (r == SQLITE_ROW) {
+		const char *name = (const char *)sqlite3_column_text(json, 0);
+		const char *version = (const char *)sqlite3_column_text(json, 1);
 
-		if (sqlite3_column_type(c->json, 0) != SQLITE_TEXT || !name[0])
+		if (sqlite3_column_type(json, 0) != SQLITE_TEXT || !name[0])
 			name = display;
-		if (sqlite3_column_type(c->json, 1) != SQLITE_TEXT)
+		if (sqlite3_column_type(json, 1) != SQLITE_TEXT)
 			version = NULL;
-		pkg = pkg_new(c, "npm", name, version, NULL);
+		rc = pkg_new(c, "npm", name, version, NULL, &pkg);
+		found = rc == 0;
+	} else if (r == SQLITE_DONE) {
+		pkg_warn(c, "%s: not valid JSON", what);
 	} else {
-		pkg_warn(what, "not valid JSON");
+		rc = pkg_sqlfail(c);
 	}
-	sqlite3_reset(c->json);
-	sqlite3_clear_bindings(c->json);
+	sqlite3_reset(json);
+	sqlite3_clear_bindings(json);
 	free(buf);
-	if (pkg >= 0)
-		npm_walk(c, (size_t)pkg, ent->ino);
+	if (found)
+		rc = npm_walk(c, pkg, ent->ino);
+	return pkg_is_fatal(rc) ? rc : 0;
 }
 
-void pkg_scan_npm(struct pkg_ctx *c)
+/* The packages of node_modules directory MODS: NAME/ and @SCOPE/NAME/.
+ * Returns 0 or a fatal -errno. */
+static int npm_modules(struct pkg_ctx *c, sqlite3_stmt *json, uint64_t mods)
 {
-	uint64_t *mods;
-	long n = pkg_dirs_named(c, "node_modules", "node_modules", &mods), i;
+	struct dirlist dl;
 	size_t k, j;
+	int rc = pkg_list_dir(c, mods, &dl);
 
-	if (n > 0 && sqlite3_prepare_v2(c->db, "SELECT json_extract(?1, '$.name'), "
-				       "json_extract(?1, '$.version') WHERE json_valid(?1)", -1,
-				       &c->json, NULL) != SQLITE_OK)
-		n = 0;
-	for (i = 0; i < n && !c->nomem && !c->full; i++) {
-		struct dirlist dl;
+	if (rc)
+		return pkg_is_fatal(rc) ? rc : 0;
+	for (k = 0; k < dl.n && !rc && !pkg_stopped(c); k++) {
+		struct dirlist scoped;
+		char display[DISPLAY_MAX + 1];
 
-		if (pkg_list_dir(c, mods[i], &dl) != 0)
+		if (!S_ISDIR(dl.v[k].mode) || dl.v[k].name[0] == '.')
 			continue;
-		for (k = 0; k < dl.n && !c->nomem && !c->full; k++) {
-			struct dirlist scoped;
-			char display[600];
-
-			if (!S_ISDIR(dl.v[k].mode) || dl.v[k].name[0] == '.')
-				continue;
-			if (dl.v[k].name[0] != '@') {
-				npm_package(c, &dl.v[k], dl.v[k].name);
-				continue;
-			}
-			if (pkg_list_dir(c, dl.v[k].ino, &scoped) != 0)
-				continue;
-			for (j = 0; j < scoped.n && !c->nomem; j++) {
-				if (!S_ISDIR(scoped.v[j].mode) || scoped.v[j].name[0] == '.')
-					continue;
-				snprintf(display, sizeof(display), "%.290s/%.290s", dl.v[k].name,
-					 scoped.v[j].name);
-				npm_package(c, &scoped.v[j], display);
-			}
-			pkg_dirlist_free(&scoped);
+		if (strlen(dl.v[k].name) > NAME_MAX) {
+			pkg_warn(c, "node_modules/%s: a name longer than NAME_MAX", dl.v[k].name);
+			continue;
 		}
-		pkg_dirlist_free(&dl);
+		if (dl.v[k].name[0] != '@') {
+			rc = npm_package(c, json, &dl.v[k], dl.v[k].name);
+			continue;
+		}
+		rc = pkg_list_dir(c, dl.v[k].ino, &scoped);
+		if (rc) {
+			rc = pkg_is_fatal(rc) ? rc : 0;
+			continue;
+		}
+		for (j = 0; j < scoped.n && !rc && !pkg_stopped(c); j++) {
+			if (!S_ISDIR(scoped.v[j].mode) || scoped.v[j].name[0] == '.')
+				continue;
+			if (strlen(scoped.v[j].name) > NAME_MAX) {
+				pkg_warn(c, "node_modules/%s/%s: a name longer than NAME_MAX",
+					 dl.v[k].name, scoped.v[j].name);
+				continue;
+			}
+			snprintf(display, sizeof(display), "%s/%s", dl.v[k].name, scoped.v[j].name);
+			rc = npm_package(c, json, &scoped.v[j], display);
+		}
+		pkg_dirlist_free(&scoped);
 	}
-	sqlite3_finalize(c->json);
-	c->json = NULL;
+	pkg_dirlist_free(&dl);
+	return rc;
+}
+
+int pkg_scan_npm(struct pkg_ctx *c)
+{
+	sqlite3_stmt *json = NULL;
+	uint64_t *mods;
+	size_t n, i;
+	int rc = pkg_dirs_named(c, "node_modules", "node_modules", &mods, &n);
+
+	if (rc || !n)
+		goto out;
+	if (sqlite3_prepare_v2(c->db, "SELECT json_extract(?1, '$.name'), "
+			       "json_extract(?1, '$.version') WHERE json_valid(?1)", -1,
+			       &json, NULL) != SQLITE_OK) {
+		rc = pkg_sqlfail(c);
+		goto out;
+	}
+	for (i = 0; i < n && !rc && !pkg_stopped(c); i++)
+		rc = npm_modules(c, json, mods[i]);
+out:
+	sqlite3_finalize(json);
 	free(mods);
+	return rc;
 }

@@ -1,9 +1,16 @@
 /* The state of one package pass (pkg/attribute.c runs it): the packages
  * and claims found so far, the read side it reads the merged tree through,
- * and the helpers every database reader shares. */
+ * and the helpers every database reader shares.
+ *
+ * The error convention of the pass: a function returns 0 or a negative
+ * errno.  0 also when something of the image was skipped: a warning on
+ * stderr said what.  A negative errno (-ENOMEM, -EIO from the index) is
+ * fatal and its detail is on c->err. */
 #ifndef IMGFS_PASS_I_H
 #define IMGFS_PASS_I_H
 
+#include <errno.h>
+#include <limits.h>
 #include <sqlite3.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -11,7 +18,11 @@
 #include "imgfs/imgfs.h"
 
 /* A path being resolved, symlink targets spliced in: twice PATH_MAX. */
-#define RPATH_MAX 8192
+#define RPATH_MAX (2 * PATH_MAX)
+
+/* A path a database lists: the kernel refuses a longer one, so no file of
+ * a Linux system has it; a longer one is a missing file, with a warning. */
+#define PKG_PATH_MAX (PATH_MAX - 1)
 
 /* Specificity of a claim: a language package manager's claim is more
  * precise than the distribution's (pip installed over a dpkg file). */
@@ -33,31 +44,58 @@ struct claim {
 struct strvec {
 	char **v;
 	size_t n, cap;
+	size_t toolong;          /* paths longer than PKG_PATH_MAX, not held */
 };
 
 struct pkg_ctx {
 	struct imgfs_fs *fs;
 	sqlite3 *db;
-	sqlite3_stmt *json;      /* name and version of a package.json */
+	struct imgfs_err *err;   /* the fatal error's detail */
+	char *image;             /* the image's path, for warnings */
 	struct pkg *pkgs;
 	size_t n_pkgs, cap_pkgs;
 	struct claim *claims;
 	size_t n_claims, cap_claims;
 	uint64_t npm_walked;
+	int stop;                /* attribution stopped: a bound reached, warned once */
 	/* The last directory resolved, as (base, text): lists name many
 	 * files of one directory in a row. */
 	uint64_t last_base, last_ino;
 	char *last_dir;
 	int last_rc;
-	int nomem, full;
 	char rbuf[2][RPATH_MAX];  /* pkg_resolve()'s path, symlink targets spliced in */
 };
 
-/* Prints "imgfs: packages: WHAT: WHY; skipped" on stderr. */
-void pkg_warn(const char *what, const char *why);
+/* Prints "imgfs: warning: IMAGE: packages: " FMT... "; skipped" on stderr:
+ * what of the image was skipped and why. */
+void pkg_warn(const struct pkg_ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Records out of memory on c->err; returns -ENOMEM. */
+int pkg_nomem(struct pkg_ctx *c);
+/* Records the index connection's last error on c->err; returns -EIO. */
+int pkg_sqlfail(struct pkg_ctx *c);
+/* What a read-side call's failure RC means to the pass: -ENOMEM and -EIO
+ * (the index itself failing) are fatal, recorded on c->err and returned;
+ * anything else is the image's, and 0. */
+int pkg_fatal(struct pkg_ctx *c, int rc);
 
-/* Appends a copy of S's first LEN bytes to V; 0 or -ENOMEM. */
-int pkg_vec_add(struct strvec *v, const char *s, size_t len);
+/* 1 for a failure that ends the pass (its detail then is on c->err):
+ * memory, or the index failing under the read side. */
+static inline int pkg_is_fatal(int rc)
+{
+	return rc == -ENOMEM || rc == -EIO;
+}
+
+/* 1 when attribution has stopped. */
+static inline int pkg_stopped(const struct pkg_ctx *c)
+{
+	return c->stop;
+}
+/* Stops the pass, with one warning line naming the image and BOUND (the
+ * first bound reached; later ones say nothing). */
+void pkg_stop(struct pkg_ctx *c, const char *bound);
+/* Appends a copy of path S's first LEN bytes to V, or counts it in
+ * V->toolong when longer than PKG_PATH_MAX; 0 or -ENOMEM (on c->err). */
+int pkg_vec_add(struct pkg_ctx *c, struct strvec *v, const char *s, size_t len);
 /* Frees V's strings and array; V is empty after. */
 void pkg_vec_free(struct strvec *v);
 

@@ -4,6 +4,7 @@
 #include "pkg/resolve_i.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,10 +15,23 @@
 
 /* Symlinks followed while resolving one path: Linux's MAXSYMLINKS. */
 #define LINKS_MAX 40
+/* A path component: the kernel refuses a longer name, so users of the
+ * mount cannot reach a file through one; such a path resolves to
+ * -ENAMETOOLONG, as it would for them. */
+#define COMP_MAX NAME_MAX
+/* A symlink target the kernel would follow: shorter than PATH_MAX; a
+ * longer one is -ENAMETOOLONG, as the kernel's readlink would fail. */
+#define TARGET_MAX (PATH_MAX - 1)
+
+struct listing {
+	struct dirlist *dl;
+	int rc;
+};
 
 static int list_fn(void *ctx, const char *name, const struct imgfs_attr *a, uint64_t next)
 {
-	struct dirlist *dl = ctx;
+	struct listing *l = ctx;
+	struct dirlist *dl = l->dl;
 
 	(void)next;
 	if (!strcmp(name, ".") || !strcmp(name, ".."))
@@ -27,7 +41,7 @@ static int list_fn(void *ctx, const char *name, const struct imgfs_attr *a, uint
 		struct entry *nv = realloc(dl->v, cap * sizeof(*nv));
 
 		if (!nv) {
-			dl->nomem = 1;
+			l->rc = -ENOMEM;
 			return 1;
 		}
 		dl->v = nv;
@@ -35,7 +49,7 @@ static int list_fn(void *ctx, const char *name, const struct imgfs_attr *a, uint
 	}
 	dl->v[dl->n].name = strdup(name);
 	if (!dl->v[dl->n].name) {
-		dl->nomem = 1;
+		l->rc = -ENOMEM;
 		return 1;
 	}
 	dl->v[dl->n].ino = a->ino;
@@ -54,20 +68,21 @@ void pkg_dirlist_free(struct dirlist *dl)
 	memset(dl, 0, sizeof(*dl));
 }
 
-/* The entries of directory INO, collected first: a read-side call made
- * from inside a readdir callback would reset the listing's statement. */
+/* The entries are collected first: a read-side call made from inside a
+ * readdir callback would reset the listing's statement. */
 int pkg_list_dir(struct pkg_ctx *c, uint64_t ino, struct dirlist *dl)
 {
+	struct listing l = { .dl = dl, .rc = 0 };
 	int rc;
 
 	memset(dl, 0, sizeof(*dl));
-	rc = imgfs_fs_readdir(c->fs, ino, 0, list_fn, dl);
-	if (dl->nomem) {
-		c->nomem = 1;
-		rc = -ENOMEM;
-	}
+	rc = imgfs_fs_readdir(c->fs, ino, 0, list_fn, &l);
+	if (l.rc)
+		rc = l.rc;
 	if (rc)
 		pkg_dirlist_free(dl);
+	if (pkg_is_fatal(rc))
+		return pkg_fatal(c, rc);
 	return rc;
 }
 
@@ -80,27 +95,26 @@ static int dotdot_fn(void *ctx, const char *name, const struct imgfs_attr *a, ui
 	return 1;
 }
 
-/* The parent of directory INO; ".." of the root is the root, so no path
- * climbs out of the image. */
-static uint64_t parent_of(struct pkg_ctx *c, uint64_t ino)
+/* The parent of directory INO into *OUT; ".." of the root is the root, so
+ * no path climbs out of the image.  0 or a fatal -errno. */
+static int parent_of(struct pkg_ctx *c, uint64_t ino, uint64_t *out)
 {
-	uint64_t p = IMGFS_ROOT_INO;
+	int rc;
 
-	if (ino == IMGFS_ROOT_INO || imgfs_fs_readdir(c->fs, ino, 0, dotdot_fn, &p) != 0)
-		return IMGFS_ROOT_INO;
-	return p;
+	*out = IMGFS_ROOT_INO;
+	if (ino == IMGFS_ROOT_INO)
+		return 0;
+	rc = imgfs_fs_readdir(c->fs, ino, 0, dotdot_fn, out);
+	if (rc)
+		*out = IMGFS_ROOT_INO;
+	return pkg_is_fatal(rc) ? rc : 0;
 }
 
-/* Resolves PATH inside the image, from directory BASE when relative, the
- * way the kernel would with the image as root: symlinks followed in every
- * component but the last (and the last too when FOLLOW_LAST), ".." taken
- * physically.  Returns 0 and *OUT, or -ENOENT, -ENOTDIR, -ELOOP,
- * -ENAMETOOLONG. */
-int pkg_resolve(struct pkg_ctx *c, uint64_t base, const char *path, int follow_last,
+static int resolve(struct pkg_ctx *c, uint64_t base, const char *path, int follow_last,
 		   struct imgfs_attr *out)
 {
 	char (*buf)[RPATH_MAX] = c->rbuf;
-	char comp[256], target[RPATH_MAX];
+	char comp[COMP_MAX + 1], target[TARGET_MAX + 1];
 	uint64_t dir = path[0] == '/' ? IMGFS_ROOT_INO : base;
 	struct imgfs_attr a;
 	int cur = 0, links = 0, rc;
@@ -119,7 +133,7 @@ int pkg_resolve(struct pkg_ctx *c, uint64_t base, const char *path, int follow_l
 		if (!*p)
 			break;
 		len = strcspn(p, "/");
-		if (len >= sizeof(comp))
+		if (len > COMP_MAX)
 			return -ENAMETOOLONG;
 		memcpy(comp, p, len);
 		comp[len] = '\0';
@@ -128,7 +142,9 @@ int pkg_resolve(struct pkg_ctx *c, uint64_t base, const char *path, int follow_l
 		if (!strcmp(comp, "."))
 			continue;
 		if (!strcmp(comp, "..")) {
-			dir = parent_of(c, dir);
+			rc = parent_of(c, dir, &dir);
+			if (rc)
+				return rc;
 			continue;
 		}
 		rc = imgfs_fs_lookup(c->fs, dir, comp, &a);
@@ -139,9 +155,15 @@ int pkg_resolve(struct pkg_ctx *c, uint64_t base, const char *path, int follow_l
 
 			if (++links > LINKS_MAX)
 				return -ELOOP;
-			n = imgfs_fs_readlink(c->fs, a.ino, target, sizeof(target) - 1);
+			/* one byte more than a target may have tells a longer
+			 * one, which the read side would cut, from one that fits */
+			n = imgfs_fs_readlink(c->fs, a.ino, target, sizeof(target));
+			if (n < 0 && pkg_is_fatal((int)n))
+				return (int)n;
 			if (n <= 0)
 				return -ENOENT;
+			if ((size_t)n > TARGET_MAX)
+				return -ENAMETOOLONG;
 			target[n] = '\0';
 			if ((size_t)snprintf(buf[!cur], RPATH_MAX, "%s/%s", target, p) >= RPATH_MAX)
 				return -ENAMETOOLONG;
@@ -162,8 +184,14 @@ int pkg_resolve(struct pkg_ctx *c, uint64_t base, const char *path, int follow_l
 	return imgfs_fs_getattr(c->fs, dir, out);
 }
 
-/* pkg_resolve() of PATH's last component not followed, its directory part
- * resolved once for a run of paths in the same directory. */
+int pkg_resolve(struct pkg_ctx *c, uint64_t base, const char *path, int follow_last,
+		struct imgfs_attr *out)
+{
+	int rc = resolve(c, base, path, follow_last, out);
+
+	return pkg_is_fatal(rc) ? pkg_fatal(c, rc) : rc;
+}
+
 int pkg_resolve_file(struct pkg_ctx *c, uint64_t base, const char *path, struct imgfs_attr *out)
 {
 	const char *slash, *name;
@@ -186,58 +214,71 @@ int pkg_resolve_file(struct pkg_ctx *c, uint64_t base, const char *path, struct 
 
 		free(c->last_dir);
 		c->last_dir = strndup(path, dlen);
-		if (!c->last_dir) {
-			c->nomem = 1;
-			return -ENOMEM;
-		}
+		if (!c->last_dir)
+			return pkg_nomem(c);
 		c->last_base = base;
-		c->last_rc = dlen ? pkg_resolve(c, base, c->last_dir, 1, &d) : imgfs_fs_getattr(c->fs, base, &d);
+		c->last_rc = dlen ? pkg_resolve(c, base, c->last_dir, 1, &d) :
+				    imgfs_fs_getattr(c->fs, base, &d);
 		if (c->last_rc == 0 && !S_ISDIR(d.mode))
 			c->last_rc = -ENOTDIR;
 		c->last_ino = d.ino;
+		if (pkg_is_fatal(c->last_rc)) {
+			/* not an answer about this directory: asked again */
+			rc = c->last_rc;
+			free(c->last_dir);
+			c->last_dir = NULL;
+			return pkg_fatal(c, rc);
+		}
 	}
 	if (c->last_rc)
 		return c->last_rc;
+	if (path + end - name > COMP_MAX)
+		return -ENAMETOOLONG;
 	dir = strndup(name, (size_t)(path + end - name));
-	if (!dir) {
-		c->nomem = 1;
-		return -ENOMEM;
-	}
+	if (!dir)
+		return pkg_nomem(c);
 	rc = imgfs_fs_lookup(c->fs, c->last_ino, dir, out);
 	free(dir);
-	return rc;
+	return pkg_is_fatal(rc) ? pkg_fatal(c, rc) : rc;
 }
 
-/* The inodes of the merged tree's directories named NAME1 or NAME2, in
- * tree order.  Found with one scan of the dentry table: the read API has
- * no search by name, and walking the whole tree through it would cost a
- * readdir per directory of the image.  Returns the count or -1. */
-long pkg_dirs_named(struct pkg_ctx *c, const char *name1, const char *name2, uint64_t **out)
+int pkg_dirs_named(struct pkg_ctx *c, const char *name1, const char *name2, uint64_t **out,
+		   size_t *count)
 {
 	sqlite3_stmt *q = NULL;
 	size_t n = 0, cap = 0;
 	uint64_t *v = NULL;
+	int r, rc = 0;
 
 	*out = NULL;
+	*count = 0;
 	if (sqlite3_prepare_v2(c->db, "SELECT d.ino FROM dentry d JOIN inode i ON i.ino = d.ino "
 			       "WHERE d.view = " IMGFS_SQL(IMGFS_VIEW_MERGED) " AND CAST(d.name AS TEXT) IN (?1, ?2) "
 			       "AND " IMGFS_SQL_IS_DIR("i.mode") " ORDER BY d.id", -1, &q, NULL) != SQLITE_OK)
-		return -1;
+		return pkg_sqlfail(c);
 	sqlite3_bind_text(q, 1, name1, -1, SQLITE_STATIC);
 	sqlite3_bind_text(q, 2, name2, -1, SQLITE_STATIC);
-	while (sqlite3_step(q) == SQLITE_ROW) {
+	while ((r = sqlite3_step(q)) == SQLITE_ROW) {
 		if (n == cap) {
 			uint64_t *nv = realloc(v, (cap = cap ? cap * 2 : 16) * sizeof(*nv));
 
 			if (!nv) {
-				c->nomem = 1;
-				break;
+				rc = pkg_nomem(c);
+				goto out;
 			}
 			v = nv;
 		}
 		v[n++] = (uint64_t)sqlite3_column_int64(q, 0);
 	}
-	sqlite3_finalize(q);
+	if (r != SQLITE_DONE) {
+		rc = pkg_sqlfail(c);
+		goto out;
+	}
 	*out = v;
-	return c->nomem ? -1 : (long)n;
+	*count = n;
+	v = NULL;
+out:
+	sqlite3_finalize(q);
+	free(v);
+	return rc;
 }
