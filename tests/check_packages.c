@@ -442,6 +442,55 @@ START_TEST(no_truncation)
 }
 END_TEST
 
+/* A bound of the whole pass (issue 13, item 13): one .list of 2 million
+ * lines (the most one file may have) hardlinked as 10 packages' lists is
+ * 20 million lines to split and hold, past PKG_LINES_MAX (8 million):
+ * attribution stops within the 4th or 5th package, the index builds, and
+ * what was found before the bound is kept.  (tests/hostile.sh has the
+ * lookups bound, PKG_STEPS_MAX, too slow to reach for a unit test.) */
+START_TEST(work_bound)
+{
+	const size_t lines = 1999999; /* and one empty line after the last '\n' */
+	char *list = malloc(2 * lines + 1), *status = malloc(10 * 64), names[10][32];
+	struct tu_entry l0[9 + 10];
+	size_t i, n = 0;
+
+	/* each list claims usr/f0 and usr/f1, then "x" lines dpkg skips */
+	strcpy(list, "/usr/f0\n/usr/f1\n");
+	for (i = 16; i < 2 * lines; i += 2)
+		memcpy(list + i, "x\n", 2);
+	list[2 * lines] = '\0';
+	status[0] = '\0';
+	for (i = 0; i < 10; i++) {
+		sprintf(status + strlen(status), "Package: p%zu\nStatus: install ok installed\n"
+			"Version: 1\n\n", i);
+		snprintf(names[i], sizeof(names[i]), "var/lib/dpkg/info/p%zu.list", i);
+	}
+	l0[n++] = (struct tu_entry)D("usr/");
+	l0[n++] = (struct tu_entry)F("usr/f0", "x");
+	l0[n++] = (struct tu_entry)F("usr/f1", "y");
+	l0[n++] = (struct tu_entry)D("var/");
+	l0[n++] = (struct tu_entry)D("var/lib/");
+	l0[n++] = (struct tu_entry)D("var/lib/dpkg/");
+	l0[n++] = (struct tu_entry)D("var/lib/dpkg/info/");
+	l0[n++] = (struct tu_entry)F("var/lib/dpkg/status", status);
+	l0[n++] = (struct tu_entry)F(names[0], list);
+	for (i = 1; i < 10; i++)
+		l0[n++] = (struct tu_entry){ .path = names[i], .type = TU_HARDLINK, .link = names[0] };
+	rebuild(l0, n);
+	/* stopped: not all ten packages were reached */
+	ck_assert_int_ge(one("SELECT count(*) FROM pkg"), 1);
+	ck_assert_int_lt(one("SELECT count(*) FROM pkg"), 10);
+	ck_assert_str_eq(row("dpkg", "p9"), "");
+	/* p0's claims are kept: each lists f0 first, so p0 ranks first */
+	ck_assert_str_eq(row("dpkg", "p0"), "2 2 0 0 1 -");
+	ck_assert_msg(!strncmp(pkg_of("usr/f1"), "dpkg:p0=1,dpkg:p1=1", 19), "usr/f1: %s",
+		      pkg_of("usr/f1"));
+	free(list);
+	free(status);
+}
+END_TEST
+
 static Suite *packages_suite(void)
 {
 	Suite *s = suite_create("packages");
@@ -457,6 +506,7 @@ static Suite *packages_suite(void)
 	tcase_add_test(t, totals);
 	tcase_add_test(t, bad_databases);
 	tcase_add_test(t, no_truncation);
+	tcase_add_test(t, work_bound);
 	suite_add_tcase(s, t);
 	return s;
 }

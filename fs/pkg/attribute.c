@@ -200,8 +200,14 @@ int imgfs_packages_build(sqlite3 *db, const char *index_path, struct imgfs_err *
 	rc = imgfs_fs_open(&c->fs, index_path, err);
 	if (rc)
 		goto out;
-	for (i = 0; i < sizeof(dbs) / sizeof(dbs[0]) && !rc && !c->stop; i++)
+	/* each database has its own byte budget; the pass's bounds hold over
+	 * all of them */
+	for (i = 0; i < sizeof(dbs) / sizeof(dbs[0]) && !rc && !c->stop; i++) {
+		c->db_name = dbs[i].name;
+		c->db_bytes = 0;
+		c->db_stop = 0;
 		rc = dbs[i].scan(c);
+	}
 	/* the reader is closed before the writer changes the file under it */
 	imgfs_fs_close(c->fs);
 	c->fs = NULL;

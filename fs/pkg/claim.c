@@ -140,6 +140,8 @@ int pkg_attribute(struct pkg_ctx *c, size_t pkg, uint64_t base, struct strvec *p
 		rc = pkg_resolve_file(c, base, paths->v[i], &a);
 		if (pkg_is_fatal(rc))
 			goto out;
+		if (rc == -ECANCELED)
+			break;
 		if (rc == 0 && !S_ISDIR(a.mode) &&
 		    (!S_ISLNK(a.mode) || !has_beneath(sorted, paths->n, paths->v[i]))) {
 			rc = pkg_claim(c, pkg, &a);

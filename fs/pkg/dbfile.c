@@ -37,6 +37,8 @@ int pkg_read_whole(struct pkg_ctx *c, uint64_t ino, const char *what, char **out
 		pkg_warn(c, "%s: %s", what, "larger than 64 MiB");
 		return 0;
 	}
+	if (pkg_spend_bytes(c, a.size))
+		return 0;
 	buf = malloc((size_t)a.size + 1);
 	if (!buf)
 		return pkg_nomem(c);
@@ -81,6 +83,8 @@ int pkg_split_lines(struct pkg_ctx *c, char *buf, size_t len, const char *what, 
 		pkg_warn(c, "%s: %s", what, "more than 2000000 lines");
 		return 0;
 	}
+	if (pkg_spend_lines(c, cap))
+		return 0;
 	*lines = malloc(cap * sizeof(**lines));
 	if (!*lines)
 		return pkg_nomem(c);

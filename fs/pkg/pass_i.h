@@ -1,6 +1,6 @@
 /* The state of one package pass (pkg/attribute.c runs it): the packages
  * and claims found so far, the read side it reads the merged tree through,
- * and the helpers every database reader shares.
+ * the work it may still do, and the helpers every database reader shares.
  *
  * The error convention of the pass: a function returns 0 or a negative
  * errno.  0 also when something of the image was skipped: a warning on
@@ -57,7 +57,13 @@ struct pkg_ctx {
 	struct claim *claims;
 	size_t n_claims, cap_claims;
 	uint64_t npm_walked;
-	int stop;                /* attribution stopped: a bound reached, warned once */
+	/* The work done so far, against the bounds of pkg/pass.c: over the
+	 * pass, and by the database being read. */
+	uint64_t steps, lines, db_bytes;
+	const char *db_name;     /* the database being read: "dpkg" */
+	/* STOP: attribution stopped for the whole pass; DB_STOP: for the
+	 * database being read.  Each set once, with its warning. */
+	int stop, db_stop;
 	/* The last directory resolved, as (base, text): lists name many
 	 * files of one directory in a row. */
 	uint64_t last_base, last_ino;
@@ -85,14 +91,25 @@ static inline int pkg_is_fatal(int rc)
 	return rc == -ENOMEM || rc == -EIO;
 }
 
-/* 1 when attribution has stopped. */
+/* 1 when attribution has stopped, for the pass or the database read. */
 static inline int pkg_stopped(const struct pkg_ctx *c)
 {
-	return c->stop;
+	return c->stop || c->db_stop;
 }
 /* Stops the pass, with one warning line naming the image and BOUND (the
  * first bound reached; later ones say nothing). */
 void pkg_stop(struct pkg_ctx *c, const char *bound);
+/* Counts N lookups in the tree (path components, listed entries); stops
+ * the pass with its warning past PKG_STEPS_MAX.  Returns pkg_stopped(). */
+int pkg_spend_steps(struct pkg_ctx *c, uint64_t n);
+/* Counts N lines of database files; stops the pass past PKG_LINES_MAX.
+ * Returns pkg_stopped(). */
+int pkg_spend_lines(struct pkg_ctx *c, uint64_t n);
+/* Counts a database file of N bytes about to be read: stops the database
+ * past PKG_DB_BYTES_MAX (the file then is not read).  Returns
+ * pkg_stopped(). */
+int pkg_spend_bytes(struct pkg_ctx *c, uint64_t n);
+
 /* Appends a copy of path S's first LEN bytes to V, or counts it in
  * V->toolong when longer than PKG_PATH_MAX; 0 or -ENOMEM (on c->err). */
 int pkg_vec_add(struct pkg_ctx *c, struct strvec *v, const char *s, size_t len);

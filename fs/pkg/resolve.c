@@ -79,6 +79,8 @@ int pkg_list_dir(struct pkg_ctx *c, uint64_t ino, struct dirlist *dl)
 	rc = imgfs_fs_readdir(c->fs, ino, 0, list_fn, &l);
 	if (l.rc)
 		rc = l.rc;
+	if (rc == 0 && pkg_spend_steps(c, 1 + dl->n))
+		rc = -ECANCELED;
 	if (rc)
 		pkg_dirlist_free(dl);
 	if (pkg_is_fatal(rc))
@@ -141,6 +143,8 @@ static int resolve(struct pkg_ctx *c, uint64_t base, const char *path, int follo
 		last = p[strspn(p, "/")] == '\0';
 		if (!strcmp(comp, "."))
 			continue;
+		if (pkg_spend_steps(c, 1))
+			return -ECANCELED;
 		if (!strcmp(comp, "..")) {
 			rc = parent_of(c, dir, &dir);
 			if (rc)
@@ -222,12 +226,12 @@ int pkg_resolve_file(struct pkg_ctx *c, uint64_t base, const char *path, struct 
 		if (c->last_rc == 0 && !S_ISDIR(d.mode))
 			c->last_rc = -ENOTDIR;
 		c->last_ino = d.ino;
-		if (pkg_is_fatal(c->last_rc)) {
+		if (pkg_is_fatal(c->last_rc) || c->last_rc == -ECANCELED) {
 			/* not an answer about this directory: asked again */
 			rc = c->last_rc;
 			free(c->last_dir);
 			c->last_dir = NULL;
-			return pkg_fatal(c, rc);
+			return pkg_is_fatal(rc) ? pkg_fatal(c, rc) : rc;
 		}
 	}
 	if (c->last_rc)
@@ -237,7 +241,7 @@ int pkg_resolve_file(struct pkg_ctx *c, uint64_t base, const char *path, struct 
 	dir = strndup(name, (size_t)(path + end - name));
 	if (!dir)
 		return pkg_nomem(c);
-	rc = imgfs_fs_lookup(c->fs, c->last_ino, dir, out);
+	rc = pkg_spend_steps(c, 1) ? -ECANCELED : imgfs_fs_lookup(c->fs, c->last_ino, dir, out);
 	free(dir);
 	return pkg_is_fatal(rc) ? pkg_fatal(c, rc) : rc;
 }

@@ -20,17 +20,18 @@ struct dirlist {
 };
 
 /* The entries of directory INO but "." and "..", into DL (owned by the
- * caller, freed with pkg_dirlist_free()).  Returns 0; or, DL empty,
- * -ENOTDIR or -ENOENT (the image's), or a fatal -errno (on c->err). */
+ * caller, freed with pkg_dirlist_free()), each counted as a lookup.
+ * Returns 0; or, DL empty, -ENOTDIR or -ENOENT (the image's), -ECANCELED
+ * (a bound reached), or a fatal -errno (on c->err). */
 int pkg_list_dir(struct pkg_ctx *c, uint64_t ino, struct dirlist *dl);
 void pkg_dirlist_free(struct dirlist *dl);
 
 /* Resolves PATH inside the image, from directory BASE when relative, the
  * way the kernel would with the image as root: symlinks followed in every
  * component but the last (and the last too when FOLLOW_LAST), ".." taken
- * physically.  Returns 0 and *OUT; or -ENOENT, -ENOTDIR, -ELOOP,
- * -ENAMETOOLONG (the path does not resolve), or a fatal -errno (on
- * c->err). */
+ * physically, each component counted as a lookup.  Returns 0 and *OUT;
+ * or -ENOENT, -ENOTDIR, -ELOOP, -ENAMETOOLONG (the path does not resolve),
+ * -ECANCELED (a bound reached), or a fatal -errno (on c->err). */
 int pkg_resolve(struct pkg_ctx *c, uint64_t base, const char *path, int follow_last,
 		struct imgfs_attr *out);
 /* pkg_resolve() of PATH's last component not followed, its directory part
