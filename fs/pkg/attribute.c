@@ -1,9 +1,9 @@
-/* This file contains package attribution: after the index is committed, it
- * reads the package databases found in the merged tree (dpkg, pip's
- * dist-info and egg-info, npm's node_modules, apk), resolves every path
- * they list inside the image, symlinked directories followed, and records
- * which packages claim each inode (pkgfile), each package's totals (pkg)
- * and the package owning most bytes under each directory (pkgdir). */
+/* This file contains the driver of package attribution: after the index
+ * is committed, it runs each database reader of the table below (dpkg,
+ * apk, pip's dist-info and egg-info, npm's node_modules: pkg/dpkg.c ...)
+ * over the merged tree, then records which packages claim each inode
+ * (pkgfile), each package's totals (pkg) and the package owning most
+ * bytes under each directory (pkgdir). */
 #include "pkg/attribute_i.h"
 
 #include <errno.h>

@@ -125,8 +125,9 @@ int pkg_attribute(struct pkg_ctx *c, size_t pkg, uint64_t base, struct strvec *p
 	/* no file of a Linux system has such a path: each is one missing */
 	c->pkgs[pkg].missing += (int64_t)paths->toolong;
 	if (paths->toolong)
-		pkg_warn(c, "%s:%s: %zu listed paths longer than %d bytes (PKG_PATH_MAX)",
-			 c->pkgs[pkg].manager, c->pkgs[pkg].name, paths->toolong, PKG_PATH_MAX);
+		pkg_warn(c, "%s:%.*s: %zu listed paths longer than %d bytes (PKG_PATH_MAX)",
+			 c->pkgs[pkg].manager, PKG_WARN_NAME, c->pkgs[pkg].name, paths->toolong,
+			 PKG_PATH_MAX);
 	if (!paths->n)
 		return 0;
 	sorted = malloc(paths->n * sizeof(*sorted));

@@ -36,7 +36,8 @@ static int dpkg_list(struct pkg_ctx *c, uint64_t info, const char *name, const c
 		rc = imgfs_fs_lookup(c->fs, info, fn, &a);
 	if (rc && !pkg_is_fatal(rc)) {
 		if ((size_t)snprintf(fn, sizeof(fn), "%s.list", name) >= sizeof(fn)) {
-			pkg_warn(c, "dpkg:%s: a package name too long for a .list file", name);
+			pkg_warn(c, "dpkg:%.*s: a package name too long for a .list file",
+				 PKG_WARN_NAME, name);
 			return 0;
 		}
 		rc = imgfs_fs_lookup(c->fs, info, fn, &a);

@@ -24,6 +24,10 @@
  * a Linux system has it; a longer one is a missing file, with a warning. */
 #define PKG_PATH_MAX (PATH_MAX - 1)
 
+/* Bytes of a name from a database shown in a warning: a line of the
+ * image may be megabytes long, the warning stays one readable line. */
+#define PKG_WARN_NAME 255
+
 /* Specificity of a claim: a language package manager's claim is more
  * precise than the distribution's (pip installed over a dpkg file). */
 enum { CLS_LANG = 0, CLS_SYSTEM = 1 };
