@@ -1,4 +1,4 @@
-/* This file contains the tests of package attribution (fs/pkg/attribute.c):
+/* This file contains the tests of package attribution (fs/pkg/):
  * dpkg, pip (dist-info and egg-info), npm and apk databases in a small
  * two-layer image, paths through symlinked directories, files deleted by
  * the later layer, files claimed twice, directory owners, and databases
@@ -371,6 +371,126 @@ START_TEST(bad_databases)
 }
 END_TEST
 
+/* Rebuilds the image as one layer of the N entries E and reopens it. */
+static void rebuild(const struct tu_entry *e, size_t n)
+{
+	struct tu_layer l = { .created_by = "one" };
+
+	imgfs_fs_close(fs);
+	fs = NULL;
+	sqlite3_close(db);
+	db = NULL;
+	unlink(index_path);
+	tu_tar(&l.tar, e, n, 0);
+	tu_docker_archive(image, &l, 1);
+	tu_blob_free(&l.tar);
+	open_image();
+}
+
+/* A path or name longer than a buffer of the readers is an error for
+ * that entry, never cut to one that names another file: these used to be
+ * cut (a quoted RECORD path at 4095 bytes, a METADATA Name at 255) or
+ * dropped unseen (an unquoted RECORD path of 4096 bytes or more).  A
+ * listed path of PATH_MAX bytes or more is one no Linux system has
+ * (open(2) fails with ENAMETOOLONG): missing, though "." components would
+ * bring it back under the limit. */
+START_TEST(no_truncation)
+{
+	/* P: 2047 "./" then "f", 4095 bytes naming s/site-packages/f */
+	char *p = malloc(4096), *record = malloc(8400);
+	char *meta = malloc(400), *name = malloc(301), *list = malloc(8400);
+	size_t i;
+
+	for (i = 0; i < 2047; i++)
+		memcpy(p + 2 * i, "./", 2);
+	strcpy(p + 2 * 2047, "f");
+	ck_assert_uint_eq(strlen(p), 4095);
+	/* P + "x" quoted, P + "y" not: both 4096 bytes */
+	snprintf(record, 8400, "\"%sx\",,\n%sy,,\n", p, p);
+	memset(name, 'n', 300);
+	name[300] = '\0';
+	snprintf(meta, 400, "Name: %s\nVersion: 1\n", name);
+	/* "/" then 2100 "./" then usr/bin/tool: 4213 bytes naming a file */
+	strcpy(list, "/");
+	for (i = 0; i < 2100; i++)
+		strcat(list, "./");
+	strcat(list, "usr/bin/tool\n");
+	{
+		const struct tu_entry l0[] = {
+			D("usr/"), D("usr/bin/"), F("usr/bin/tool", "tool"),
+			F("s/site-packages/f", "f"),
+			D("s/site-packages/t-1.dist-info/"),
+			F("s/site-packages/t-1.dist-info/RECORD", record),
+			F("s/site-packages/t-1.dist-info/METADATA", meta),
+			D("var/"), D("var/lib/"), D("var/lib/dpkg/"), D("var/lib/dpkg/info/"),
+			F("var/lib/dpkg/status", "Package: long\nStatus: install ok installed\n"
+			  "Version: 1\n"),
+			F("var/lib/dpkg/info/long.list", list),
+		};
+
+		rebuild(l0, sizeof(l0) / sizeof(l0[0]));
+	}
+	/* the whole Name, both RECORD paths missing, f claimed by nobody */
+	ck_assert_str_eq(row("pip", name), "0 0 2 - 1 -");
+	ck_assert_int_eq(one("SELECT count(*) FROM pkgfile"), 0);
+	ck_assert_str_eq(row("dpkg", "long"), "0 0 1 - 1 -");
+	free(p);
+	free(record);
+	free(meta);
+	free(name);
+	free(list);
+}
+END_TEST
+
+/* A bound of the whole pass (issue 13, item 13): one .list of 2 million
+ * lines (the most one file may have) hardlinked as 10 packages' lists is
+ * 20 million lines to split and hold, past PKG_LINES_MAX (8 million):
+ * attribution stops within the 4th or 5th package, the index builds, and
+ * what was found before the bound is kept.  (tests/hostile.sh has the
+ * lookups bound, PKG_STEPS_MAX, too slow to reach for a unit test.) */
+START_TEST(work_bound)
+{
+	const size_t lines = 1999999; /* and one empty line after the last '\n' */
+	char *list = malloc(2 * lines + 1), *status = malloc(10 * 64), names[10][32];
+	struct tu_entry l0[9 + 10];
+	size_t i, n = 0;
+
+	/* each list claims usr/f0 and usr/f1, then "x" lines dpkg skips */
+	strcpy(list, "/usr/f0\n/usr/f1\n");
+	for (i = 16; i < 2 * lines; i += 2)
+		memcpy(list + i, "x\n", 2);
+	list[2 * lines] = '\0';
+	status[0] = '\0';
+	for (i = 0; i < 10; i++) {
+		sprintf(status + strlen(status), "Package: p%zu\nStatus: install ok installed\n"
+			"Version: 1\n\n", i);
+		snprintf(names[i], sizeof(names[i]), "var/lib/dpkg/info/p%zu.list", i);
+	}
+	l0[n++] = (struct tu_entry)D("usr/");
+	l0[n++] = (struct tu_entry)F("usr/f0", "x");
+	l0[n++] = (struct tu_entry)F("usr/f1", "y");
+	l0[n++] = (struct tu_entry)D("var/");
+	l0[n++] = (struct tu_entry)D("var/lib/");
+	l0[n++] = (struct tu_entry)D("var/lib/dpkg/");
+	l0[n++] = (struct tu_entry)D("var/lib/dpkg/info/");
+	l0[n++] = (struct tu_entry)F("var/lib/dpkg/status", status);
+	l0[n++] = (struct tu_entry)F(names[0], list);
+	for (i = 1; i < 10; i++)
+		l0[n++] = (struct tu_entry){ .path = names[i], .type = TU_HARDLINK, .link = names[0] };
+	rebuild(l0, n);
+	/* stopped: not all ten packages were reached */
+	ck_assert_int_ge(one("SELECT count(*) FROM pkg"), 1);
+	ck_assert_int_lt(one("SELECT count(*) FROM pkg"), 10);
+	ck_assert_str_eq(row("dpkg", "p9"), "");
+	/* p0's claims are kept: each lists f0 first, so p0 ranks first */
+	ck_assert_str_eq(row("dpkg", "p0"), "2 2 0 0 1 -");
+	ck_assert_msg(!strncmp(pkg_of("usr/f1"), "dpkg:p0=1,dpkg:p1=1", 19), "usr/f1: %s",
+		      pkg_of("usr/f1"));
+	free(list);
+	free(status);
+}
+END_TEST
+
 static Suite *packages_suite(void)
 {
 	Suite *s = suite_create("packages");
@@ -385,6 +505,8 @@ static Suite *packages_suite(void)
 	tcase_add_test(t, directories);
 	tcase_add_test(t, totals);
 	tcase_add_test(t, bad_databases);
+	tcase_add_test(t, no_truncation);
+	tcase_add_test(t, work_bound);
 	suite_add_tcase(s, t);
 	return s;
 }

@@ -4,8 +4,9 @@ oversized container images, each with what imgfs must do with it.
 
 Usage: make_hostile.py OUTDIR               the small cases (about 1.5 MB)
        make_hostile.py FILE --big CASE N    one large case streamed to FILE:
-                                            bomb, deep, million, pax or
-                                            longname, of size N (big_* below)
+                                            bomb, deep, million, pax,
+                                            longname or pkglist, of size N
+                                            (big_* below)
 
 Python standard library only.  OUTDIR/cases.tsv gets one line per case:
 
@@ -678,8 +679,55 @@ def big_longname(path, size):
     stream_docker(path, layer)
 
 
+def big_pkglist(path, n):
+    """A dpkg database of N installed packages whose .list files are all
+    one 60 MiB file (hardlinks), of lines padded with "/a/.." so that each
+    costs ~1,600 lookups and no two in a row share a directory: gzipped,
+    about 100 KB.  Unbounded, the package pass cost ~10 hours (issue 13)."""
+    def layer(f):
+        z = zlib.compressobj(9, zlib.DEFLATED, 31)
+        bio = io.BytesIO()
+        tf = tarfile.open(fileobj=bio, mode="w", format=tarfile.PAX_FORMAT)
+
+        def flush():
+            f.write(z.compress(bio.getvalue()))
+            bio.seek(0)
+            bio.truncate()
+        for d in ("a", "usr", "var", "var/lib", "var/lib/dpkg", "var/lib/dpkg/info"):
+            tf.addfile(ti(d, tarfile.DIRTYPE, mode=0o755))
+        for name in ("usr/f0", "usr/f1"):
+            tf.addfile(ti(name, size=1), io.BytesIO(b"x"))
+        status = b"".join(b"Package: p%d\nStatus: install ok installed\nVersion: 1\n\n" % i
+                          for i in range(n))
+        tf.addfile(ti("var/lib/dpkg/status", size=len(status)), io.BytesIO(status))
+        # lines under PATH_MAX, alternating between two paddings
+        lines = [b"/a/.." * (790 + k) + b"/usr/f%d\n" % k for k in (0, 1)]
+        pair = lines[0] + lines[1]
+        size = (60 << 20) // len(pair) * len(pair)
+        flush()
+        f.write(z.compress(ti("var/lib/dpkg/info/p0.list", size=size).tobuf(
+            format=tarfile.PAX_FORMAT)))
+        chunk = pair * ((1 << 20) // len(pair))
+        left = size
+        while left:
+            k = min(left, len(chunk))
+            f.write(z.compress(chunk[:k]))
+            left -= k
+        f.write(z.compress(b"\0" * (-size % 512)))
+        tf.offset += size + (-size % 512)
+        for i in range(1, n):
+            tf.addfile(ti("var/lib/dpkg/info/p%d.list" % i, tarfile.LNKTYPE,
+                          link="var/lib/dpkg/info/p0.list"))
+            if i % 100 == 0:
+                flush()
+        tf.close()
+        flush()
+        f.write(z.flush())
+    stream_docker(path, layer)
+
+
 BIG = {"bomb": big_bomb, "deep": big_deep, "million": big_million,
-       "pax": big_pax, "longname": big_longname}
+       "pax": big_pax, "longname": big_longname, "pkglist": big_pkglist}
 
 
 def main():
