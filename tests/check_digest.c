@@ -93,6 +93,9 @@ END_TEST
 /* ---- a region hashed through libarchive ---- */
 
 static char *dir;
+/* what region_of opened, closed and freed by teardown */
+static int fds[8], n_fds;
+static char *paths[8];
 
 /* Writes 100 junk bytes, BLOB, 100 junk bytes; returns BLOB's region. */
 static struct imgfs_region region_of(const struct tu_blob *blob)
@@ -110,9 +113,12 @@ static struct imgfs_region region_of(const struct tu_blob *blob)
 	free(buf);
 	r.fd = open(path, O_RDONLY);
 	ck_assert_int_ge(r.fd, 0);
+	ck_assert_int_lt(n_fds, (int)(sizeof(fds) / sizeof(fds[0])));
+	paths[n_fds] = path;
+	fds[n_fds++] = r.fd;
 	r.off = 100;
 	r.size = blob->len;
-	r.file = path; /* leaked: the test process ends soon */
+	r.file = path;
 	return r;
 }
 
@@ -283,6 +289,11 @@ static void setup(void)
 
 static void teardown(void)
 {
+	while (n_fds > 0) {
+		n_fds--;
+		close(fds[n_fds]);
+		free(paths[n_fds]);
+	}
 	tu_rm_rf(dir);
 	free(dir);
 }
