@@ -423,6 +423,12 @@ def digest_cases(c):
     c.bad(name, oci_tampered_layer(gz, ids, 0, len(gz[0]) // 2),
           layer_re(name, 0, "sha256:" + sha(gz[0])))
     verify(name, "2", layer_re(name, 0, "sha256:" + sha(gz[0])))
+    # A byte of the first deflate block header: the stream no longer
+    # decompresses; the message names the mismatch, the cause, rather than
+    # the decompressor's symptom.
+    name = "digest-gzip-broken"
+    c.bad(name, oci_tampered_layer(gz, ids, 0, 10), layer_re(name, 0, "sha256:" + sha(gz[0])))
+    verify(name, "2", layer_re(name, 0, "sha256:" + sha(gz[0])))
     # Bytes after the tar's end that libarchive never reads (a second gzip
     # member of 300 KB that does not compress): hashed at the end, so a
     # change near the blob's end is caught while indexing too.
