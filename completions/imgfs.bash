@@ -5,13 +5,13 @@ _imgfs() {
 	local cur prev words cword cmd i
 	_init_completion -n : || return
 
-	local commands='mount umount index layers check'
+	local commands='mount umount index layers check verify help'
 	local common='--image --platform --index --cache-dir --rebuild --quiet --verbose --help'
 
 	cmd=
 	for ((i = 1; i < cword; i++)); do
 		case ${words[i]} in
-		mount | umount | unmount | index | layers | check) cmd=${words[i]}; break ;;
+		mount | umount | unmount | index | layers | check | verify | help) cmd=${words[i]}; break ;;
 		-*) ;;
 		*) cmd=helper; break ;; # imgfs IMAGE MOUNTPOINT -o OPTS
 		esac
@@ -66,6 +66,16 @@ _imgfs() {
 		;;
 	layers)
 		[[ $cur == -* ]] && { COMPREPLY=($(compgen -W "$common --json" -- "$cur")); return; }
+		;;
+	verify)
+		[[ $cur == -* ]] && {
+			COMPREPLY=($(compgen -W '--image --platform --cache-dir --quiet --help' -- "$cur"))
+			return
+		}
+		;;
+	help)
+		COMPREPLY=($(compgen -W 'verify' -- "$cur"))
+		return
 		;;
 	check)
 		[[ $cur == -* ]] && {

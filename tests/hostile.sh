@@ -222,6 +222,31 @@ else
 	fail "dotdot-names: something escaped: $found $(diff "$W/outside.before" "$W/outside.after")"
 fi
 
+# ------------------------------------------- imgfs verify (issue 13, item 8)
+
+# Each line of verify.tsv: imgfs verify must exit as listed; on exit 2
+# with one "imgfs: " line matching the regex and a MISMATCH line on
+# stdout, on exit 0 with every line "ok" and nothing on stderr.  (The
+# index side of the same images is a case of cases.tsv above.)
+nv=0
+while IFS=$'\t' read -r name image ex re; do
+	nv=$((nv + 1))
+	out=$W/$name.verify.out err=$W/$name.verify.err rc=0
+	timeout 120 "$IMGFS" verify "$H/$image" >"$out" 2>"$err" || rc=$?
+	if [ "$rc" -ne "$ex" ]; then
+		fail "verify $name: expected exit $ex, got $rc: $(head -c 300 "$err")"
+	elif [ "$ex" -eq 2 ] && { [ "$(wc -l <"$err")" -ne 1 ] || ! grep -Eq -- "$re" "$err"; }; then
+		fail "verify $name: expected one line matching /$re/ on stderr, got: $(head -c 300 "$err")"
+	elif [ "$ex" -eq 2 ] && ! grep -q '^MISMATCH ' "$out"; then
+		fail "verify $name: exit 2 but no MISMATCH line: $(head -c 300 "$out")"
+	elif [ "$ex" -eq 0 ] && { [ -s "$err" ] || grep -qv '^ok ' "$out" || [ ! -s "$out" ]; }; then
+		fail "verify $name: exit 0 but: $(head -c 300 "$err") $(grep -v '^ok ' "$out" | head -3)"
+	else
+		pass "verify $name: exit $rc${ex:+ }$(cut -c1-150 "$err")"
+	fi
+done <"$H/verify.tsv"
+echo "# $nv imgfs verify cases"
+
 # ------------------------------------------------ no external programs
 
 # An lzop-compressed "image" with a stand-in lzop first on PATH: libarchive's

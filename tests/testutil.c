@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "imgfs/imgfs.h"
+#include "util/digest_i.h"
 
 char *tu_tmpdir(void)
 {
@@ -221,6 +222,17 @@ void tu_blob_free(struct tu_blob *b)
 
 /* ---- images ---- */
 
+void tu_sha256_hex(char out[65], const void *data, size_t len)
+{
+	struct imgfs_digest d;
+	char text[IMGFS_DIGEST_TEXT_MAX];
+
+	imgfs_digest_begin(&d, "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+	imgfs_digest_update(&d, data, len);
+	imgfs_digest_end(&d, text, sizeof(text));
+	memcpy(out, text + 7, 65);
+}
+
 void tu_hex64(char out[65], uint64_t seed, const void *data, size_t len)
 {
 	const unsigned char *p = data;
@@ -374,7 +386,7 @@ void tu_oci_archive(const char *path, const struct tu_layer *l, size_t n, int gz
 		"\"config\":{\"mediaType\":\"application/vnd.oci.image.config.v1+json\","
 		"\"digest\":\"sha256:%s\",\"size\":%zu},\"layers\":[", hex, strlen(config));
 	for (i = 0; i < n; i++) {
-		tu_hex64(hex, 2000 + i, l[i].tar.data, l[i].tar.len);
+		tu_sha256_hex(hex, l[i].tar.data, l[i].tar.len);
 		snprintf(name, sizeof(name), "blobs/sha256/%s", hex);
 		outer_add(a, name, l[i].tar.data, l[i].tar.len);
 		cat(&manifest, "%s{\"mediaType\":\"application/vnd.oci.image.layer.v1.tar%s\","

@@ -69,13 +69,17 @@ struct tu_layer {
  * placed after the first layer's), and manifest.json, in that order. */
 void tu_docker_archive(const char *path, const struct tu_layer *l, size_t n);
 
-/* Writes an OCI archive at PATH: oci-layout, blobs/sha256/<64 hex> for the
+/* Writes an OCI archive at PATH: oci-layout, blobs/sha256/<sha256> for the
  * layers (media type tar+gzip when GZIPPED, else tar; the tars are stored
  * as given), config and manifest, then index.json. */
 void tu_oci_archive(const char *path, const struct tu_layer *l, size_t n, int gzipped);
 
 /* A 64-lowercase-hex name made from SEED and DATA; not a real sha256. */
 void tu_hex64(char out[65], uint64_t seed, const void *data, size_t len);
+
+/* The real sha256 of DATA, 64 hex digits: the names of OCI layer blobs,
+ * which the index build checks (a compressed blob must match its digest). */
+void tu_sha256_hex(char out[65], const void *data, size_t len);
 
 /* LEN pseudo-random bytes from SEED (xorshift64), malloc'd. */
 unsigned char *tu_random(size_t len, uint64_t seed);

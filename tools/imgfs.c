@@ -1,5 +1,6 @@
 /* This file contains the imgfs command: mount (also as the mount helper of
- * mount -t fuse.imgfs), umount, index and layers; check is in check.c. */
+ * mount -t fuse.imgfs), umount, index and layers; check, packages and
+ * verify are in their own files. */
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
@@ -21,6 +22,7 @@
 #include "json.h"
 #include "mounted.h"
 #include "packages.h"
+#include "verify.h"
 
 #define EXIT_RUNTIME 1
 #define EXIT_INPUT 2
@@ -35,6 +37,8 @@ static const char usage_text[] =
 	"       imgfs layers [--image N] [--platform P] [--index PATH] [--cache-dir DIR] [--json] IMAGE\n"
 	"       imgfs check [--ci-config FILE] [--json] [--image N] [--platform P] IMAGE\n"
 	"       imgfs packages [--image N] [--platform P] [--index PATH] [--json] [--by-layer] IMAGE\n"
+	"       imgfs verify [--image N] [--platform P] [--cache-dir DIR] [-q] IMAGE\n"
+	"       imgfs help [verify]\n"
 	"       imgfs --help | --version\n"
 	"\n"
 	"IMAGE: a docker save / podman save tarball, an OCI archive or layout directory,\n"
@@ -530,6 +534,10 @@ int main(int argc, char **argv)
 	setlocale(LC_CTYPE, "C.UTF-8");
 	if (argc < 2)
 		return usage(EXIT_INPUT);
+	if (!strcmp(argv[1], "help") && argc > 2 && !strcmp(argv[2], "verify")) {
+		fputs(imgfs_verify_usage, stdout);
+		return 0;
+	}
 	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help"))
 		return usage(0);
 	if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "-V")) {
@@ -548,6 +556,8 @@ int main(int argc, char **argv)
 		return imgfs_cmd_check(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "packages"))
 		return imgfs_cmd_packages(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "verify"))
+		return imgfs_cmd_verify(argc - 1, argv + 1);
 	/* mount.fuse3 runs "imgfs SOURCE MOUNTPOINT -o OPTS": a first
 	 * argument that is no command but an existing file means mount. */
 	if (argv[1][0] != '-' && stat(argv[1], &st) == 0)

@@ -146,14 +146,67 @@ static int add_layer(struct imgfs_build *b, int num, const struct imgfs_layer_de
 	return r == SQLITE_DONE ? 0 : db_fail(b->db, b->err);
 }
 
+/* The digest check while indexing.  A compressed layer blob is read whole
+ * anyway to be decompressed, so hashing its bytes as libarchive reads them
+ * costs little; an uncompressed one is read in place, its file data
+ * skipped, and is left to imgfs verify.  The bytes after the tar's end
+ * that libarchive never asks for are hashed at the end when there are at
+ * most this many, or no more than were hashed already (the end of the
+ * compressed stream, an eStargz TOC): more would no longer cost little. */
+#define BLOB_TAIL_MAX (1ull << 20)
+
+/* 1 when layer D's blob in R is to be hashed on its way through
+ * libarchive (H is then begun and armed), 0 when it is not. */
+static int blob_hash_arm(const struct imgfs_region *r, const struct imgfs_layer_desc *d,
+			 struct imgfs_region_hash *h)
+{
+	unsigned char magic[8];
+	ssize_t n;
+
+	if (!d || !d->digest || r->size == 0)
+		return 0;
+	n = pread(r->fd, magic, sizeof(magic), (off_t)r->off);
+	if (n <= 0 || !strcmp(imgfs_sniff_compression(magic, (size_t)n), "none"))
+		return 0;
+	memset(h, 0, sizeof(*h));
+	if (imgfs_digest_begin(&h->d, d->digest) != 0)
+		return 0; /* an algorithm we do not compute: imgfs verify says so */
+	imgfs_region_hash_arm(r, h);
+	return 1;
+}
+
+static int blob_mismatch(struct imgfs_build *b, const char *layer)
+{
+	return imgfs_errf(b->err, -EBADMSG, 1, "%s: %s: content does not match its digest",
+			  b->image, layer);
+}
+
+/* After layer LAYER in R was read with H armed: hashes the blob's tail
+ * when it is at most TAIL bytes (or no more than were hashed already) and
+ * returns -EBADMSG when every byte was hashed and they do not match the
+ * digest, with the message on B's error unless LAYER is NULL; 0 when they
+ * match or were not all hashed. */
+static int blob_hash_check(struct imgfs_build *b, const char *layer, const struct imgfs_region *r,
+			   struct imgfs_region_hash *h, uint64_t tail)
+{
+	int rc = imgfs_region_hash_finish(r, h, h->done > tail ? h->done : tail);
+
+	if (rc < 0 && layer)
+		return imgfs_errf(b->err, rc, 0, "%s: %s: %s", b->image, layer, strerror(-rc));
+	if (rc <= 0 || imgfs_digest_end(&h->d, NULL, 0))
+		return 0;
+	return layer ? blob_mismatch(b, layer) : -EBADMSG;
+}
+
 static int apply_one(struct imgfs_build *b, int num, const struct imgfs_layer_desc *d,
 		     const struct imgfs_region *r)
 {
 	char name[160];
 	uint64_t entries, size;
 	int64_t view_ino, hidden_ino;
+	struct imgfs_region_hash hash;
 	const char *comp;
-	int rc;
+	int rc, hashed;
 
 	struct imgfs_layer_job job = {
 		.merge = &b->merge, .cache = &b->cache, .err = b->err, .image = b->image,
@@ -165,10 +218,21 @@ static int apply_one(struct imgfs_build *b, int num, const struct imgfs_layer_de
 
 	snprintf(name, sizeof(name), "layer %d (%.80s)", num,
 		 d ? (d->digest ? d->digest : d->path) : "rootfs");
+	hashed = blob_hash_arm(r, d, &hash);
 	rc = imgfs_merge_begin_layer(&b->merge, num, &view_ino, &hidden_ino);
 	if (rc == 0)
 		rc = imgfs_layer_apply(&job, num, r, d && d->estargz, &entries, &size, &comp);
+	imgfs_region_hash_disarm();
 	b->entries = job.entries;
+	if (rc == 0 && hashed)
+		rc = blob_hash_check(b, name, r, &hash, BLOB_TAIL_MAX);
+	else if (rc && hashed && b->err && b->err->input &&
+		 blob_hash_check(b, NULL, r, &hash, UINT64_MAX) == -EBADMSG) {
+		/* a damaged stream whose blob does not match its digest: the
+		 * mismatch is the cause, the decompressor's error its symptom */
+		b->err->msg[0] = '\0';
+		rc = blob_mismatch(b, name);
+	}
 	/* An uncompressed layer is its own size, padding included. */
 	if (rc == 0 && !strcmp(comp, "none"))
 		size = r->size;

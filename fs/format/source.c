@@ -139,8 +139,26 @@ out:
 struct rd {
 	int fd;
 	uint64_t off, size, pos;
+	struct imgfs_region_hash *hash; /* borrowed; NULL: not hashed */
 	char buf[1 << 16];
 };
+
+/* The hash imgfs_region_hash_arm set for the next reader over ARMED_FOR:
+ * per thread, as two builds may run at once in one process. */
+static _Thread_local const struct imgfs_region *armed_for;
+static _Thread_local struct imgfs_region_hash *armed_hash;
+
+void imgfs_region_hash_arm(const struct imgfs_region *r, struct imgfs_region_hash *h)
+{
+	armed_for = r;
+	armed_hash = h;
+}
+
+void imgfs_region_hash_disarm(void)
+{
+	armed_for = NULL;
+	armed_hash = NULL;
+}
 
 static la_ssize_t rd_read(struct archive *a, void *c, const void **out)
 {
@@ -157,6 +175,14 @@ static la_ssize_t rd_read(struct archive *a, void *c, const void **out)
 	if (n < 0) {
 		archive_set_error(a, errno, "read error");
 		return -1;
+	}
+	if (r->hash && !r->hash->gap) {
+		if (r->hash->done == r->pos) {
+			imgfs_digest_update(&r->hash->d, r->buf, (size_t)n);
+			r->hash->done += (uint64_t)n;
+		} else {
+			r->hash->gap = 1;
+		}
 	}
 	r->pos += (uint64_t)n;
 	*out = r->buf;
@@ -194,7 +220,10 @@ static int rd_close(struct archive *a, void *c)
 	return ARCHIVE_OK;
 }
 
-struct archive *imgfs_region_archive(const struct imgfs_region *reg)
+/* A reader over REG with our filters and callbacks, hashing into H (or
+ * not); the caller adds the formats and opens it. */
+static struct archive *region_reader(const struct imgfs_region *reg, struct imgfs_region_hash *h,
+				     struct rd **out)
 {
 	struct archive *a = archive_read_new();
 	struct rd *r;
@@ -209,11 +238,29 @@ struct archive *imgfs_region_archive(const struct imgfs_region *reg)
 	r->fd = reg->fd;
 	r->off = reg->off;
 	r->size = reg->size;
+	r->hash = h;
 	if (support_filters(a)) {
 		archive_read_free(a);
 		free(r);
 		return NULL;
 	}
+	*out = r;
+	return a;
+}
+
+struct archive *imgfs_region_archive(const struct imgfs_region *reg)
+{
+	struct imgfs_region_hash *h = NULL;
+	struct archive *a;
+	struct rd *r;
+
+	if (armed_for == reg) {
+		h = armed_hash;
+		imgfs_region_hash_disarm();
+	}
+	a = region_reader(reg, h, &r);
+	if (!a)
+		return NULL;
 	archive_read_support_format_tar(a);
 	archive_read_support_format_gnutar(a);
 	archive_read_support_format_empty(a);
@@ -228,6 +275,45 @@ struct archive *imgfs_region_archive(const struct imgfs_region *reg)
 	 * the first archive_read_next_header(). */
 	archive_read_open1(a);
 	return a;
+}
+
+struct archive *imgfs_region_stream(const struct imgfs_region *reg, struct imgfs_region_hash *h)
+{
+	struct rd *r;
+	struct archive *a = region_reader(reg, h, &r);
+
+	if (!a)
+		return NULL;
+	archive_read_support_format_raw(a);
+	archive_read_set_read_callback(a, rd_read);
+	archive_read_set_skip_callback(a, rd_skip);
+	archive_read_set_seek_callback(a, rd_seek);
+	archive_read_set_callback_data(a, r);
+	archive_read_set_close_callback(a, rd_close);
+	archive_read_open1(a); /* a failure shows at the first header */
+	return a;
+}
+
+int imgfs_region_hash_finish(const struct imgfs_region *r, struct imgfs_region_hash *h,
+			     uint64_t tail_max)
+{
+	unsigned char buf[1 << 16];
+
+	if (h->gap || h->done > r->size || r->size - h->done > tail_max)
+		return 0;
+	while (h->done < r->size) {
+		size_t want = r->size - h->done > sizeof(buf) ? sizeof(buf)
+							     : (size_t)(r->size - h->done);
+		ssize_t n = pread(r->fd, buf, want, (off_t)(r->off + h->done));
+
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			return -EIO; /* the file shrank under us */
+		imgfs_digest_update(&h->d, buf, (size_t)n);
+		h->done += (uint64_t)n;
+	}
+	return 1;
 }
 
 void imgfs_region_archive_free(struct archive *a)

@@ -9,6 +9,7 @@
 
 #include "imgfs/imgfs.h"
 #include "format/manifest_i.h"
+#include "util/digest_i.h"
 
 /* Sanity limits for hostile archives. */
 #define IMGFS_MEMBER_LINK_DEPTH 8  /* member symlink/hardlink chains (podman uses 1) */
@@ -42,6 +43,39 @@ struct imgfs_source {
  * (or when libarchive would decompress through an external program). */
 struct archive *imgfs_region_archive(const struct imgfs_region *r);
 void imgfs_region_archive_free(struct archive *a);
+
+/* The stored bytes of a region hashed as libarchive reads them: the
+ * digest D covers the first DONE bytes of the region, in order, as long as
+ * GAP is 0.  A read that does not start at DONE (after a seek back, or a
+ * skip followed by more reads) sets GAP: the hash then covers no whole
+ * blob and claims nothing. */
+struct imgfs_region_hash {
+	struct imgfs_digest d;   /* begun by the caller with the expected digest */
+	uint64_t done;
+	int gap;
+};
+
+/* Makes the next imgfs_region_archive over R (this very struct, on this
+ * thread) hash the stored bytes it reads into H.  The layer reader opens
+ * its archive itself; this is how the build hashes a layer blob on the
+ * one pass that decompresses it.  Disarm after the layer, whether or not
+ * the archive was opened. */
+void imgfs_region_hash_arm(const struct imgfs_region *r, struct imgfs_region_hash *h);
+void imgfs_region_hash_disarm(void);
+
+/* Hashes the bytes of R that H does not cover yet (what libarchive never
+ * asked for: the end of a compressed stream after the tar's end, a skipped
+ * tail), when there are at most TAIL_MAX of them.  Returns 1 when H then
+ * covers all of R, 0 when it cannot (GAP, or a longer tail), or a negative
+ * errno when the file cannot be read. */
+int imgfs_region_hash_finish(const struct imgfs_region *r, struct imgfs_region_hash *h,
+			     uint64_t tail_max);
+
+/* A libarchive reader of the uncompressed stream of R as one raw entry
+ * (the same in-process decompressors as imgfs_region_archive), hashing the
+ * stored bytes it reads into H when H is not NULL.  NULL when out of
+ * memory.  Free with imgfs_region_archive_free. */
+struct archive *imgfs_region_stream(const struct imgfs_region *r, struct imgfs_region_hash *h);
 
 /* Opens the image at PATH.  A compressed outer tar is decompressed once into
  * SPOOL (a path the caller owns and removes on failure), which then stands in

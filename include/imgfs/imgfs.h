@@ -180,4 +180,40 @@ int imgfs_fs_packages(struct imgfs_fs *fs, struct imgfs_pkg_totals *t, imgfs_pkg
 int imgfs_fs_packages_by_layer(struct imgfs_fs *fs, imgfs_pkg_layer_fn lfn, imgfs_pkg_fn pfn,
 			       void *ctx, struct imgfs_err *err);
 
+/* ---- digests (imgfs verify) ---- */
+
+enum imgfs_verify_status {
+	IMGFS_VERIFY_OK = 0,
+	IMGFS_VERIFY_MISMATCH = 1,  /* the content is not what its digest says */
+	IMGFS_VERIFY_SKIPPED = 2,   /* nothing to check against, or an algorithm not computed */
+};
+
+/* One check imgfs_verify made.  Strings are borrowed for the call. */
+struct imgfs_verify_item {
+	const char *object;     /* "manifest", "config", "layer" or "image" */
+	int layer;              /* layer number (0 = base); -1 for the others */
+	const char *kind;       /* "digest": the stored blob; "diff_id": the layer's
+				 * uncompressed tar (rootfs.diff_ids of the config) */
+	const char *member;     /* the blob's path in the image, or NULL */
+	const char *expected;   /* "sha256:<hex>", or NULL */
+	const char *actual;     /* what the content hashes to, or NULL (skipped, unreadable) */
+	enum imgfs_verify_status status;
+	const char *note;       /* why skipped or unreadable, or NULL */
+	uint64_t bytes;         /* bytes hashed */
+};
+/* Return non-zero to stop; that value is returned. */
+typedef int (*imgfs_verify_fn)(void *ctx, const struct imgfs_verify_item *it);
+
+/* Hashes every blob the image O->image (O->image_name, O->platform)
+ * references and compares each with the digest that names it: the OCI
+ * manifest, the config, each layer blob with its manifest digest and each
+ * layer's uncompressed tar with the config's rootfs.diff_ids.  Reads the
+ * image only (a compressed outer tar is spooled to a temporary file under
+ * O->cache_dir, else $TMPDIR, else /var/tmp); no index is built or used.
+ * Calls FN (may be NULL) once per check, in order.  Returns 0 when nothing
+ * mismatched; -EBADMSG with ERR naming the first mismatch (ERR->input 1)
+ * once every check was made; FN's non-zero result; or another negative
+ * errno with ERR set (an unreadable image stops the checks). */
+int imgfs_verify(const struct imgfs_opts *o, imgfs_verify_fn fn, void *ctx, struct imgfs_err *err);
+
 #endif
