@@ -58,8 +58,7 @@ static int checksum_ok(const unsigned char *h)
  * "size" record (stored in *PAX_SIZE, *HAS_SIZE set) and any sparse key.
  * Only that is read, to decide whether the data may be read in place;
  * libarchive does the parsing that counts (it serves the bytes otherwise).
- * -EILSEQ for a sparse key, a malformed record or a header past
- * IMGFS_TAR_PAX_SCAN_MAX. */
+ * -EILSEQ for a sparse key or a header past IMGFS_TAR_PAX_SCAN_MAX. */
 static int pax_scan(int fd, uint64_t off, uint64_t size, uint64_t *pax_size, int *has_size)
 {
 	size_t at = 0;
@@ -82,11 +81,11 @@ static int pax_scan(int fd, uint64_t off, uint64_t size, uint64_t *pax_size, int
 
 		while (i < (size_t)n && buf[i] >= '0' && buf[i] <= '9' && len <= (size_t)n)
 			len = len * 10 + (size_t)(buf[i++] - '0');
+		/* libarchive too stops at a malformed record and ignores the
+		 * rest; the stored size is still checked against its reading */
 		if (i == at || i >= (size_t)n || buf[i] != ' ' || len <= i - at + 1 ||
-		    len > (size_t)n - at || buf[at + len - 1] != '\n') {
-			rc = -EILSEQ;
+		    len > (size_t)n - at || buf[at + len - 1] != '\n')
 			break;
-		}
 		k = i + 1; /* the key, up to '=' */
 		if (!strncmp(buf + k, "GNU.sparse.", 11) || !strncmp(buf + k, "SCHILY.realsize=", 16) ||
 		    !strncmp(buf + k, "SCHILY.sparse", 13)) {
