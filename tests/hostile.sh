@@ -19,6 +19,11 @@
 #   manifest-*: the messages named manifest.json but not the image
 #   (fs/manifest.c).
 # - oci-trunc-gzip: a cut gzip layer was "not a tar archive at byte -1".
+# - sparse-realsize-nomap: a pax GNU.sparse.realsize without a map was read
+#   in place at its apparent size: the next header and file were served
+#   (fs/format/tarhdr.c); sparse-allhole was "truncated at byte 1536";
+#   sparse8g took 4-16 s and 450 KB of cache for holes, sparse1p days
+#   (fs/build/layer.c); zeros4096 took 40-70 minutes (fs/build/build.c).
 #
 # Environment (set by meson): IMGFS, SRCDIR, BUILDDIR.  HOSTILE_ENTRIES
 # overrides the size of the huge directory (1000000 for the full figure).
