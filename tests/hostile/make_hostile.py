@@ -383,8 +383,9 @@ def small_cases(c):
         diff_ids=["sha256:" + "0" * 64])[0],
         r"member-link-absolute\.tar: .*(layer\.tar|etc/passwd)")
 
-    # The same layer twice in manifest.json: valid, it applies twice (its
-    # whiteout of etc/b hits the copy the second pass does not put back).
+    # The same layer twice in manifest.json: valid; the tree is that of
+    # applying it twice, which is that of once (imgfs reads a blob listed
+    # twice in a row once: issue 13, item 12).
     l1 = Layer(("f", "etc/.wh.b", b""), ("f", "twice", b"2\n"))
     base0 = BASE[0].tar()
     t1 = l1.tar()
