@@ -811,6 +811,150 @@ START_TEST(sparse_file)
 }
 END_TEST
 
+/* The content of the file at PATH as the read side serves it from the
+ * cache: chunk by chunk, a chunk without a row is zeros (a hole). */
+static unsigned char *cached_holes(const char *path, size_t size)
+{
+	int64_t ino = lookup(path);
+	unsigned char *out = calloc(1, size + 1), *frame = malloc(IMGFS_CHUNK), *z = NULL;
+	sqlite3_stmt *q;
+	int fd = open(cache_path, O_RDONLY);
+
+	ck_assert_int_ne(ino, 0);
+	ck_assert_int_ge(fd, 0);
+	ck_assert(out && frame);
+	ck_assert_int_eq(sqlite3_prepare_v2(b.db, "SELECT off, csize, foff FROM chunk WHERE ino=? "
+					    "AND idx=?", -1, &q, NULL), SQLITE_OK);
+	for (size_t at = 0; at < size; at += IMGFS_CHUNK) {
+		size_t take = size - at < IMGFS_CHUNK ? size - at : IMGFS_CHUNK;
+
+		sqlite3_reset(q);
+		sqlite3_bind_int64(q, 1, ino);
+		sqlite3_bind_int64(q, 2, (int64_t)(at / IMGFS_CHUNK));
+		if (sqlite3_step(q) == SQLITE_ROW) {
+			uint64_t off = (uint64_t)sqlite3_column_int64(q, 0);
+			size_t csize = (size_t)sqlite3_column_int64(q, 1);
+			size_t foff = (size_t)sqlite3_column_int64(q, 2), n;
+
+			z = realloc(z, csize);
+			ck_assert_ptr_nonnull(z);
+			ck_assert_int_eq(pread(fd, z, csize, (off_t)off), (ssize_t)csize);
+			n = ZSTD_decompress(frame, IMGFS_CHUNK, z, csize);
+			ck_assert(!ZSTD_isError(n));
+			ck_assert_uint_ge(n, foff + take);
+			memcpy(out + at, frame + foff, take);
+		}
+	}
+	sqlite3_finalize(q);
+	close(fd);
+	free(frame);
+	free(z);
+	return out;
+}
+
+/* A sparse file of 5 MiB and 3 bytes with 4 KiB of data in its third
+ * chunk: only that chunk gets a frame (a hole costs no cache), and the
+ * bytes read chunk by chunk are the file's. */
+START_TEST(sparse_holes_no_frames)
+{
+	struct archive *w = archive_write_new();
+	struct archive_entry *ae = archive_entry_new();
+	static unsigned char buf[1 << 16];
+	size_t used = 0, size = (5u << 20) + 3, at = (2u << 20) + 100;
+	unsigned char *content = calloc(1, size), *got;
+	struct tu_blob t;
+
+	ck_assert_ptr_nonnull(content);
+	memset(content + at, 'Q', 4096);
+	ck_assert_int_eq(archive_write_set_format_pax(w), ARCHIVE_OK);
+	ck_assert_int_eq(archive_write_open_memory(w, buf, sizeof(buf), &used), ARCHIVE_OK);
+	archive_entry_set_pathname(ae, "holes");
+	archive_entry_set_filetype(ae, AE_IFREG);
+	archive_entry_set_perm(ae, 0644);
+	archive_entry_set_size(ae, (la_int64_t)size);
+	archive_entry_sparse_add_entry(ae, (la_int64_t)at, 4096);
+	ck_assert_int_eq(archive_write_header(w, ae), ARCHIVE_OK);
+	ck_assert_int_eq(archive_write_data(w, content, size), (la_ssize_t)size);
+	ck_assert_int_eq(archive_write_close(w), ARCHIVE_OK);
+	archive_write_free(w);
+	archive_entry_free(ae);
+	ck_assert_uint_lt(used, 16384);
+	t.data = buf;
+	t.len = used;
+	ck_assert_int_eq(apply_at(&t, 0, 0, 0).rc, 0);
+	ck_assert_int_eq(query_int("SELECT size FROM inode WHERE ino=?", lookup("holes")),
+			 (int64_t)size);
+	ck_assert_int_eq(query_int("SELECT count(*) FROM chunk WHERE ino=?", lookup("holes")), 1);
+	ck_assert_int_eq(query_int("SELECT idx FROM chunk WHERE ino=?", lookup("holes")), 2);
+	got = cached_holes("holes", size);
+	ck_assert(memcmp(got, content, size) == 0);
+	free(got);
+	free(content);
+}
+END_TEST
+
+/* One ustar header block NAME/TYPE/SIZE into H, checksum included. */
+static void ustar_header(unsigned char *h, const char *name, char type, size_t size)
+{
+	unsigned sum = 0;
+
+	memset(h, 0, 512);
+	memcpy(h, name, strlen(name));
+	memcpy(h + 100, "0000644", 7);
+	memcpy(h + 108, "0000000", 7);
+	memcpy(h + 116, "0000000", 7);
+	snprintf((char *)h + 124, 12, "%011zo", size);
+	memcpy(h + 136, "14520000000", 11);
+	h[156] = (unsigned char)type;
+	memcpy(h + 257, "ustar\0" "00", 8);
+	memset(h + 148, ' ', 8);
+	for (int i = 0; i < 512; i++)
+		sum += h[i];
+	snprintf((char *)h + 148, 8, "%06o", sum);
+}
+
+/* A pax GNU.sparse.realsize with no map over an uncompressed layer: the
+ * entry holds 100 stored bytes and claims 1500.  It must not be read in
+ * place (that served the next header and file): its bytes are the 100,
+ * then zeros (libarchive's and bsdtar's reading), and the file after it
+ * keeps its own bytes, in place. */
+START_TEST(realsize_without_map)
+{
+	static const char rec[] = "28 GNU.sparse.realsize=1500\n";
+	static unsigned char tar[512 * 12];
+	unsigned char *p = tar, *got, want[1500];
+	struct tu_blob t;
+	uint64_t off;
+	char *src;
+
+	memset(tar, 0, sizeof(tar));
+	ck_assert_uint_eq(strlen(rec), 28);
+	ustar_header(p, "PaxHeaders/b", 'x', strlen(rec));
+	memcpy(p + 512, rec, strlen(rec));
+	p += 1024;
+	ustar_header(p, "b", '0', 100);
+	memset(p + 512, 'b', 100);
+	p += 1024;
+	ustar_header(p, "c", '0', 2048);
+	memset(p + 512, 'c', 2048);
+	p += 512 + 2048;
+	t.data = tar;
+	t.len = (size_t)(p - tar) + 1024;
+	ck_assert_int_eq(apply_at(&t, 0, 0, 0).rc, 0);
+	ck_assert_int_eq(query_int("SELECT size FROM inode WHERE ino=?", lookup("b")), 1500);
+	ck_assert_ptr_null(data_src("b", &off));
+	memset(want, 0, sizeof(want));
+	memset(want, 'b', 100);
+	got = cached_holes("b", sizeof(want));
+	ck_assert(memcmp(got, want, sizeof(want)) == 0);
+	free(got);
+	src = data_src("c", &off);
+	ck_assert_ptr_nonnull(src);
+	ck_assert_uint_eq(off, 512 * 5);
+	free(src);
+}
+END_TEST
+
 /* Writes one file entry "f" carrying N xattrs named user.xNNN with
  * values of LEN bytes, plus the names XN with the value "o", as a pax tar
  * with SCHILY.xattr records only (as GNU tar and Go's archive/tar write
@@ -1036,6 +1180,8 @@ static Suite *layer_suite(void)
 	tcase_add_test(apply_tc, dotdot_skipped);
 	tcase_add_test(apply_tc, estargz_hidden);
 	tcase_add_test(apply_tc, sparse_file);
+	tcase_add_test(apply_tc, sparse_holes_no_frames);
+	tcase_add_test(apply_tc, realsize_without_map);
 	tcase_add_test(apply_tc, xattr_value_max);
 	tcase_add_test(apply_tc, xattrs_per_entry);
 	tcase_add_test(apply_tc, xattrs_per_entry_libarchive_headers);

@@ -18,52 +18,99 @@
 #include "util/guard_i.h"
 #include "util/path_i.h"
 
+/* Refuses the layer once what it decompressed so far, alone or added to
+ * the layers before it, passes the bomb ratio: a small blob listed many
+ * times (or many small blobs) is as much a bomb as one large ratio. */
+static int bomb_check(struct imgfs_layer_job *b, struct archive *a)
+{
+	uint64_t out = (uint64_t)archive_filter_bytes(a, 0), in = (uint64_t)archive_filter_bytes(a, -1);
+	char what[sizeof(b->err->msg)];
+
+	if (imgfs_bomb_check(NULL, out, in, b->max_ratio, NULL) == 0 &&
+	    imgfs_bomb_check(NULL, b->prior_out + out, b->prior_in + in, b->max_ratio, NULL) == 0)
+		return 0;
+	/* the message names the image, as every input error does */
+	if (imgfs_bomb_check(NULL, out, in, b->max_ratio, NULL)) {
+		snprintf(what, sizeof(what), "%s: %s", b->image, b->layer_name);
+		return imgfs_bomb_check(what, out, in, b->max_ratio, b->err);
+	}
+	snprintf(what, sizeof(what), "%s: the image up to %s", b->image, b->layer_name);
+	return imgfs_bomb_check(what, b->prior_out + out, b->prior_in + in, b->max_ratio, b->err);
+}
+
+/* Hands chunk IDX of a file of SIZE bytes (its first FILL bytes in
+ * B->buf) to the cache, zeros after them. */
+static int flush_chunk(struct imgfs_layer_job *b, int64_t ino, uint64_t size, uint64_t idx,
+		       size_t fill)
+{
+	uint64_t left = size - idx * IMGFS_CHUNK;
+	size_t len = left > IMGFS_CHUNK ? IMGFS_CHUNK : (size_t)left;
+
+	memset(b->buf + fill, 0, len - fill);
+	return imgfs_cache_add(b->cache, ino, (int64_t)idx, b->buf, len);
+}
+
 /* Copies the entry's data through libarchive into the content cache, in
- * chunks of IMGFS_CHUNK (small files share frames).  Sparse holes come back
- * as zeros. */
+ * chunks of IMGFS_CHUNK (small files share frames).  libarchive hands the
+ * data as blocks at offsets (a sparse file's map, a pax realsize past the
+ * stored bytes): a chunk that no block touches is a hole and gets no frame
+ * (the read side serves zeros for it), so a hole costs neither time nor
+ * cache, whatever its size; the rest of a touched chunk is zeros. */
 static int cache_data(struct imgfs_layer_job *b, struct archive *a, int64_t ino, uint64_t size)
 {
-	uint64_t done = 0;
-	int64_t idx = 0;
+	uint64_t pos = 0, cur = UINT64_MAX; /* end of the data so far, its chunk */
+	size_t fill = 0;                    /* bytes of chunk CUR in b->buf */
 	int rc = b->open_cache(b->ctx);
 
 	if (rc)
 		return rc;
-	while (done < size) {
-		size_t want = size - done > IMGFS_CHUNK ? IMGFS_CHUNK : (size_t)(size - done);
-		size_t got = 0;
+	for (;;) {
+		const void *p;
+		size_t len;
+		la_int64_t at;
+		int r = archive_read_data_block(a, &p, &len, &at);
 
-		while (got < want) {
-			la_ssize_t n = archive_read_data(a, b->buf + got, want - got);
+		if (r == ARCHIVE_EOF)
+			break;
+		if (r != ARCHIVE_OK && r != ARCHIVE_WARN)
+			return imgfs_errf(b->err, -EINVAL, 1,
+					  "%s: %s: corrupt data at byte %lld of the stream: %s",
+					  b->image, b->layer_name,
+					  (long long)archive_filter_bytes(a, -1),
+					  archive_error_string(a) ? archive_error_string(a) : "truncated");
+		/* blocks come in file order, inside the file: anything else is
+		 * a sparse map no extractor agrees on */
+		if (at < 0 || (uint64_t)at < pos || len > size || (uint64_t)at > size - len)
+			return imgfs_errf(b->err, -EINVAL, 1,
+					  "%s: %s: sparse map out of order or past the file's "
+					  "size (%llu bytes at %lld)", b->image, b->layer_name,
+					  (unsigned long long)len, (long long)at);
+		pos = (uint64_t)at;
+		while (len > 0) {
+			uint64_t idx = pos / IMGFS_CHUNK;
+			size_t in = (size_t)(pos % IMGFS_CHUNK);
+			size_t n = len < IMGFS_CHUNK - in ? len : IMGFS_CHUNK - in;
 
-			if (n < 0)
-				return imgfs_errf(b->err, -EINVAL, 1,
-						  "%s: %s: corrupt data at byte %lld of the stream: %s",
-						  b->image, b->layer_name,
-						  (long long)archive_filter_bytes(a, -1),
-						  archive_error_string(a));
-			if (n == 0)
-				return imgfs_errf(b->err, -EINVAL, 1,
-						  "%s: %s: truncated at byte %lld of the stream",
-						  b->image, b->layer_name,
-						  (long long)archive_filter_bytes(a, -1));
-			got += (size_t)n;
+			if (idx != cur) {
+				if (cur != UINT64_MAX && (rc = flush_chunk(b, ino, size, cur, fill)) != 0)
+					return rc;
+				cur = idx;
+				fill = 0;
+			}
+			if (in > fill)
+				memset(b->buf + fill, 0, in - fill);
+			memcpy(b->buf + in, p, n);
+			fill = in + n;
+			p = (const char *)p + n;
+			pos += n;
+			len -= n;
 		}
-		if (imgfs_bomb_check(NULL, (uint64_t)archive_filter_bytes(a, 0),
-				     (uint64_t)archive_filter_bytes(a, -1), b->max_ratio, NULL)) {
-			/* the message names the image, as every input error does */
-			char what[sizeof(b->err->msg)];
-
-			snprintf(what, sizeof(what), "%s: %s", b->image, b->layer_name);
-			return imgfs_bomb_check(what, (uint64_t)archive_filter_bytes(a, 0),
-						(uint64_t)archive_filter_bytes(a, -1), b->max_ratio,
-						b->err);
-		}
-		rc = imgfs_cache_add(b->cache, ino, idx++, b->buf, got);
+		rc = bomb_check(b, a);
 		if (rc)
 			return rc;
-		done += got;
 	}
+	if (cur != UINT64_MAX && (rc = flush_chunk(b, ino, size, cur, fill)) != 0)
+		return rc;
 	/* frames the thread finished meanwhile become rows now */
 	return b->drain(b->ctx);
 }
@@ -186,33 +233,23 @@ static int is_estargz_name(const char *p)
 	       !strcmp(p, ".no.prefetch.landmark");
 }
 
-/* Where the data of the entry just read starts in uncompressed region R.
- * libarchive has no API for it, but the stream position after a header is
- * exactly there: that is derived for free, and verified against our own
- * walk of the tar headers (checksums, size) for the first entries of each
- * layer and for any entry whose header span looks odd.  A layer where the
- * two ever disagree is walked header by header to its end. */
-#define VERIFY_FIRST 64
-
-static int data_offset(struct imgfs_layer_job *b, struct archive *a, const struct imgfs_region *r,
-		       uint64_t size, uint64_t *data)
+/* Where the data of the entry just read starts in uncompressed region R,
+ * if it can be read there.  libarchive has no API for either: our own
+ * walk of the tar headers (checksums, extension headers, the stored size)
+ * says, for every entry: an entry whose stored bytes are not exactly its
+ * SIZE (a pax GNU.sparse.realsize without a map, any sparse form) is read
+ * through libarchive instead, which knows what its bytes are.  The stream
+ * position after libarchive's header must agree with the walk. */
+static int data_offset(struct archive *a, const struct imgfs_region *r, uint64_t size,
+		       uint64_t *data)
 {
 	uint64_t hdr = (uint64_t)archive_read_header_position(a);
 	uint64_t pos = (uint64_t)archive_filter_bytes(a, 0);
-	int rc;
+	int rc = imgfs_tarhdr_data_offset(r->fd, r->off, r->size, hdr, size, data);
 
-	if (b->layer_verified < VERIFY_FIRST || b->layer_walk || pos <= hdr ||
-	    (pos - hdr) % 512 || pos + size > r->size) {
-		rc = imgfs_tarhdr_data_offset(r->fd, r->off, r->size, hdr, size, data);
-		if (rc)
-			return rc;
-		if (*data != pos)
-			b->layer_walk = 1;
-		b->layer_verified++;
-		return 0;
-	}
-	*data = pos;
-	return 0;
+	if (rc)
+		return rc;
+	return *data == pos ? 0 : -EILSEQ;
 }
 
 int imgfs_layer_apply(struct imgfs_layer_job *b, int num, const struct imgfs_region *r,
@@ -230,8 +267,6 @@ int imgfs_layer_apply(struct imgfs_layer_job *b, int num, const struct imgfs_reg
 	if (!a)
 		return imgfs_errf(b->err, -ENOMEM, 0, "out of memory");
 	b->merge->layer = num;
-	b->layer_verified = 0;
-	b->layer_walk = 0;
 	for (;;) {
 		char path[IMGFS_PATH_MAX], link[IMGFS_PATH_MAX];
 		const char *raw, *base;
@@ -280,8 +315,12 @@ int imgfs_layer_apply(struct imgfs_layer_job *b, int num, const struct imgfs_reg
 			goto out;
 		}
 		b->entries++;
-		if ((b->entries & 1023) == 0)
+		if ((b->entries & 1023) == 0) {
 			b->progress(b->ctx, (uint64_t)archive_filter_bytes(a, -1));
+			/* headers alone decompress too (millions of empty files) */
+			if ((rc = bomb_check(b, a)) != 0)
+				goto out;
+		}
 		raw = archive_entry_pathname(e);
 		if (!raw) {
 			fprintf(stderr, "imgfs: warning: %s: %s: entry without a name skipped\n",
@@ -367,6 +406,12 @@ int imgfs_layer_apply(struct imgfs_layer_job *b, int num, const struct imgfs_reg
 			en.mode = AE_IFLNK | 0777;
 		} else if (archive_entry_filetype(e) == AE_IFREG) {
 			en.size = archive_entry_size_is_set(e) ? (uint64_t)archive_entry_size(e) : 0;
+			if (en.size > IMGFS_FILE_SIZE_MAX) {
+				rc = imgfs_errf(b->err, -EFBIG, 1, "%s: %s: %.100s: apparent size %llu "
+						"over the limit of %llu bytes", b->image, b->layer_name,
+						path, (unsigned long long)en.size, IMGFS_FILE_SIZE_MAX);
+				goto out;
+			}
 		} else if (archive_entry_filetype(e) == AE_IFSOCK || !archive_entry_filetype(e)) {
 			continue; /* sockets never belong in images */
 		}
@@ -374,7 +419,7 @@ int imgfs_layer_apply(struct imgfs_layer_job *b, int num, const struct imgfs_reg
 		uint64_t data = 0;
 		int direct = en.size > 0 && !en.hardlink && archive_entry_filetype(e) == AE_IFREG &&
 			     plain && archive_entry_sparse_count(e) == 0 &&
-			     data_offset(b, a, r, en.size, &data) == 0;
+			     data_offset(a, r, en.size, &data) == 0;
 		if (direct) {
 			en.data_src = src;
 			en.data_off = r->off + data;

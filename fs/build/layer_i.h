@@ -27,14 +27,20 @@ struct imgfs_layer_job {
 	int (*drain)(void *ctx);            /* frames written so far -> chunk rows */
 	int (*source_id)(void *ctx, const char *file, int64_t *id);
 	void (*progress)(void *ctx, uint64_t done); /* stored bytes of this layer read */
-	/* the reader's own state, per layer */
-	uint64_t layer_verified;            /* data offsets checked by header walk */
-	int layer_walk;                     /* the derived offsets failed once: walk all */
+	/* what the layers before this one decompressed from what: the bomb
+	 * ratio holds for the whole image as well as for each layer */
+	uint64_t prior_out, prior_in;
 };
 
 /* Entries in one layer: far beyond any real image (the largest seen hold a
  * few hundred thousand), low enough to bound index size and time. */
 #define IMGFS_LAYER_ENTRIES_MAX (16ull << 20)
+/* The apparent size of one file: 16 TiB, the largest file ext4 (under
+ * most container storage) can hold with 4 KiB blocks, so no container
+ * ever saw a larger one.  A sparse entry costs nothing for its holes, but
+ * a 1 PiB file would still be an endless read for anyone walking the
+ * tree; a tar can claim up to 2^63. */
+#define IMGFS_FILE_SIZE_MAX (16ull << 40)
 /* Extended attributes: libarchive already caps values at 16 MiB; we keep
  * fewer and smaller ones, like Linux's XATTR_SIZE_MAX. */
 #define IMGFS_XATTR_VALUE_MAX 65536

@@ -3,6 +3,7 @@
 #include "format/tarhdr_i.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -52,12 +53,69 @@ static int checksum_ok(const unsigned char *h)
 	return want >= 0 && ((uint64_t)want == u || want == s);
 }
 
+/* Looks through the records of a pax header (SIZE bytes at OFF of FD) for
+ * what makes the entry's stored bytes differ from a plain file's: a
+ * "size" record (stored in *PAX_SIZE, *HAS_SIZE set) and any sparse key.
+ * Only that is read, to decide whether the data may be read in place;
+ * libarchive does the parsing that counts (it serves the bytes otherwise).
+ * -EILSEQ for a sparse key or a header past IMGFS_TAR_PAX_SCAN_MAX. */
+static int pax_scan(int fd, uint64_t off, uint64_t size, uint64_t *pax_size, int *has_size)
+{
+	size_t at = 0;
+	ssize_t n;
+	char *buf;
+	int rc = 0;
+
+	if (size > IMGFS_TAR_PAX_SCAN_MAX)
+		return -EILSEQ;
+	buf = malloc(size ? (size_t)size : 1);
+	if (!buf)
+		return -ENOMEM;
+	n = pread(fd, buf, (size_t)size, (off_t)off);
+	if (n < 0)
+		rc = -EIO;
+	else if ((uint64_t)n != size)
+		rc = -EILSEQ;
+	while (rc == 0 && at < (size_t)n) {
+		size_t len = 0, i = at, k;
+
+		while (i < (size_t)n && buf[i] >= '0' && buf[i] <= '9' && len <= (size_t)n)
+			len = len * 10 + (size_t)(buf[i++] - '0');
+		/* libarchive too stops at a malformed record and ignores the
+		 * rest; the stored size is still checked against its reading */
+		if (i == at || i >= (size_t)n || buf[i] != ' ' || len <= i - at + 1 ||
+		    len > (size_t)n - at || buf[at + len - 1] != '\n')
+			break;
+		k = i + 1; /* the key, up to '=' */
+		if (!strncmp(buf + k, "GNU.sparse.", 11) || !strncmp(buf + k, "SCHILY.realsize=", 16) ||
+		    !strncmp(buf + k, "SCHILY.sparse", 13)) {
+			rc = -EILSEQ;
+			break;
+		}
+		if (!strncmp(buf + k, "size=", 5)) {
+			uint64_t v = 0;
+
+			for (i = k + 5; rc == 0 && i < at + len - 1; i++) {
+				if (buf[i] < '0' || buf[i] > '9' || v > (UINT64_MAX - 9) / 10)
+					rc = -EILSEQ;
+				v = v * 10 + (uint64_t)(buf[i] - '0');
+			}
+			*pax_size = v;
+			*has_size = 1;
+		}
+		at += len;
+	}
+	free(buf);
+	return rc;
+}
+
 int imgfs_tarhdr_data_offset(int fd, uint64_t base, uint64_t limit, uint64_t hdr,
 			     uint64_t want_size, uint64_t *data)
 {
 	unsigned char h[BLOCK];
-	int saw_pax = 0;
-	int i;
+	uint64_t pax_size = 0;
+	int has_size = 0;
+	int i, rc;
 
 	for (i = 0; i <= IMGFS_TAR_EXT_MAX; i++) {
 		int64_t size;
@@ -71,11 +129,13 @@ int imgfs_tarhdr_data_offset(int fd, uint64_t base, uint64_t limit, uint64_t hdr
 		if (n != BLOCK || !checksum_ok(h))
 			return -EILSEQ;
 		size = tar_number(h + 124, 12);
-		if (size < 0)
+		if (size < 0 || (uint64_t)size > limit - hdr - BLOCK)
 			return -EILSEQ;
 		switch (h[156]) {
 		case 'x': case 'g': case 'X':
-			saw_pax = 1;
+			rc = pax_scan(fd, base + hdr + BLOCK, (uint64_t)size, &pax_size, &has_size);
+			if (rc)
+				return rc;
 			/* fall through */
 		case 'L': case 'K':
 			hdr += BLOCK + (((uint64_t)size + BLOCK - 1) & ~(uint64_t)(BLOCK - 1));
@@ -83,7 +143,11 @@ int imgfs_tarhdr_data_offset(int fd, uint64_t base, uint64_t limit, uint64_t hdr
 		case 'S':
 			return -EILSEQ; /* old GNU sparse: data is not contiguous */
 		default:
-			if (!saw_pax && (uint64_t)size != want_size)
+			/* an old-GNU header's realsize or sparse extension */
+			if (!memcmp(h + 257, "ustar  \0", 8) && (h[482] || tar_number(h + 483, 12)))
+				return -EILSEQ;
+			/* the stored bytes must be the entry's bytes */
+			if ((has_size ? pax_size : (uint64_t)size) != want_size)
 				return -EILSEQ;
 			if (hdr + BLOCK + want_size > limit)
 				return -EILSEQ;

@@ -523,7 +523,9 @@ ssize_t imgfs_fs_readlink(struct imgfs_fs *fs, uint64_t ino, char *buf, size_t l
 /* Decodes the frame holding chunk IDX of INO into the thread's frame
  * buffer, unless it is already there (sequential reads of 128 KiB share one
  * 1 MiB frame; small files share frames with their neighbours), and stores
- * where the chunk starts in it in *FOFF. */
+ * where the chunk starts in it in *FOFF.  Returns 1 for a chunk without a
+ * row: a hole of a sparse file, all zeros (the build writes a row for every
+ * chunk a file's data touches). */
 static int load_frame(struct imgfs_fs *fs, struct conn *c, uint64_t ino, int64_t idx,
 		      size_t *foff)
 {
@@ -540,19 +542,19 @@ static int load_frame(struct imgfs_fs *fs, struct conn *c, uint64_t ino, int64_t
 		if (!c->dctx || !c->scratch || !c->frame)
 			return -ENOMEM;
 	}
-	if (fs->cache_fd < 0)
-		return -EIO;
 	sqlite3_bind_int64(q, 1, (sqlite3_int64)ino);
 	sqlite3_bind_int64(q, 2, idx);
 	r = step(q);
 	if (r != 1) {
 		sqlite3_reset(q);
-		return -EIO;
+		return r == 0 ? 1 : -EIO;
 	}
 	off = (uint64_t)sqlite3_column_int64(q, 0);
 	csize = sqlite3_column_int64(q, 1);
 	*foff = (size_t)sqlite3_column_int64(q, 2);
 	sqlite3_reset(q);
+	if (fs->cache_fd < 0)
+		return -EIO;
 	if (c->frame_off == (int64_t)off)
 		return 0;
 	if (csize <= 0 || (size_t)csize > ZSTD_compressBound(IMGFS_CHUNK) || *foff >= IMGFS_CHUNK)
@@ -622,8 +624,17 @@ ssize_t imgfs_fs_read(struct imgfs_fs *fs, uint64_t ino, void *buf, size_t size,
 		size_t foff, end;
 
 		r = load_frame(fs, c, ino, idx, &foff);
-		if (r)
+		if (r < 0)
 			return r;
+		if (r == 1) {
+			/* a hole: zeros to the chunk's end */
+			take = IMGFS_CHUNK - in;
+			if (take > size - done)
+				take = size - done;
+			memset((char *)buf + done, 0, take);
+			done += take;
+			continue;
+		}
 		/* the chunk ends at the frame's end or IMGFS_CHUNK in, or EOF */
 		end = foff + IMGFS_CHUNK < c->frame_len ? foff + IMGFS_CHUNK : c->frame_len;
 		if (foff + in >= end)

@@ -5,8 +5,8 @@ oversized container images, each with what imgfs must do with it.
 Usage: make_hostile.py OUTDIR               the small cases (about 1.5 MB)
        make_hostile.py FILE --big CASE N    one large case streamed to FILE:
                                             bomb, deep, million, pax,
-                                            longname or pkglist, of size N
-                                            (big_* below)
+                                            longname, pkglist, sparse, zeros
+                                            or zerosalt, of size N (big_*)
 
 Python standard library only.  OUTDIR/cases.tsv gets one line per case:
 
@@ -160,6 +160,59 @@ def tree_lines(tree):
         else:
             out.append("%s\tf\t%d\t\t%s" % (p, len(arg), sha(arg)))
     return "".join(l + "\n" for l in sorted(out))
+
+
+def num12(v):
+    """A 12-byte tar number: octal when it fits, else GNU base-256."""
+    if v < 8 ** 11:
+        return b"%011o\0" % v
+    return bytes([0x80]) + v.to_bytes(11, "big")
+
+
+def gnu_sparse(name, realsize, regions):
+    """An old-GNU sparse entry ('S', as GNU tar -S writes it) of apparent
+    size REALSIZE whose data REGIONS are (offset, bytes), at most three:
+    the map lives in the header (4 slots, the last one the end marker)."""
+    assert len(regions) <= 3
+    stored = b"".join(d for _, d in regions)
+    h = bytearray(512)
+    h[0:len(name)] = name.encode()
+    h[100:108] = b"0000644\0"
+    h[108:116] = h[116:124] = b"0000000\0"
+    h[124:136] = num12(len(stored))
+    h[136:148] = num12(T0)
+    h[156:157] = b"S"
+    h[257:265] = b"ustar  \0"
+    slots = [(o, len(d)) for o, d in regions]
+    if not regions or regions[-1][0] + len(regions[-1][1]) < realsize:
+        slots.append((realsize, 0))  # GNU tar's marker of a trailing hole
+    for i, (o, n) in enumerate(slots):
+        h[386 + 24 * i:398 + 24 * i] = num12(o)
+        h[398 + 24 * i:410 + 24 * i] = num12(n)
+    h[483:495] = num12(realsize)
+    h[148:156] = b"        "
+    h[148:156] = b"%06o\0 " % sum(h)
+    return bytes(h) + stored + b"\0" * (-len(stored) % 512)
+
+
+def zstd_rle(data_blocks):
+    """A zstd frame (RFC 8878) written by hand, standard library only: each
+    item of DATA_BLOCKS is bytes (a raw block, at most 128 KiB) or an int N
+    (N zero bytes, as RLE blocks of 128 KiB).  1 GiB of zeros is 32 KB."""
+    out = bytearray(b"\x28\xb5\x2f\xfd\x00\x38")  # magic; window 128 KiB
+    blocks = []
+    for b in data_blocks:
+        if isinstance(b, int):
+            while b > 0:
+                n = min(b, 1 << 17)
+                blocks.append((1, n, b"\0"))
+                b -= n
+        else:
+            blocks.append((0, len(b), b))
+    for i, (typ, n, payload) in enumerate(blocks):
+        last = 1 if i == len(blocks) - 1 else 0
+        out += (last | typ << 1 | n << 3).to_bytes(3, "little") + payload
+    return bytes(out)
 
 
 # ------------------------------------------------------------ outer archives
@@ -390,8 +443,9 @@ def small_cases(c):
         diff_ids=["sha256:" + "0" * 64])[0],
         r"member-link-absolute\.tar: .*(layer\.tar|etc/passwd)")
 
-    # The same layer twice in manifest.json: valid, it applies twice (its
-    # whiteout of etc/b hits the copy the second pass does not put back).
+    # The same layer twice in manifest.json: valid; the tree is that of
+    # applying it twice, which is that of once (imgfs reads a blob listed
+    # twice in a row once: issue 13, item 12).
     l1 = Layer(("f", "etc/.wh.b", b""), ("f", "twice", b"2\n"))
     base0 = BASE[0].tar()
     t1 = l1.tar()
@@ -402,6 +456,39 @@ def small_cases(c):
     twice, _ = docker([base0, t1], layer_names=[d0, d1, d1],
                       diff_ids=["sha256:" + sha(base0), "sha256:" + sha(t1), "sha256:" + sha(t1)])
     c.good("same-layer-twice", twice, merged([BASE[0], l1, l1]))
+
+    # Sparse entries (issue 13, item 2).  A pax GNU.sparse.realsize with no
+    # map: the stored 100 bytes, then zeros up to the apparent size, as
+    # libarchive's reader and bsdtar have it (GNU tar reads 1500 bytes of
+    # the archive for it, python's tarfile ignores the record); the file
+    # after it must keep its own bytes (read in place, b once returned c's
+    # header and data).
+    rs_data = bytes((i * 13 + 1) & 0xff for i in range(100))
+    bio = io.BytesIO()
+    with tarfile.open(fileobj=bio, mode="w", format=tarfile.PAX_FORMAT) as tf:
+        t = ti("b", size=len(rs_data))
+        t.pax_headers = {"GNU.sparse.realsize": "1500"}
+        tf.addfile(t, io.BytesIO(rs_data))
+        tf.addfile(ti("c", size=2048), io.BytesIO(b"charly" * 341 + b"cc"))
+    rs_tree = {"b": ("f", rs_data + b"\0" * (1500 - len(rs_data))),
+               "c": ("f", b"charly" * 341 + b"cc")}
+    c.good("sparse-realsize-nomap", docker([bio.getvalue()])[0], rs_tree)
+    c.good("sparse-realsize-nomap-gzip", oci([gzip.compress(bio.getvalue(), mtime=0)]), rs_tree)
+    # A GNU sparse file that is all hole (truncate -s 2500M f; tar -S -cf):
+    # no stored byte at all.  Only its size and a few bytes are checked
+    # (hostile.sh reads it against /dev/zero): the tree file would need
+    # 2.5 GB hashed.
+    c.write("sparse-allhole.tar", docker([gnu_sparse("f", 2500 << 20, []) + b"\0" * 1024])[0])
+    # Old-GNU sparse with data in the middle and at the end, uncompressed:
+    # the expected bytes are python's own reading of the map.
+    # (region lengths are multiples of 512: GNU tar pads each region's
+    # data to a block, libarchive and python read them back to back)
+    sp = gnu_sparse("s", 3 << 20, [(5, b"head" * 128), ((1 << 20) + 7, b"mid" * 1024),
+                                   ((3 << 20) - 512, b"z" * 512)]) + b"\0" * 1024
+    with tarfile.open(fileobj=io.BytesIO(sp)) as tf:
+        sp_bytes = tf.extractfile("s").read()
+    c.good("sparse-gnu", docker([sp])[0], {"s": ("f", sp_bytes)})
+    c.good("sparse-gnu-gzip", oci([gzip.compress(sp, mtime=0)]), {"s": ("f", sp_bytes)})
 
     # A plain rootfs tar that is not a tar at all, and an empty file.
     c.bad("garbage", b"\x01\x02garbage" * 100, r"garbage\.tar: ")
@@ -870,8 +957,49 @@ def big_pkglist(path, n):
     stream_docker(path, layer)
 
 
+def big_sparse(path, size):
+    """One old-GNU sparse file of apparent size SIZE holding 512 bytes at
+    its start, its middle and its end (a tar of a few KB)."""
+    regions = [(0, b"A" * 512), (size // 2 // 512 * 512, b"B" * 512), (size - 512, b"C" * 512)]
+
+    def layer(f):
+        f.write(gnu_sparse("sparse", size, regions))
+        f.write(b"\0" * 1024)
+    stream_docker(path, layer)
+
+
+def zeros_layer():
+    """A zstd layer of one file of 1 GiB less 1 MiB of zeros: 32 KB, and
+    just under IMGFS_BOMB_MIN, so no one layer is a bomb."""
+    size = (1 << 30) - (1 << 20)
+    h = ti("zeros", size=size).tobuf(format=tarfile.GNU_FORMAT)
+    return zstd_rle([h, size + 1024])
+
+
+def big_zeros(path, n):
+    """zeros_layer() listed N times in a row (one blob): the same as once."""
+    t = zeros_layer()
+    out, _ = docker([t], layer_names=[sha(t)[:16] + "00/layer.tar"] * n,
+                    diff_ids=["sha256:" + sha(t)] * n)
+    with open(path, "wb") as f:
+        f.write(out)
+
+
+def big_zerosalt(path, n):
+    """zeros_layer() and an empty layer, alternating, N layers in all: each
+    zeros layer is applied again, so the ratio over the image must stop
+    it."""
+    t, e = zeros_layer(), b"\0" * 1024
+    names = [sha(t)[:16] + "00/layer.tar", sha(e)[:16] + "01/layer.tar"]
+    out, _ = docker([t, e], layer_names=[names[i % 2] for i in range(n)],
+                    diff_ids=["sha256:" + sha([t, e][i % 2]) for i in range(n)])
+    with open(path, "wb") as f:
+        f.write(out)
+
+
 BIG = {"bomb": big_bomb, "deep": big_deep, "million": big_million,
-       "pax": big_pax, "longname": big_longname, "pkglist": big_pkglist}
+       "pax": big_pax, "longname": big_longname, "pkglist": big_pkglist,
+       "sparse": big_sparse, "zeros": big_zeros, "zerosalt": big_zerosalt}
 
 
 def main():
