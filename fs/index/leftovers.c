@@ -17,7 +17,10 @@
 
 /* Copies, so the handler never reads memory a build is freeing. */
 #define LEFTOVER_PATH_MAX (PATH_MAX + 64)
-static char armed_path[3][LEFTOVER_PATH_MAX];
+/* the temporary index, its rollback journal (SQLite's "-journal" beside
+ * it while a transaction is open), the content cache, the spool */
+#define ARMED_N 4
+static char armed_path[ARMED_N][LEFTOVER_PATH_MAX];
 static volatile sig_atomic_t armed;
 
 static void set(int i, const char *p)
@@ -33,6 +36,10 @@ void imgfs_leftovers_arm(const char *tmp, const char *cache, const char *spool)
 	set(0, tmp);
 	set(1, cache);
 	set(2, spool);
+	if (tmp && strlen(tmp) + sizeof("-journal") <= LEFTOVER_PATH_MAX)
+		snprintf(armed_path[3], LEFTOVER_PATH_MAX, "%s-journal", tmp);
+	else
+		armed_path[3][0] = '\0';
 	armed = 1;
 }
 
@@ -48,7 +55,7 @@ void imgfs_index_interrupted(void)
 
 	if (!armed)
 		return;
-	for (i = 0; i < 3; i++)
+	for (i = 0; i < ARMED_N; i++)
 		if (armed_path[i][0])
 			unlink(armed_path[i]);
 }
