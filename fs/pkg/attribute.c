@@ -105,7 +105,8 @@ static int write_rows(struct pkg_ctx *c, struct imgfs_err *err)
 	}
 	sqlite3_finalize(q);
 	q = NULL;
-	qsort(c->claims, c->n_claims, sizeof(*c->claims), cmp_claim);
+	if (c->n_claims) /* qsort of NULL, 0 is undefined */
+		qsort(c->claims, c->n_claims, sizeof(*c->claims), cmp_claim);
 	if (sqlite3_prepare_v2(c->db, "INSERT OR IGNORE INTO pkgfile VALUES(?1, ?2, ?3)", -1, &q,
 			       NULL) != SQLITE_OK)
 		goto fail;
