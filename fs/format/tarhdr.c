@@ -7,6 +7,10 @@
 #include <unistd.h>
 
 #define BLOCK 512
+/* Sanity limit: pax records searched for sparse keys.  libarchive rejects
+ * pax headers over 1 MiB (the layer is then refused), and longer ones just
+ * take the slow path. */
+#define IMGFS_TAR_PAX_SCAN (1u << 20)
 
 /* Parses an octal or GNU base-256 numeric field; -1 if malformed. */
 static int64_t tar_number(const unsigned char *f, size_t n)
@@ -52,6 +56,42 @@ static int checksum_ok(const unsigned char *h)
 	return want >= 0 && ((uint64_t)want == u || want == s);
 }
 
+/* Whether the pax records of SIZE bytes at OFF (in FD) name a GNU sparse
+ * attribute.  PAX sparse 1.0 keeps its map at the start of the entry's
+ * data, which libarchive consumes with the header: the data is then not
+ * where the walk would put it, and a crafted pax header can make libarchive
+ * take a map the entry's size rules out, so sparse_count says nothing.
+ * The key is searched for anywhere (a value holding it only costs the fast
+ * path); 1 if found or the records are too long to look at, 0 if not. */
+static int pax_sparse(int fd, uint64_t off, uint64_t size)
+{
+	static const char key[] = "GNU.sparse.";
+	const size_t klen = sizeof(key) - 1;
+	char buf[4096 + sizeof(key)];
+	uint64_t done = 0;
+	size_t keep = 0;
+
+	if (size > IMGFS_TAR_PAX_SCAN)
+		return 1;
+	while (done < size) {
+		size_t want = size - done < 4096 ? (size_t)(size - done) : 4096;
+		ssize_t n = pread(fd, buf + keep, want, (off_t)(off + done));
+
+		if (n <= 0)
+			return 1;
+		if (memmem(buf, keep + (size_t)n, key, klen))
+			return 1;
+		done += (uint64_t)n;
+		/* a key split across two reads: keep the tail */
+		keep += (size_t)n;
+		if (keep > klen - 1) {
+			memmove(buf, buf + keep - (klen - 1), klen - 1);
+			keep = klen - 1;
+		}
+	}
+	return 0;
+}
+
 int imgfs_tarhdr_data_offset(int fd, uint64_t base, uint64_t limit, uint64_t hdr,
 			     uint64_t want_size, uint64_t *data)
 {
@@ -76,6 +116,9 @@ int imgfs_tarhdr_data_offset(int fd, uint64_t base, uint64_t limit, uint64_t hdr
 		switch (h[156]) {
 		case 'x': case 'g': case 'X':
 			saw_pax = 1;
+			if (hdr + BLOCK + (uint64_t)size > limit ||
+			    pax_sparse(fd, base + hdr + BLOCK, (uint64_t)size))
+				return -EILSEQ; /* sparse: data is not contiguous */
 			/* fall through */
 		case 'L': case 'K':
 			hdr += BLOCK + (((uint64_t)size + BLOCK - 1) & ~(uint64_t)(BLOCK - 1));
