@@ -8,7 +8,6 @@
 #include <unistd.h>
 
 #define BLOCK 512
-
 /* Parses an octal or GNU base-256 numeric field; -1 if malformed. */
 static int64_t tar_number(const unsigned char *f, size_t n)
 {
@@ -75,6 +74,14 @@ static int pax_scan(int fd, uint64_t off, uint64_t size, uint64_t *pax_size, int
 	if (n < 0)
 		rc = -EIO;
 	else if ((uint64_t)n != size)
+		rc = -EILSEQ;
+	/* "GNU.sparse." anywhere, not only as a well-formed record's key:
+	 * fuzz_tarhdr found a PAX sparse 1.0 entry with a misspelt realsize
+	 * whose map libarchive consumed from the data while reporting no
+	 * extents, so the walk pointed at the map text (the regress input
+	 * pax-sparse-1.0-without-realsize.tar).  A value holding the words
+	 * only costs the fast path. */
+	if (rc == 0 && memmem(buf, (size_t)n, "GNU.sparse.", 11))
 		rc = -EILSEQ;
 	while (rc == 0 && at < (size_t)n) {
 		size_t len = 0, i = at, k;
