@@ -234,6 +234,21 @@ expect_rc 2 "a mount point that does not exist" "$IMGFS" mount -o image=cli/test
 grep -q "$W/no/such/dir: mount point does not exist" "$W/err" && pass "missing mount point: says it does not exist" ||
 	fail "missing mount point: $(cat "$W/err")"
 
+# /dev/stdin redirected from the image: the mount table names the file the
+# descriptor leads to (realpath, computed here), not /dev/stdin or /dev/null;
+# a pipe is refused in one line that says it is a pipe
+expect_rc 0 "mount /dev/stdin < IMAGE" "$IMGFS" mount -o image=cli/test:1 /dev/stdin "$MNT" <"$IMG"
+src=$(awk -v m="$MNT" '$2 == m { print $1 }' /proc/self/mounts)
+[ "$src" = "$(realpath "$IMG")" ] && pass "/dev/stdin: the mount table's source is the image file" ||
+	fail "/dev/stdin: mount table source '$src', expected $(realpath "$IMG")"
+force_unmount "$MNT"
+rc=0
+cat "$IMG" | "$IMGFS" mount -o image=cli/test:1 /dev/stdin "$MNT" >"$W/out" 2>"$W/err" || rc=$?
+[ "$rc" -eq 2 ] && [ "$(wc -l <"$W/err")" -eq 1 ] && grep -q '^imgfs: /dev/stdin: a pipe' "$W/err" &&
+	pass "a pipe as the image: exit 2, one line saying it is a pipe" ||
+	fail "a pipe as the image: rc=$rc, stderr: $(cat "$W/err")"
+force_unmount "$MNT"
+
 # -------------------------------------- mount(8): -t fuse.imgfs and fstab
 
 # mount(8) runs mount.fuse3 with no PATH in its environment, so /bin/sh

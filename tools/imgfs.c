@@ -303,6 +303,7 @@ static int cmd_mount(int argc, char **argv)
 	struct imgfs_mount_opts mo = { 0 };
 	struct imgfs_fs *fs = NULL;
 	struct stat st;
+	static char source[PATH_MAX]; /* the mount table's source; outlives the mount */
 	int rc;
 
 	if (parse(argc, argv, &c, 1) || c.nargs != 2)
@@ -350,7 +351,14 @@ static int cmd_mount(int argc, char **argv)
 	if (rc)
 		return fail(&err, rc);
 	mo.mountpoint = c.args[1];
+	/* /dev/stdin, /dev/fd/N and /proc/self/fd/N name this process's
+	 * descriptors: in the mount table, where they would mean nothing (or
+	 * /dev/null once the daemon has let go of its standard input), show
+	 * the file they lead to. */
 	mo.fsname = c.o.image;
+	if ((!strncmp(c.o.image, "/dev/", 5) || !strncmp(c.o.image, "/proc/", 6)) &&
+	    realpath(c.o.image, source))
+		mo.fsname = source;
 	mo.extra = c.mount_opts[0] ? c.mount_opts : NULL;
 	mo.foreground = c.foreground;
 	mo.debug = c.debug;

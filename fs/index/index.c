@@ -87,8 +87,18 @@ static int identity_of(const struct imgfs_opts *o, struct identity *id, struct i
 {
 	struct stat st;
 
-	if (!realpath(o->image, id->image))
-		return imgfs_errf(err, -errno, 1, "%s: %s", o->image, strerror(errno));
+	if (!realpath(o->image, id->image)) {
+		int e = errno;
+
+		/* A pipe reached through /dev/stdin resolves to "pipe:[N]", which
+		 * realpath cannot find: say what it is rather than ENOENT. */
+		if (stat(o->image, &st) == 0 && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode))
+			return imgfs_errf(err, -ESPIPE, 1,
+					  "%s: a pipe or device, not a file: imgfs reads an image from a file "
+					  "or an OCI layout directory (save the stream to a file first)",
+					  o->image);
+		return imgfs_errf(err, -e, 1, "%s: %s", o->image, strerror(e));
+	}
 	if (stat(id->image, &st) != 0)
 		return imgfs_errf(err, -errno, 1, "%s: %s", o->image, strerror(errno));
 	/* ctime: an in-place rewrite that restores the size and mtime (touch
