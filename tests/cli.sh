@@ -249,6 +249,22 @@ cat "$IMG" | "$IMGFS" mount -o image=cli/test:1 /dev/stdin "$MNT" >"$W/out" 2>"$
 	fail "a pipe as the image: rc=$rc, stderr: $(cat "$W/err")"
 force_unmount "$MNT"
 
+# the demo on a pipe prints no escape codes (a log, a CI transcript, | cat);
+# on a terminal (script(1) gives it one) the command lines are bold
+if IMGFS=$IMGFS "$SRCDIR/scripts/demo" >"$W/demo.out" 2>&1 && grep -q '$ imgfs umount' "$W/demo.out"; then
+	if grep -q $'\033' "$W/demo.out"; then fail "demo | cat: escape codes in the output"
+	else pass "demo on a pipe: no escape codes"; fi
+else
+	fail "demo failed: $(tail -3 "$W/demo.out")"
+fi
+if command -v script >/dev/null; then
+	IMGFS=$IMGFS script -qec "$SRCDIR/scripts/demo" /dev/null >"$W/demo.tty" 2>&1
+	grep -q $'\033\\[1m\\$ imgfs layers' "$W/demo.tty" && pass "demo on a terminal: bold command lines" ||
+		fail "demo on a terminal: no bold command line"
+else
+	fail "script(1) missing (util-linux): cannot check the demo on a terminal"
+fi
+
 # -------------------------------------- mount(8): -t fuse.imgfs and fstab
 
 # mount(8) runs mount.fuse3 with no PATH in its environment, so /bin/sh
