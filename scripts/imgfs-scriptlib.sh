@@ -141,3 +141,57 @@ sl_json_str() {
 	s=${s//$'\r'/\\r}
 	printf '"%s"' "$s"
 }
+
+# SL_AWK_EXACT: awk functions for byte counts exact to 2^63, prepended to
+# the scripts' awk programs.  Debian's awk is mawk: its numbers are
+# doubles (integers exact only to 2^53), `print` writes a sum over 2^31
+# as 2.41172e+09 and printf "%d" clamps at 2^31 - 1.  So a count is kept
+# as two parts, A[k, 1] * 1e9 + A[k, 0], each part a small exact integer,
+# and written with "%.0f" only.  Every size enters as its decimal string,
+# split before awk turns it into a double.
+#   ex_add(A, k, s)    A[k] += s (s a decimal string, may start with -)
+#   ex_sub(A, k, s)    A[k] -= s
+#   ex_str(A, k)       A[k] as a decimal string ("0" when never added to)
+#   ex_diff(a, b)      b - a of two decimal strings, as a decimal string
+#   ex_cmp(a, b)       -1, 0, 1: comparison of two decimal strings (no sign)
+SL_AWK_EXACT='
+function ex_add(A, k, s,   neg, n, h, l, c) {
+	neg = (substr(s, 1, 1) == "-")
+	if (neg) s = substr(s, 2)
+	n = length(s)
+	if (n > 9) { h = substr(s, 1, n - 9) + 0; l = substr(s, n - 8) + 0 } else { h = 0; l = s + 0 }
+	if (neg) { h = -h; l = -l }
+	A[k, 1] += h; A[k, 0] += l
+	c = int(A[k, 0] / 1e9)
+	A[k, 0] -= c * 1e9; A[k, 1] += c
+}
+function ex_sub(A, k, s) {
+	if (substr(s, 1, 1) == "-") ex_add(A, k, substr(s, 2))
+	else ex_add(A, k, "-" s)
+}
+function ex_str(A, k,   h, l, sg) {
+	h = A[k, 1] + 0; l = A[k, 0] + 0
+	if (h > 0 && l < 0) { h--; l += 1e9 } else if (h < 0 && l > 0) { h++; l -= 1e9 }
+	sg = ""
+	if (h < 0 || (h == 0 && l < 0)) { sg = "-"; h = -h; l = -l }
+	if (l == 0) l = 0
+	if (h > 0) return sg sprintf("%.0f%09.0f", h, l)
+	return sg sprintf("%.0f", l)
+}
+function ex_diff(a, b,   T) {
+	ex_add(T, 0, b); ex_sub(T, 0, a)
+	return ex_str(T, 0)
+}
+function ex_cmp(a, b) {
+	sub(/^0+/, "", a); sub(/^0+/, "", b)
+	if (length(a) != length(b)) return length(a) < length(b) ? -1 : 1
+	a = a ""; b = b ""
+	return a < b ? -1 : (a > b ? 1 : 0)
+}
+'
+
+# sl_sum [FIELD]: exact sum of column FIELD (default 1) of tab-separated
+# stdin, as a decimal string.
+sl_sum() {
+	awk -F'\t' -v f="${1:-1}" "$SL_AWK_EXACT"'{ ex_add(S, 0, $f) } END { print ex_str(S, 0) }'
+}

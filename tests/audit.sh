@@ -42,6 +42,10 @@ else
 	fail "imgfs-audit --json: not JSON: $(head -c 300 "$W/audit.json") $(head -3 "$W/audit.err")"
 fi
 no_leftovers "imgfs-audit IMAGE"
+# FILES of a hidden layer counts regular files (not the directories above them)
+expect_eq "audit --json: hidden_files of layer 2 (regular files)" \
+	"$(awk -F'\t' '$1 == "hidden" && $2 == 2' "$EXP" | wc -l)" \
+	"$(jq -r '.layers[] | select(.layer == 2) | .hidden_files' "$W/audit.json")"
 J=$W/audit.json
 while IFS=$'\t' read -r kind a b c d; do
 	case $kind in
@@ -101,9 +105,33 @@ expect_eq "imgfs-compare: exit status, all checks pass on AFTER" 0 "$rc"
 no_leftovers "imgfs-compare IMAGE IMAGE"
 tb=$(awk -F'\t' '$1 == "image" && $2 == "bloated" { print $3 }' "$EXP")
 ta=$(awk -F'\t' '$1 == "image" && $2 == "slim" { print $3 }' "$EXP")
-check "compare: before total $tb" grep -Eq "^  before +$tb " "$W/compare.txt"
-check "compare: after total $ta" grep -Eq "^  after +$ta " "$W/compare.txt"
-check "compare: delta $((ta - tb))" grep -Eq "^  delta +$((ta - tb)) " "$W/compare.txt"
+# exp KIND NAME [FIELD]: a value of expected.tsv (field 3 by default)
+exp() { awk -F'\t' -v k="$1" -v n="$2" -v f="${3:-3}" '$1 == k && $2 == n { print $f }' "$EXP"; }
+# cost_row FILE ROW BEFORE AFTER: the cost table row with both values and the delta
+cost_row() {
+	local d=$(($4 - $3))
+	[ $d -ge 0 ] && d=+$d
+	check "compare $1: $2 row $3 -> $4 ($d)" grep -Eq "^  $2 +$3 +$4 +${d//+/\\+} " "$W/$1"
+}
+cost_row compare.txt merged "$tb" "$ta"
+cost_row compare.txt layers "$(exp layers bloated)" "$(exp layers slim)"
+cost_row compare.txt hidden "$(exp hiddentotal bloated)" "$(exp hiddentotal slim)"
+cost_row compare.txt count "$(exp layers bloated 4)" "$(exp layers slim 4)"
+# docker save stores layers uncompressed: stored = tar bytes
+cost_row compare.txt stored "$(exp layers bloated)" "$(exp layers slim)"
+check "compare: no 'shrank but grew' line when the image shrank" test "$(grep -c shrank "$W/compare.txt")" -eq 0
+# the cleanup in a later layer: the tree shrinks, the image grows
+CLEANED=$W/img/cleaned.docker.tar
+rc=0
+"$COMPARE" "$BLOATED" "$CLEANED" >"$W/compare-late.txt" 2>&1 || rc=$?
+expect_eq "imgfs-compare BLOATED CLEANED: exit status" 0 "$rc"
+cost_row compare-late.txt merged "$tb" "$(exp image cleaned)"
+cost_row compare-late.txt layers "$(exp layers bloated)" "$(exp layers cleaned)"
+cost_row compare-late.txt hidden "$(exp hiddentotal bloated)" "$(exp hiddentotal cleaned)"
+shrank=$((tb - $(exp image cleaned))) grew=$(($(exp layers cleaned) - $(exp layers bloated)))
+check "compare: the tree shrank by $shrank but the image grew by $grew" \
+	grep -Eq "^  the merged tree shrank by .* \($shrank bytes\) but the image grew by .* \($grew bytes\)" "$W/compare-late.txt"
+[ $T_FAILED -gt 0 ] && sed 's/^/    | /' "$W/compare-late.txt" | head -20
 check "compare: /var directory row" grep -Eq '^ +77000 +0 +-77000 +-100\.0%  /var$' "$W/compare.txt"
 check "compare: largest removed file" grep -Eq '^ +[0-9.]+K +50000  /var/lib/apt/lists/deb.example_dists_main_Packages$' "$W/compare.txt"
 for c in "PASS   PASS    present /app/main.py" "PASS   PASS    executable /app/venv/bin/python" \
@@ -142,7 +170,8 @@ if mount_image "$SLIM" "$MNT2"; then
 	rc=0
 	"$COMPARE" --checks "$W/checks.ok" "$MNT" "$MNT2" >"$W/compare3.txt" 2>&1 || rc=$?
 	expect_eq "imgfs-compare MNT MNT: exit status" 0 "$rc"
-	check "compare MNT MNT: delta" grep -Eq "^  delta +$((ta - tb)) " "$W/compare3.txt"
+	cost_row compare3.txt merged "$tb" "$ta"
+	cost_row compare3.txt layers "$(exp layers bloated)" "$(exp layers slim)"
 	check "compare MNT MNT: layer table from /.imgfs" grep -q 'COPY app /app' "$W/compare3.txt"
 	check "compare MNT MNT: both mounts still there" mountpoint -q "$MNT2"
 	unmount_image "$MNT2"

@@ -13,12 +13,18 @@ Usage: audit_images.py OUTDIR [UNSTRIPPED_ELF]
                              left out without it), a file deleted and a file
                              replaced by the last layer
   OUTDIR/slim.docker.tar     the same application without the bloat
+  OUTDIR/cleaned.docker.tar  bloated plus a fifth layer that deletes the bloat:
+                             the merged tree shrinks, the image grows
   OUTDIR/expected.tsv        tab-separated expectations:
       group PATTERN /PATH BYTES     a path imgfs-audit must list under PATTERN
       total PATTERN BYTES           the pattern's total (merged tree)
       hidden LAYER /PATH BYTES WHY  a hidden file (deleted / replaced by layer N)
       hiddenlayer LAYER BYTES       bytes hidden in LAYER
       image NAME BYTES              merged size of image NAME (each inode once)
+      layers NAME BYTES COUNT       sum of the layer tars' sizes, number of layers
+      hiddentotal NAME BYTES        bytes the layers ship that the merged tree
+                                    does not show (each layer's file contents
+                                    minus the merged size)
 
 Layer building, merging and archive writing come from tests/mkimage.py;
 the debug-section bytes of the ELF are read here from its section headers,
@@ -28,6 +34,7 @@ independently of readelf.
 import os
 import random
 import struct
+import tarfile
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -130,6 +137,21 @@ def cleanup_layer(bloat):
     return l3
 
 
+def late_cleanup_layer():
+    l4 = Layer("/bin/sh -c rm -rf /var/lib/apt/lists/* /usr/share/doc /root/.cache")
+    l4.whiteout("var/lib/apt/lists/deb.example_dists_Release")
+    l4.whiteout("var/lib/apt/lists/deb.example_dists_main_Packages")
+    l4.whiteout("usr/share/doc")
+    l4.whiteout("root/.cache")
+    return l4
+
+
+def shipped_bytes(layers):
+    """Bytes of regular file contents in all layer tars (hardlinks carry none)."""
+    return sum(len(data) for layer in layers for ti, data in layer.entries
+               if ti.type == tarfile.REGTYPE)
+
+
 def merged_size(layers):
     tree = mkimage.merge(layers)
     seen, total = set(), 0
@@ -148,8 +170,10 @@ def main():
             elf = f.read()
     os.makedirs(out, exist_ok=True)
     images = {}
-    for name, bloat in (("bloated", True), ("slim", False)):
+    for name, bloat in (("bloated", True), ("slim", False), ("cleaned", True)):
         layers = [base_layer(bloat), apt_layer(bloat), app_layer(bloat, elf), cleanup_layer(bloat)]
+        if name == "cleaned":
+            layers.append(late_cleanup_layer())
         images[name] = layers
         members = mkimage.docker_members([(["imgfs-test/" + name + ":latest"], layers)])
         mkimage.write_members(os.path.join(out, name + ".docker.tar"), members)
@@ -175,6 +199,8 @@ def main():
     exp.append(("hiddenlayer", 2, 60333))
     for name, layers in images.items():
         exp.append(("image", name, merged_size(layers)))
+        exp.append(("layers", name, sum(len(layer.tar()) for layer in layers), len(layers)))
+        exp.append(("hiddentotal", name, shipped_bytes(layers) - merged_size(layers)))
     with open(os.path.join(out, "expected.tsv"), "w") as f:
         for row in exp:
             f.write("\t".join(str(x) for x in row) + "\n")

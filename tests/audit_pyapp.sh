@@ -151,9 +151,24 @@ EOF
 	"$COMPARE" --checks "$W/pyapp.checks" "$PYAPP" "$PSLIM" >"$W/pyapp-compare.txt" 2>&1 || rc=$?
 	expect_eq "pyapp: imgfs-compare exit status" 0 "$rc"
 	no_leftovers "pyapp: imgfs-compare"
-	check "pyapp compare: before total $before" grep -Eq "^  before +$before " "$W/pyapp-compare.txt"
-	check "pyapp compare: after total $after" grep -Eq "^  after +$after " "$W/pyapp-compare.txt"
-	check "pyapp compare: delta $((after - before))" grep -Eq "^  delta +$((after - before)) " "$W/pyapp-compare.txt"
+	d=$((after - before)); [ $d -ge 0 ] && d=+$d
+	check "pyapp compare: merged row $before -> $after ($d)" \
+		grep -Eq "^  merged +$before +$after +${d//+/\\+} " "$W/pyapp-compare.txt"
+	# layer bytes: the sizes of the layer members the manifest names, read by Python
+	lsum() {
+		python3 -c 'import json, sys, tarfile
+t = tarfile.open(sys.argv[1])
+m = json.load(t.extractfile("manifest.json"))[0]
+print(sum(t.getmember(n).size for n in m["Layers"]))' "$1"
+	}
+	lb=$(lsum "$PYAPP") la=$(lsum "$PSLIM")
+	d=$((la - lb)); [ $d -ge 0 ] && d=+$d
+	check "pyapp compare: layers row $lb -> $la ($d)" \
+		grep -Eq "^  layers +$lb +$la +${d//+/\\+} " "$W/pyapp-compare.txt"
+	if [ "$after" -lt "$before" ] && [ "$la" -gt "$lb" ]; then
+		check "pyapp compare: says the tree shrank but the image grew" \
+			grep -q "^  the merged tree shrank by .* ($((before - after)) bytes) but the image grew by .* ($((la - lb)) bytes)" "$W/pyapp-compare.txt"
+	fi
 	for c in "PASS   PASS    executable /app/bin/python" "PASS   PASS    importable pydantic_core._pydantic_core /$SP" \
 		"PASS   PASS    importable json" "FAIL   PASS    absent /$SP/pytest" "FAIL   PASS    absent /usr/share/doc"; do
 		check "pyapp compare check row: $c" grep -qxF "  $c" "$W/pyapp-compare.txt"
