@@ -6,7 +6,8 @@ Usage: audit_images.py OUTDIR [UNSTRIPPED_ELF]
 
   OUTDIR/bloated.docker.tar  4 layers with planted bloat: __pycache__ and
                              .pyc (one a hardlink), a site-packages pkg/tests
-                             dir, pytest and pip in a venv, apt lists and
+                             dir, the application's tests/ and scripts/,
+                             pytest and pip in a venv, apt lists and
                              cache, root/.cache/pip, gcc/cc1/usr/include,
                              docs and man pages, a static library, the given
                              unstripped ELF (built with gcc -g by the test;
@@ -124,6 +125,9 @@ def app_layer(bloat, elf):
         l2.file(SP + "/pip-23.0.1.dist-info/RECORD", blob("pip-rec", 3300))
         l2.file("root/.cache/pip/http/a/b/c", blob("pipcache", 12000))
         l2.file("app/data/model.bin", blob("model", 60000))
+        l2.file("app/tests/test_main.py", blob("app-test", 1234))
+        l2.file("app/tests/unit/test_core.py", blob("app-test2", 321))
+        l2.file("app/scripts/seed_db.py", blob("app-script", 555))
         if elf is not None:
             l2.file("app/bin/engine", elf, mode=0o755)
     return l2
@@ -181,7 +185,7 @@ def main():
     exp = []
     groups = {
         "bytecode": {SP + "/pkg/__pycache__": 1800, SP + "/pkg/tests/__pycache__": 1900},
-        "tests": {SP + "/pkg/tests": 3200},
+        "tests": {SP + "/pkg/tests": 3200, "app/tests": 1555, "app/scripts": 555},
         "devpkgs": {SP + "/pytest": 800, SP + "/_pytest": 6000, SP + "/pytest-7.2.1.dist-info": 2100,
                     SP + "/pip": 1200, SP + "/pip-23.0.1.dist-info": 3300},
         "toolchain": {"usr/bin/gcc-12": 30000, "usr/lib/gcc": 40000, "usr/include": 2000},

@@ -41,8 +41,9 @@ pjq() { jq -r --arg p "$1" --arg path "$2" '.patterns[] | select(.id == $p) | .p
 ptot() { jq -r --arg p "$1" '.patterns[] | select(.id == $p) | .bytes' "$J"; }
 expect_eq "pyapp: bytecode total (every __pycache__ file and .pyc)" \
 	"$(refsum '$1 ~ /(^|\/)__pycache__\// || $1 ~ /\.py[co]$/')" "$(ptot bytecode)"
-expect_eq "pyapp: test directories in site-packages" \
-	"$(refsum '$1 ~ /(site|dist)-packages\/(.*\/)?(tests|test|testing)\//')" "$(ptot tests)"
+expect_eq "pyapp: test directories in site-packages and the application's tests/ and scripts/" \
+	"$(refsum '$1 ~ /(site|dist)-packages\/(.*\/)?(tests|test|testing)\// || ($1 !~ /(site|dist)-packages\// && ($1 ~ /^app\/(.*\/)?(tests|test)\// || $1 ~ /^app\/scripts\//))')" "$(ptot tests)"
+expect_eq "pyapp: /app/tests listed" "$(refsum 'index($1, "app/tests/") == 1')" "$(pjq tests /app/tests)"
 for d in pytest _pytest pytest-7.2.1.dist-info pip pip-23.0.1.dist-info setuptools setuptools-66.1.1.dist-info pkg_resources; do
 	expect_eq "pyapp: dev package $d" "$(refsum "index(\$1, \"$SP/$d/\") == 1")" "$(pjq devpkgs "/$SP/$d")"
 done
