@@ -140,6 +140,12 @@ expect_rc 0 "index --verbose --rebuild" "$IMGFS" index --verbose --rebuild "$IMG
 grep -q '^imgfs: timing: ' "$W/err" && grep -q '^imgfs: index .* built in ' "$W/err" &&
 	pass "--verbose: phase timings and the build summary on stderr" ||
 	fail "--verbose: stderr $(cat "$W/err")"
+# the phase times are elapsed since the build began (they printed the
+# monotonic clock, "totals at 1868.672 s"): none past the whole build's time
+total=$(sed -n 's/^imgfs: index .* built in \([0-9.]*\) s:.*/\1/p' "$W/err")
+late=$(awk -v t="${total:-0}" '/^imgfs: timing: .* at [0-9.]+ s$/ { v = $(NF - 1); n++; if (v + 0 > t + 0.0005) print } END { if (!n) print "no timing line" }' "$W/err")
+[ -n "$total" ] && [ -z "$late" ] && pass "--verbose: every phase time within the build's $total s" ||
+	fail "--verbose: phase times past the build's ${total:-?} s: $late"
 
 expect_rc 0 "layers --json" "$IMGFS" layers "$IMG" --json
 if jq -e --arg img "$IMG" '(keys == ["cache","cache_bytes","image","index","layers"]) and .image == $img and .cache == null and .cache_bytes == 0 and
