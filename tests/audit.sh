@@ -98,6 +98,14 @@ absent /app/venv/lib/python3.11/site-packages/pytest
 absent /app/**/__pycache__
 absent /var/lib/apt/lists/*
 absent /usr/share/doc
+# negations, counts, a module found in a venv without naming its site
+! present /app/data/model.bin
+not-importable pytest
+not absent /app/main.py
+importable pkg.core
+count /var/lib/apt/lists/* == 0
+count /app/**/*.py >= 3
+count /app/venv/lib/python3.11/site-packages/pkg/* < 3
 EOF
 rc=0
 "$COMPARE" --checks "$W/checks.ok" "$BLOATED" "$SLIM" >"$W/compare.txt" 2>&1 || rc=$?
@@ -137,7 +145,11 @@ check "compare: largest removed file" grep -Eq '^ +[0-9.]+K +50000  /var/lib/apt
 for c in "PASS   PASS    present /app/main.py" "PASS   PASS    executable /app/venv/bin/python" \
 	"PASS   PASS    importable pkg.core /app/venv/lib/python3.11/site-packages" "PASS   PASS    importable json" \
 	"FAIL   PASS    absent /app/venv/lib/python3.11/site-packages/pytest" "FAIL   PASS    absent /app/**/__pycache__" \
-	"FAIL   PASS    absent /var/lib/apt/lists/*" "FAIL   PASS    absent /usr/share/doc"; do
+	"FAIL   PASS    absent /var/lib/apt/lists/*" "FAIL   PASS    absent /usr/share/doc" \
+	"PASS   PASS    ! present /app/data/model.bin" "FAIL   PASS    not-importable pytest" \
+	"PASS   PASS    not absent /app/main.py" "PASS   PASS    importable pkg.core" \
+	"FAIL   PASS    count /var/lib/apt/lists/* == 0" "PASS   PASS    count /app/**/*.py >= 3" \
+	"FAIL   PASS    count /app/venv/lib/python3.11/site-packages/pkg/* < 3"; do
 	check "compare check row: $c" grep -qxF "  $c" "$W/compare.txt"
 done
 check "compare: layer tables of both sides" test "$(grep -c 'COPY app /app' "$W/compare.txt")" -eq 2
@@ -148,6 +160,11 @@ rc=0
 "$COMPARE" --checks "$W/checks.fail" "$BLOATED" "$SLIM" >"$W/compare2.txt" 2>&1 || rc=$?
 expect_eq "imgfs-compare: exit status when a check fails on AFTER" 1 "$rc"
 check "compare: FAIL row" grep -qxF "  PASS   FAIL    present /usr/share/doc/base/copyright" "$W/compare2.txt"
+printf '! importable json\n' >"$W/checks.neg"
+rc=0
+"$COMPARE" --checks "$W/checks.neg" "$BLOATED" "$SLIM" >"$W/compare-neg.txt" 2>&1 || rc=$?
+expect_eq "imgfs-compare: a negated check failing on AFTER -> exit" 1 "$rc"
+check "compare: negated check fails on both" grep -qxF "  FAIL   FAIL    ! importable json" "$W/compare-neg.txt"
 rc=0
 "$COMPARE" --checks "$W/checks.fail" "$SLIM" "$BLOATED" >/dev/null 2>&1 || rc=$?
 expect_eq "imgfs-compare: a check failing on BEFORE only" 0 "$rc"
@@ -155,6 +172,11 @@ printf 'exists /x\n' >"$W/checks.bad"
 rc=0
 "$COMPARE" --checks "$W/checks.bad" "$BLOATED" "$SLIM" >/dev/null 2>"$W/bad.err" || rc=$?
 expect_eq "imgfs-compare: unknown check -> exit" 2 "$rc"
+printf 'count /etc/* ~ 3\n' >"$W/checks.bad2"
+rc=0
+"$COMPARE" --checks "$W/checks.bad2" "$BLOATED" "$SLIM" >/dev/null 2>"$W/bad2.err" || rc=$?
+expect_eq "imgfs-compare: count with a bad operator -> exit" 2 "$rc"
+check "compare: count with a bad operator: one line naming it" grep -q "checks.bad2:1: 'count' needs GLOB OP N" "$W/bad2.err"
 rc=0; "$COMPARE" "$BLOATED" >/dev/null 2>&1 || rc=$?
 expect_eq "imgfs-compare: one argument -> exit" 2 "$rc"
 rc=0; "$COMPARE" "$BLOATED" "$W/no-such.tar" >/dev/null 2>&1 || rc=$?
