@@ -153,7 +153,6 @@ sl_json_str() {
 #   ex_sub(A, k, s)    A[k] -= s
 #   ex_str(A, k)       A[k] as a decimal string ("0" when never added to)
 #   ex_diff(a, b)      b - a of two decimal strings, as a decimal string
-#   ex_cmp(a, b)       -1, 0, 1: comparison of two decimal strings (no sign)
 SL_AWK_EXACT='
 function ex_add(A, k, s,   neg, n, h, l, c) {
 	neg = (substr(s, 1, 1) == "-")
@@ -181,12 +180,6 @@ function ex_str(A, k,   h, l, sg) {
 function ex_diff(a, b,   T) {
 	ex_add(T, 0, b); ex_sub(T, 0, a)
 	return ex_str(T, 0)
-}
-function ex_cmp(a, b) {
-	sub(/^0+/, "", a); sub(/^0+/, "", b)
-	if (length(a) != length(b)) return length(a) < length(b) ? -1 : 1
-	a = a ""; b = b ""
-	return a < b ? -1 : (a > b ? 1 : 0)
 }
 '
 

@@ -113,14 +113,6 @@ expect_eq "imgfs-compare: exit status, all checks pass on AFTER" 0 "$rc"
 no_leftovers "imgfs-compare IMAGE IMAGE"
 tb=$(awk -F'\t' '$1 == "image" && $2 == "bloated" { print $3 }' "$EXP")
 ta=$(awk -F'\t' '$1 == "image" && $2 == "slim" { print $3 }' "$EXP")
-# exp KIND NAME [FIELD]: a value of expected.tsv (field 3 by default)
-exp() { awk -F'\t' -v k="$1" -v n="$2" -v f="${3:-3}" '$1 == k && $2 == n { print $f }' "$EXP"; }
-# cost_row FILE ROW BEFORE AFTER: the cost table row with both values and the delta
-cost_row() {
-	local d=$(($4 - $3))
-	[ $d -ge 0 ] && d=+$d
-	check "compare $1: $2 row $3 -> $4 ($d)" grep -Eq "^  $2 +$3 +$4 +${d//+/\\+} " "$W/$1"
-}
 cost_row compare.txt merged "$tb" "$ta"
 cost_row compare.txt layers "$(exp layers bloated)" "$(exp layers slim)"
 cost_row compare.txt hidden "$(exp hiddentotal bloated)" "$(exp hiddentotal slim)"

@@ -36,3 +36,15 @@ no_leftovers() {
 expect_eq() {
 	if [ "$2" = "$3" ]; then pass "$1 = $2"; else fail "$1: expected '$2', got '$3'"; fi
 }
+
+# cost_row FILE ROW BEFORE AFTER: $W/FILE, an imgfs-compare report, has the
+# cost-table row ROW with both values and their exact signed delta
+cost_row() {
+	local d=$(($4 - $3))
+	[ $d -ge 0 ] && d=+$d
+	check "compare $1: $2 row $3 -> $4 ($d)" grep -Eq "^  $2 +$3 +$4 +${d//+/\\+} " "$W/$1"
+}
+
+# exp KIND NAME [FIELD]: a value of the generator's $EXP, expected.tsv
+# (field 3 by default)
+exp() { awk -F'\t' -v k="$1" -v n="$2" -v f="${3:-3}" '$1 == k && $2 == n { print $f }' "$EXP"; }

@@ -25,6 +25,7 @@ this script chose; the layer sizes are the sizes of the tar files.
 """
 
 import hashlib
+import io
 import json
 import os
 import subprocess
@@ -99,7 +100,7 @@ def docker_archive(path, tag, layers):
         for n, data in ((sha(cfg) + ".json", cfg), ("manifest.json", manifest)):
             ti = tarfile.TarInfo(n)
             ti.size = len(data)
-            tf.addfile(ti, __import__("io").BytesIO(data))
+            tf.addfile(ti, io.BytesIO(data))
 
 
 def main():
