@@ -901,14 +901,19 @@ START_TEST(oci_index_fanout)
 END_TEST
 
 /* History: empty_layer entries describe no layer; a short history leaves
- * the top layers without created_by, a long one is cut, junk is skipped. */
+ * the top layers without created_by, a long one is cut, junk is skipped;
+ * a comment stands in for an absent or empty created_by. */
 START_TEST(history_mapping)
 {
 	static const struct { const char *history; const char *by[3]; } cases[] = {
 		{ "[{'created_by':'FROM scratch','empty_layer':true},{'created_by':'ADD a'},"
 		  "{'created_by':'ENV X=1','empty_layer':true},{'created_by':'RUN b'},"
 		  "{'comment':'no command'},{'created_by':'RUN extra'}]",
-		  { "ADD a", "RUN b", NULL } },
+		  { "ADD a", "RUN b", "no command" } },
+		/* an empty created_by: the comment; an empty comment: nothing */
+		{ "[{'created_by':'','comment':'imported'},{'comment':'','created_by':''},"
+		  "{'created_by':'RUN c','comment':'not this'}]",
+		  { "imported", NULL, "RUN c" } },
 		{ "[{'created_by':'ADD a'}]", { "ADD a", NULL, NULL } },
 		{ "[{'created_by':'ADD a','empty_layer':false},7,{'created_by':5},{'created_by':'C'}]",
 		  { "ADD a", NULL, "C" } },

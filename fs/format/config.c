@@ -36,7 +36,8 @@ struct history {
 };
 
 /* One object of the history array: skipped when empty_layer is true,
- * otherwise its created_by (if a usable string) goes to layer K. */
+ * otherwise its created_by, or its comment when created_by is absent or
+ * empty (if a usable string), goes to layer K. */
 static int history_entry(struct imgfs_json *c, const char *obj, void *arg)
 {
 	struct history *h = arg;
@@ -51,14 +52,18 @@ static int history_entry(struct imgfs_json *c, const char *obj, void *arg)
 	imgfs_jv_clear(&v);
 	if (empty)
 		return 0;
-	rc = imgfs_json_get(c, obj, "$.created_by", &v);
-	if (rc < 0)
-		return rc;
-	if (v.t == IMGFS_JT_TEXT && !v.nul) {
-		h->d->layers[h->k].created_by = v.s;
-		v.s = NULL;
+	/* buildah's `commit` and `docker import` leave created_by empty and
+	 * say what made the layer in comment: better than nothing */
+	for (int k = 0; k < 2 && !h->d->layers[h->k].created_by; k++) {
+		rc = imgfs_json_get(c, obj, k ? "$.comment" : "$.created_by", &v);
+		if (rc < 0)
+			return rc;
+		if (v.t == IMGFS_JT_TEXT && !v.nul && v.s[0]) {
+			h->d->layers[h->k].created_by = v.s;
+			v.s = NULL;
+		}
+		imgfs_jv_clear(&v);
 	}
-	imgfs_jv_clear(&v);
 	h->k++;
 	return h->k < h->d->n_layers ? 0 : 1;
 }
