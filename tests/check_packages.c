@@ -86,6 +86,9 @@ static void write_image(const char *path)
 			D("usr/lib/python3/"), D("usr/lib/python3/dist-packages/"),
 			D("usr/lib/python3/dist-packages/shared/"),
 			F("usr/lib/python3/dist-packages/shared/mod.py", "print(1)\n"),
+			/* bytecode py3compile wrote: its source's owners, both */
+			D("usr/lib/python3/dist-packages/shared/__pycache__/"),
+			F("usr/lib/python3/dist-packages/shared/__pycache__/mod.cpython-311.pyc", "modc!"),
 			D("usr/lib/python3/dist-packages/shared-1.0.dist-info/"),
 			F("usr/lib/python3/dist-packages/shared-1.0.dist-info/METADATA",
 			  "Metadata-Version: 2.1\nName: shared\nVersion: 1.0\n"),
@@ -97,6 +100,13 @@ static void write_image(const char *path)
 			D("app/venv/lib/python3.11/site-packages/demo/"),
 			F("app/venv/lib/python3.11/site-packages/demo/__init__.py", "hello"),
 			F("app/venv/lib/python3.11/site-packages/demo/we,ird.py", "x"),
+			/* bytecode the RECORD does not list, and one without a source */
+			D("app/venv/lib/python3.11/site-packages/demo/__pycache__/"),
+			F("app/venv/lib/python3.11/site-packages/demo/__pycache__/we,ird.cpython-311.opt-1.pyc",
+			  "pycode"),
+			F("app/venv/lib/python3.11/site-packages/demo/__pycache__/gone.cpython-311.pyc", "gone"),
+			D("app/venv/lib/python3.11/site-packages/__pycache__/"),
+			F("app/venv/lib/python3.11/site-packages/__pycache__/legacy.cpython-311.pyc", "l3"),
 			D("app/venv/lib/python3.11/site-packages/demo-1.2.dist-info/"),
 			F("app/venv/lib/python3.11/site-packages/demo-1.2.dist-info/METADATA",
 			  "Metadata-Version: 2.1\nName: demo\nVersion: 1.2\n\nName: wrong\n"),
@@ -105,6 +115,8 @@ static void write_image(const char *path)
 			  "demo-1.2.dist-info/METADATA,,\ndemo-1.2.dist-info/RECORD,,\n"
 			  "../../../bin/demo,,\ndemo/__pycache__/__init__.cpython-311.pyc,,\n"),
 			F("app/venv/lib/python3.11/site-packages/legacy.py", "old"),
+			F("app/venv/lib/python3.11/site-packages/legacy.pyc", "oldc"), /* compileall -b */
+			F("app/venv/lib/python3.11/site-packages/legacy.pyc.txt", "not bytecode"),
 			D("app/venv/lib/python3.11/site-packages/legacy-0.9-py3.11.egg-info/"),
 			F("app/venv/lib/python3.11/site-packages/legacy-0.9-py3.11.egg-info/PKG-INFO",
 			  "Name: legacy\nVersion: 0.9\n"),
@@ -255,17 +267,29 @@ START_TEST(pip)
 {
 	/* the RECORD's ../../../bin/demo, the quoted name with a comma, the
 	 * __pycache__ file that is not there; Name from the headers only */
-	ck_assert_str_eq(row("pip", "demo"), "5 241 1 0 1.2 -");
+	ck_assert_str_eq(row("pip", "demo"), "6 247 1 0 1.2 -");
 	ck_assert_str_eq(pkg_of("app/venv/bin/demo"), "pip:demo=1.2");
 	ck_assert_str_eq(pkg_of("app/venv/lib/python3.11/site-packages/demo/we,ird.py"), "pip:demo=1.2");
-	ck_assert_str_eq(row("pip", "legacy"), "3 71 0 0 0.9 -");
+	ck_assert_str_eq(row("pip", "legacy"), "5 77 0 0 0.9 -");
 	ck_assert_str_eq(pkg_of("app/venv/lib/python3.11/site-packages/legacy.py"), "pip:legacy=0.9");
+	/* bytecode beside its source or in its __pycache__ goes with the
+	 * source; without a source, or not bytecode, it is unowned */
+	ck_assert_str_eq(pkg_of("app/venv/lib/python3.11/site-packages/legacy.pyc"), "pip:legacy=0.9");
+	ck_assert_str_eq(pkg_of("app/venv/lib/python3.11/site-packages/__pycache__/legacy.cpython-311.pyc"),
+			 "pip:legacy=0.9");
+	ck_assert_str_eq(pkg_of("app/venv/lib/python3.11/site-packages/legacy.pyc.txt"), "");
+	ck_assert_str_eq(pkg_of("app/venv/lib/python3.11/site-packages/demo/__pycache__/"
+				"we,ird.cpython-311.opt-1.pyc"), "pip:demo=1.2");
+	ck_assert_str_eq(pkg_of("app/venv/lib/python3.11/site-packages/demo/__pycache__/"
+				"gone.cpython-311.pyc"), "");
+	ck_assert_str_eq(pkg_of("usr/lib/python3/dist-packages/shared/__pycache__/mod.cpython-311.pyc"),
+			 "pip:shared=1.0,dpkg:python3-shared=3.0");
 	/* no METADATA: name and version from the directory */
 	ck_assert_str_eq(row("pip", "nameless"), "1 32 0 0 4.5 -");
 	/* claimed by pip and dpkg: both, the more specific first */
 	ck_assert_str_eq(pkg_of("usr/lib/python3/dist-packages/shared/mod.py"),
 			 "pip:shared=1.0,dpkg:python3-shared=3.0");
-	ck_assert_str_eq(row("dpkg", "python3-shared"), "1 9 0 0 3.0 all");
+	ck_assert_str_eq(row("dpkg", "python3-shared"), "2 14 0 0 3.0 all");
 }
 END_TEST
 

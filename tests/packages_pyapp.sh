@@ -74,24 +74,31 @@ def resolve(base, path):
         cur.append(comp)
     return cur
 
-def weigh(base, paths):
-    seen, total = set(), 0
+def files(base, paths):
+    """The regular files PATHS name, {inode: (physical path, size)}, and
+    the .py names among them, symlinks included (a module's bytecode is
+    compiled beside the name the package installed)."""
+    out, py = {}, []
     for p in paths:
         c = resolve(base, p)
         if c is None:
             continue
-        st = os.lstat(os.path.join(root, *c))
-        if stat.S_ISREG(st.st_mode) and st.st_ino not in seen:
-            seen.add(st.st_ino)
-            total += st.st_size
-    return total
+        full = os.path.join(root, *c)
+        st = os.lstat(full)
+        if stat.S_ISREG(st.st_mode):
+            out.setdefault(st.st_ino, (full, st.st_size))
+        if (stat.S_ISREG(st.st_mode) or stat.S_ISLNK(st.st_mode)) and full.endswith(".py"):
+            py.append(full)
+    return out, py
+
+pkgs = []  # (manager, name, ({inode: (path, size)}, [.py paths]))
 
 info = os.path.join(root, "var/lib/dpkg/info")
 for fn in sorted(os.listdir(info)):
     if fn.endswith(".list"):
         with open(os.path.join(info, fn), errors="surrogateescape") as f:
             paths = [l.rstrip("\n") for l in f if l.strip() and l.strip() != "/."]
-        print("dpkg\t%s\t%d" % (fn[:-5].split(":")[0], weigh([], paths)))
+        pkgs.append(("dpkg", fn[:-5].split(":")[0], files([], paths)))
 for d, subdirs, _ in os.walk(root):
     if os.path.basename(d) not in ("site-packages", "dist-packages"):
         continue
@@ -111,7 +118,32 @@ for d, subdirs, _ in os.walk(root):
         import csv
         with open(os.path.join(d, e, "RECORD"), newline="", errors="surrogateescape") as f:
             paths = [r[0] for r in csv.reader(f) if r and r[0]]
-        print("pip\t%s\t%d" % (name, weigh(site, paths)))
+        pkgs.append(("pip", name, files(site, paths)))
+
+# Bytecode no database names goes with its source .py's owners:
+# DIR/__pycache__/MOD.TAG.pyc and DIR/MOD.pyc beside DIR/MOD.py.
+claimed = set()
+for _, _, (fs, _) in pkgs:
+    claimed.update(fs)
+for manager, name, (fs, py) in pkgs:
+    extra = {}
+    for path in py:
+        d, mod = os.path.dirname(path), os.path.basename(path)[:-3]
+        cands = [os.path.join(d, mod + ".pyc")]
+        try:
+            cands += [os.path.join(d, "__pycache__", e) for e in os.listdir(os.path.join(d, "__pycache__"))
+                      if e.endswith(".pyc") and e.split(".")[0] == mod]
+        except OSError:
+            pass
+        for c in cands:
+            try:
+                st = os.lstat(c)
+            except OSError:
+                continue
+            if stat.S_ISREG(st.st_mode) and st.st_ino not in claimed:
+                extra[st.st_ino] = (c, st.st_size)
+    fs.update(extra)
+    print("%s\t%s\t%d" % (manager, name, sum(sz for _, sz in fs.values())))
 EOF
 	jq -r '.packages[] | select(.manager == "dpkg" or .manager == "pip") |
 		"\(.manager)\t\(.name)\t\(.bytes)"' "$W/pyapp.json" | sort >"$W/pyapp.got"

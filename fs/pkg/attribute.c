@@ -61,6 +61,24 @@ static const char totals_sql[] =
 	" OR (" IMGFS_SQL_IS_REG("i.mode") " AND f.pkg IS NOT NULL));"
 	"CREATE INDEX temp.lvl_depth ON lvl(depth);";
 
+/* Bytecode no database lists belongs to the owners of its source: the
+ * interpreter (or py3compile, or compileall in a Dockerfile) writes
+ * DIR/__pycache__/MOD.TAG.pyc beside DIR/MOD.py, and Python 2 and
+ * `compileall -b` write DIR/MOD.pyc; pip's RECORD and dpkg's .list name
+ * only what the installer wrote.  A module name holds no '.', so MOD is the
+ * name up to its first '.'.  SQLite runs the SELECT to its end before the
+ * first insert, so a claim added here is not a source for another.  Names
+ * are blobs: text compares unequal to every blob and LIKE matches none,
+ * hence the casts and substr. */
+static const char bytecode_sql[] =
+	"INSERT OR IGNORE INTO pkgfile SELECT b.ino, f.pkg, f.rank FROM dentry b"
+	" JOIN dentry s ON s.view = b.view AND s.name = CAST(substr(b.name, 1, instr(b.name, '.') - 1) || '.py' AS BLOB)"
+	"  AND s.parent = coalesce((SELECT c.parent FROM dentry c WHERE c.view = b.view"
+	"   AND c.ino = b.parent AND c.name = CAST('__pycache__' AS BLOB)), b.parent)"
+	" JOIN pkgfile f ON f.ino = s.ino"
+	" WHERE b.view = " IMGFS_SQL(IMGFS_VIEW_MERGED) " AND substr(b.name, -4) = CAST('.pyc' AS BLOB) AND instr(b.name, '.') > 1"
+	" AND NOT EXISTS (SELECT 1 FROM pkgfile o WHERE o.ino = b.ino);";
+
 static const char level_sql[] =
 	"INSERT INTO dirpkg SELECT parent, pkg, sum(b) FROM ("
 	" SELECT parent, pkg, size AS b FROM lvl WHERE depth = ?1 AND pkg IS NOT NULL"
@@ -126,7 +144,8 @@ static int write_rows(struct pkg_ctx *c, struct imgfs_err *err)
 	}
 	sqlite3_finalize(q);
 	q = NULL;
-	if (sqlite3_exec(c->db, imgfs_scratch_pkg, NULL, NULL, NULL) != SQLITE_OK ||
+	if (sqlite3_exec(c->db, bytecode_sql, NULL, NULL, NULL) != SQLITE_OK ||
+	    sqlite3_exec(c->db, imgfs_scratch_pkg, NULL, NULL, NULL) != SQLITE_OK ||
 	    sqlite3_exec(c->db, totals_sql, NULL, NULL, NULL) != SQLITE_OK ||
 	    sqlite3_prepare_v2(c->db, "SELECT coalesce(max(depth), 0) FROM lvl", -1, &q, NULL) != SQLITE_OK ||
 	    sqlite3_step(q) != SQLITE_ROW)
