@@ -319,7 +319,7 @@ START_TEST(own_view_name)
 
 	MOUNT(L(l0), L(l1));
 	EXPECT_CHILDREN("", "");
-	EXPECT_CHILDREN(".imgfs", ".imgfs;hidden;layers");
+	EXPECT_CHILDREN(".imgfs", ".imgfs;config.json;hidden;layers");
 	EXPECT_CHILDREN(".imgfs/layers", "0;1");
 	EXPECT_CHILDREN(".imgfs/hidden/0", "big");
 	expect_file(".imgfs/hidden/0/big", "BBBBB");

@@ -419,6 +419,62 @@ START_TEST(view_not_listed)
 }
 END_TEST
 
+/* /.imgfs/config.json is the config member byte for byte, read from the
+ * archive (docker) or the layout blob (OCI); the root's user.imgfs.config
+ * holds the fields users check, in the order User, WorkingDir,
+ * Entrypoint, Cmd, Env, ExposedPorts, Labels, values as the config has
+ * them (Entrypoint null included), and nothing else. */
+static void config_view(enum fmt f)
+{
+	static const char want[] =
+		"{\"User\":\"app:app\",\"WorkingDir\":\"/srv\",\"Entrypoint\":null,"
+		"\"Cmd\":[\"serve\",\"--port\",\"80\"],\"Env\":[\"PATH=/usr/bin\",\"Q=a \\\"b\\\"\"],"
+		"\"ExposedPorts\":{\"80/tcp\":{}},\"Labels\":{\"a.b\":\"1\"}}";
+	struct tu_layer l[3];
+	struct imgfs_attr v, c;
+	char *cfg, buf[4096];
+	ssize_t n;
+	int i;
+
+	open_std(f, NULL);
+	/* the config open_std's archive holds: the same layers, rebuilt */
+	for (i = 0; i < 3; i++) {
+		const struct tu_entry *e[3] = { l0, l1, l2 };
+		size_t ne[3] = { nl0, sizeof(l1) / sizeof(l1[0]), sizeof(l2) / sizeof(l2[0]) };
+
+		tu_tar(&l[i].tar, e[i], ne[i], f == OCI_GZ ? TU_GZIP : 0);
+		l[i].created_by = steps[i];
+	}
+	cfg = tu_config_json(l, 3);
+	for (i = 0; i < 3; i++)
+		tu_blob_free(&l[i].tar);
+	ck_assert_int_eq(imgfs_fs_lookup(fs, IMGFS_ROOT_INO, IMGFS_VIEW_NAME, &v), 0);
+	ck_assert_int_eq(imgfs_fs_lookup(fs, v.ino, IMGFS_CONFIG_FILE, &c), 0);
+	ck_assert(S_ISREG(c.mode));
+	ck_assert_uint_eq(c.mode & 07777, 0444);
+	ck_assert_uint_eq(c.size, strlen(cfg));
+	n = imgfs_fs_read(fs, c.ino, buf, sizeof(buf), 0);
+	ck_assert_int_eq(n, (ssize_t)strlen(cfg));
+	ck_assert_msg(!memcmp(buf, cfg, strlen(cfg)), "config.json is not the config member");
+	free(cfg);
+	n = imgfs_fs_getxattr(fs, IMGFS_ROOT_INO, IMGFS_XATTR_CONFIG, buf, sizeof(buf) - 1);
+	ck_assert_int_eq(n, (ssize_t)strlen(want));
+	buf[n] = '\0';
+	ck_assert_str_eq(buf, want);
+}
+
+START_TEST(config_view_docker)
+{
+	config_view(DOCKER);
+}
+END_TEST
+
+START_TEST(config_view_oci)
+{
+	config_view(OCI_GZ);
+}
+END_TEST
+
 /* ---- data ---- */
 
 /* Reads at and after EOF return 0, a read over EOF returns what is left,
@@ -660,8 +716,9 @@ START_TEST(statfs_totals)
 	 * views: /.imgfs, layers, hidden, layers/0-2, hidden/0-2, a view
 	 * directory of its own for each directory a layer's tar holds (d,
 	 * d/sub, e in layer 0; d in layer 1) and hidden/0/d for the hidden
-	 * f05.  Files in the views share the merged tree's inodes. */
-	ck_assert_uint_eq(st.inodes, (1 + 3 + NFILES + 8) + 1 + (3 + 6 + 4 + 1));
+	 * f05, and /.imgfs/config.json.  Files in the views share the
+	 * merged tree's inodes. */
+	ck_assert_uint_eq(st.inodes, (1 + 3 + NFILES + 8) + 1 + (3 + 6 + 4 + 1) + 1);
 }
 END_TEST
 
@@ -849,6 +906,8 @@ static Suite *tree_suite(void)
 	tcase_add_test(names, readdir_resume);
 	tcase_add_test(names, dot_dotdot);
 	tcase_add_test(names, view_not_listed);
+	tcase_add_test(names, config_view_docker);
+	tcase_add_test(names, config_view_oci);
 	tcase_add_test(data, read_eof_docker);
 	tcase_add_test(data, read_eof_cache);
 	tcase_add_test(data, read_chunks_cache);

@@ -74,8 +74,10 @@ layers = [l0, l1]
 diff_ids = ["sha256:" + hashlib.sha256(l).hexdigest() for l in layers]
 steps = ['/bin/sh -c #(nop) ADD file:rootfs.tar in / ',
          'RUN echo "quoted" \\ back\tslash\x01\x1f caf\u00e9 \U0001F600 BADBYTES']
+run = {"Hostname": "", "Env": ["PATH=/usr/bin", "A=\"1\""], "Entrypoint": ["/app/run"],
+       "ArgsEscaped": True, "User": "1000:1000", "Labels": {"org.example": "caf\u00e9"}}
 cfg = {"architecture": "amd64", "os": "linux",
-       "config": {}, "rootfs": {"type": "layers", "diff_ids": diff_ids},
+       "config": run, "rootfs": {"type": "layers", "diff_ids": diff_ids},
        "history": [{"created": "2024-01-01T00:00:00Z", "created_by": s} for s in steps]}
 # raw bytes that are not UTF-8 (a lone 0xff, a truncated sequence) in the
 # config's text: JSON parsers in the wild pass them through.
@@ -83,6 +85,20 @@ cb = json.dumps(cfg, ensure_ascii=False).encode().replace(b"BADBYTES", b"\xff\xe
 cid = hashlib.sha256(cb).hexdigest()
 man = [{"Config": cid + ".json", "RepoTags": ["cli/test:1"],
         "Layers": ["l%d/layer.tar" % i for i in range(len(layers))]}]
+# what imgfs layers must show: each layer's regular files' bytes, their
+# totals, the config's checked fields in imgfs(1)'s order (compact JSON)
+def content(l):
+    with tarfile.open(fileobj=io.BytesIO(l)) as t:
+        return sum(m.size for m in t.getmembers() if m.isreg())
+order = ["User", "WorkingDir", "Entrypoint", "Cmd", "Env", "ExposedPorts", "Labels"]
+fields = {k: run[k] for k in order if k in run}
+with open(out + "/expect.json", "w") as f:
+    json.dump({"content": [content(l) for l in layers],
+               "size": sum(len(l) for l in layers),
+               "entries": sum(len(tarfile.open(fileobj=io.BytesIO(l)).getmembers()) for l in layers),
+               "config": json.dumps(fields, separators=(",", ":"), ensure_ascii=False)}, f)
+with open(out + "/config.json", "wb") as f:
+    f.write(cb)
 with tarfile.open(out + "/cli.tar", "w") as t:
     def add(name, data):
         ti = tarfile.TarInfo(name); ti.size = len(data); ti.mtime = 1700000000
@@ -148,9 +164,9 @@ late=$(awk -v t="${total:-0}" '/^imgfs: timing: .* at [0-9.]+ s$/ { v = $(NF - 1
 	fail "--verbose: phase times past the build's ${total:-?} s: $late"
 
 expect_rc 0 "layers --json" "$IMGFS" layers "$IMG" --json
-if jq -e --arg img "$IMG" '(keys == ["cache","cache_bytes","image","index","layers"]) and .image == $img and .cache == null and .cache_bytes == 0 and
+if jq -e --arg img "$IMG" '(keys == ["cache","cache_bytes","config","image","index","layers","totals"]) and .image == $img and .cache == null and .cache_bytes == 0 and
 	(.layers | length == 2) and
-	all(.layers[]; (keys == (["compression","created_by","diff_id","digest","entries",
+	all(.layers[]; (keys == (["compression","content_bytes","created_by","diff_id","digest","entries",
 		"media_type","num","size","stored_size"] | sort)) and
 		(.num | type == "number") and (.stored_size | type == "number") and
 		(.size | type == "number") and (.entries | type == "number") and
@@ -162,6 +178,35 @@ if jq -e --arg img "$IMG" '(keys == ["cache","cache_bytes","image","index","laye
 else
 	fail "layers --json: $(head -c 600 "$W/out")"
 fi
+# the content bytes, totals and config fields the test image's writer
+# computed (img/expect.json)
+E=$W/img/expect.json
+want=$(jq -c '.content' "$E")
+got=$(jq -c '[.layers[].content_bytes]' "$W/out")
+[ "$got" = "$want" ] && pass "layers --json: content_bytes $got, the layers' regular files" ||
+	fail "layers --json: content_bytes $got, expected $want"
+want=$(jq -c '{layers: 2, size: .size, content_bytes: (.content | add), entries: .entries}' "$E")
+got=$(jq -c '.totals | {layers, size, content_bytes, entries}' "$W/out")
+[ "$got" = "$want" ] && pass "layers --json: totals $got" || fail "layers --json: totals $got, expected $want"
+want=$(jq -r '.config' "$E")
+got=$(jq -c '.config' "$W/out")
+[ "$got" = "$want" ] && pass "layers --json: config $got" || fail "layers --json: config $got, expected $want"
+# the text form: a CONTENT column and a totals row with the same sums;
+# -h prints human units and no exact figure but the counts
+expect_rc 0 "layers" "$IMGFS" layers "$IMG"
+want=$(jq -r '"\(.content[0]) \(.content[1]) total \(.size) \(.content | add) \(.entries)"' "$E")
+got=$(awk '$1 == "#" { for (i = 1; i <= NF; i++) if ($i == "CONTENT") c = i; next }
+	$1 ~ /^[0-9]+$/ && c { printf "%s ", $c } $1 == "total" { print "total", $3, $4, $5 }' "$W/out")
+[ "$got" = "$want" ] && pass "layers: CONTENT column and totals row" ||
+	fail "layers: got '$got', expected '$want' from: $(cat "$W/out")"
+expect_rc 0 "layers -h" "$IMGFS" layers -h "$IMG"
+got=$(awk '$1 == "total" { print $4, $5, $6, $7, $8 }' "$W/out")
+want=$(jq -r '.size as $s | (.content | add) as $c | .entries as $e |
+	def h: if . >= 1024 then "\(. * 10 / 1024 | round / 10 | tostring | if test("[.]") then . else . + ".0" end) KiB" else "\(.) B" end;
+	"\($s | h) \($c | h) \($e)"' "$E")
+[ "$got" = "$want" ] && pass "layers -h: totals in human units ($got)" ||
+	fail "layers -h: totals '$got', expected '$want' from: $(cat "$W/out")"
+"$IMGFS" layers "$IMG" --json >"$W/out" 2>&1
 # 0xff and the two bytes of a truncated sequence: one U+FFFD each
 want=$(printf 'RUN echo "quoted" \\ back\tslash\001\037 caf\303\251 \360\237\230\200 \357\277\275\357\277\275\357\277\275')
 got=$(jq -r '.layers[1].created_by' "$W/out")
@@ -213,6 +258,12 @@ case $line in
 *" fuse.imgfs ro,nosuid,nodev,"*default_permissions*) pass "helper form: mounted ro,nosuid,nodev,default_permissions" ;;
 *) fail "helper form: /proc/mounts has '$line'" ;;
 esac
+cmp -s "$MNT/.imgfs/config.json" "$W/img/config.json" &&
+	pass "/.imgfs/config.json is the archive's config, byte for byte" ||
+	fail "/.imgfs/config.json differs from the config member"
+got=$(getfattr --only-values -n user.imgfs.config "$MNT" 2>"$W/gerr" || cat "$W/gerr")
+[ "$got" = "$(jq -r '.config' "$W/img/expect.json")" ] && pass "user.imgfs.config of /: $got" ||
+	fail "user.imgfs.config of /: '$got'"
 [ "$(cat "$MNT/app/main.py" 2>&1)" = "print('hi')" ] && pass "helper form: files read" ||
 	fail "helper form: app/main.py unreadable"
 force_unmount "$MNT"

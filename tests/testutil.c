@@ -320,15 +320,13 @@ static void cat(char **s, const char *fmt, ...)
 	*s = n;
 }
 
-/* The image config: diff_ids of made-up digests, one history step per
- * layer and an empty_layer step after the first. */
-static char *config_json(const struct tu_layer *l, size_t n)
+char *tu_config_json(const struct tu_layer *l, size_t n)
 {
 	char *s = NULL, hex[65];
 	size_t i;
 
-	cat(&s, "{\"architecture\":\"amd64\",\"os\":\"linux\",\"rootfs\":{\"type\":\"layers\","
-		"\"diff_ids\":[");
+	cat(&s, "{\"architecture\":\"amd64\",\"os\":\"linux\",\"config\":" TU_CONFIG_RUN
+		",\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[");
 	for (i = 0; i < n; i++) {
 		tu_hex64(hex, 1000 + i, l[i].tar.data, l[i].tar.len);
 		cat(&s, "%s\"sha256:%s\"", i ? "," : "", hex);
@@ -349,7 +347,7 @@ static char *config_json(const struct tu_layer *l, size_t n)
 void tu_docker_archive(const char *path, const struct tu_layer *l, size_t n)
 {
 	struct archive *a = outer_open(path);
-	char *config = config_json(l, n), *manifest = NULL, cname[80], hex[65];
+	char *config = tu_config_json(l, n), *manifest = NULL, cname[80], hex[65];
 	size_t i;
 
 	tu_hex64(hex, 7, config, strlen(config));
@@ -375,7 +373,7 @@ void tu_oci_archive(const char *path, const struct tu_layer *l, size_t n, int gz
 {
 	static const char layout[] = "{\"imageLayoutVersion\":\"1.0.0\"}";
 	struct archive *a = outer_open(path);
-	char *config = config_json(l, n), *manifest = NULL, *index = NULL, hex[65], name[96];
+	char *config = tu_config_json(l, n), *manifest = NULL, *index = NULL, hex[65], name[96];
 	size_t i;
 
 	outer_add(a, "oci-layout", layout, strlen(layout));

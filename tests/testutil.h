@@ -67,6 +67,17 @@ struct tu_layer {
 /* Writes a docker-archive at PATH: <i>/layer.tar per layer, a config
  * <64 hex>.json with rootfs.diff_ids and history (an empty_layer step is
  * placed after the first layer's), and manifest.json, in that order. */
+/* The "config" object of the image config the archives below carry: the
+ * fields imgfs shows as user.imgfs.config, out of their order there, with
+ * spaces, escapes and fields it leaves out. */
+#define TU_CONFIG_RUN \
+	"{\"Hostname\":\"\",\"Env\":[\"PATH=/usr/bin\",\"Q=a \\\"b\\\"\"], \"Cmd\":[\"serve\",\"--port\",\"80\"]," \
+	"\"ArgsEscaped\":true,\"ExposedPorts\":{\"80/tcp\":{}},\"User\":\"app:app\"," \
+	"\"WorkingDir\":\"/srv\",\"Entrypoint\":null,\"Labels\":{\"a.b\":\"1\"},\"StopSignal\":\"SIGTERM\"}"
+/* The image config of layers L[0..N): diff_ids of made-up digests,
+ * TU_CONFIG_RUN, one history step per layer and an empty_layer step after
+ * the first (malloc'd). */
+char *tu_config_json(const struct tu_layer *l, size_t n);
 void tu_docker_archive(const char *path, const struct tu_layer *l, size_t n);
 
 /* Writes an OCI archive at PATH: oci-layout, blobs/sha256/<sha256> for the

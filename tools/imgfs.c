@@ -67,6 +67,7 @@ struct cmdline {
 	char mount_opts[MOUNT_OPTS_MAX]; /* what is left for libfuse after filter_opts */
 	char raw_opts[MOUNT_OPTS_MAX];   /* every -o, joined with commas */
 	int foreground, debug, json, verbose;
+	int human;                       /* -h, --human-readable (layers) */
 	int stack;                       /* -o stack: mount over an imgfs mount */
 	int nargs;
 	char **args;
@@ -82,6 +83,10 @@ static const char *const dropped_opts[] = {
 	"nouser", "owner", "group", "noauto", "auto", "defaults", "async", "atime", "noatime",
 	"relatime", "norelatime", "strictatime", NULL,
 };
+
+/* Set by a command whose sizes -h shows in human units (layers): there -h
+ * is --human-readable, as for du and ls; elsewhere it is --help. */
+static int h_is_human;
 
 /* Splits the raw -o string of C: our own key=value forms set C->o, the
  * options in dropped_opts go, "rw" is refused, and the rest (allow_other,
@@ -148,7 +153,7 @@ static int filter_opts(struct cmdline *c)
 
 static int parse(int argc, char **argv, struct cmdline *c, int for_mount)
 {
-	enum { O_IMAGE = 256, O_PLATFORM, O_INDEX, O_CACHE, O_REBUILD, O_JSON };
+	enum { O_IMAGE = 256, O_PLATFORM, O_INDEX, O_CACHE, O_REBUILD, O_JSON, O_HELP, O_HUMAN };
 	static const struct option lopts[] = {
 		{ "image", required_argument, NULL, O_IMAGE },
 		{ "platform", required_argument, NULL, O_PLATFORM },
@@ -158,7 +163,8 @@ static int parse(int argc, char **argv, struct cmdline *c, int for_mount)
 		{ "json", no_argument, NULL, O_JSON },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "verbose", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },
+		{ "help", no_argument, NULL, O_HELP },
+		{ "human-readable", no_argument, NULL, O_HUMAN },
 		{ NULL, 0, NULL, 0 },
 	};
 	size_t used = 0;
@@ -191,7 +197,18 @@ static int parse(int argc, char **argv, struct cmdline *c, int for_mount)
 				return -1;
 			c->json = 1;
 			break;
-		case 'h': exit(usage(0));
+		case 'h':
+			if (h_is_human) {
+				c->human = 1;
+				break;
+			}
+			exit(usage(0));
+		case O_HUMAN:
+			if (!h_is_human)
+				return -1;
+			c->human = 1;
+			break;
+		case O_HELP: exit(usage(0));
 		default: return -1;
 		}
 	}
@@ -434,22 +451,48 @@ static int cmd_index(int argc, char **argv)
 	return fflush(stdout) ? EXIT_RUNTIME : 0;
 }
 
+/* What the layer table adds up: its totals row and JSON object. */
+struct layer_sums {
+	int human, first;
+	long long stored, size, content, entries;
+};
+
+/* A size column: exact bytes, or with -h "12.3 MiB". */
+static const char *size_col(char *buf, size_t len, const struct layer_sums *t, long long n)
+{
+	if (t->human)
+		return human(buf, len, (double)n);
+	snprintf(buf, len, "%lld", n);
+	return buf;
+}
+
+static void add_layer_sums(struct layer_sums *t, const struct imgfs_layer_info *l)
+{
+	t->stored += l->stored_size;
+	t->size += l->size;
+	t->content += l->content_bytes;
+	t->entries += l->entries;
+}
+
 static int print_layer(void *ctx, const struct imgfs_layer_info *l)
 {
+	struct layer_sums *t = ctx;
 	const char *d = l->digest ? l->digest : l->diff_id ? l->diff_id : "-";
+	char a[32], b[32], c[32];
 
-	(void)ctx;
-	printf("%-3d %-19.19s %12lld %12lld %8lld  %-5s %s\n", l->num, d, (long long)l->stored_size,
-	       (long long)l->size, (long long)l->entries, l->compression ? l->compression : "-",
-	       l->created_by ? l->created_by : "");
+	printf("%-5d %-19.19s %12s %12s %12s %8lld  %-5s %s\n", l->num, d,
+	       size_col(a, sizeof(a), t, l->stored_size), size_col(b, sizeof(b), t, l->size),
+	       size_col(c, sizeof(c), t, l->content_bytes), (long long)l->entries,
+	       l->compression ? l->compression : "-", l->created_by ? l->created_by : "");
+	add_layer_sums(t, l);
 	return 0;
 }
 
 static int json_layer(void *ctx, const struct imgfs_layer_info *l)
 {
-	int *first = ctx;
+	struct layer_sums *t = ctx;
 
-	printf("%s\n    {\"num\": %d, \"digest\": ", *first ? "" : ",", l->num);
+	printf("%s\n    {\"num\": %d, \"digest\": ", t->first ? "" : ",", l->num);
 	json_str(stdout, l->digest);
 	fputs(", \"diff_id\": ", stdout);
 	json_str(stdout, l->diff_id);
@@ -457,11 +500,13 @@ static int json_layer(void *ctx, const struct imgfs_layer_info *l)
 	json_str(stdout, l->media_type);
 	fputs(", \"compression\": ", stdout);
 	json_str(stdout, l->compression);
-	printf(", \"stored_size\": %lld, \"size\": %lld, \"entries\": %lld, \"created_by\": ",
-	       (long long)l->stored_size, (long long)l->size, (long long)l->entries);
+	printf(", \"stored_size\": %lld, \"size\": %lld, \"content_bytes\": %lld, \"entries\": %lld,"
+	       " \"created_by\": ", (long long)l->stored_size, (long long)l->size,
+	       (long long)l->content_bytes, (long long)l->entries);
 	json_str(stdout, l->created_by);
 	putchar('}');
-	*first = 0;
+	t->first = 0;
+	add_layer_sums(t, l);
 	return 0;
 }
 
@@ -471,13 +516,16 @@ static int cmd_layers(int argc, char **argv)
 	struct imgfs_build_info info;
 	struct imgfs_err err = { 0 };
 	struct imgfs_fs *fs = NULL;
+	struct layer_sums t = { .first = 1 };
 	struct stat cst;
 	long long cache_bytes = 0;
-	char *cache;
-	int rc, first = 1;
+	char *cache, *config;
+	int rc;
 
+	h_is_human = 1; /* -h is --human-readable here, as for du and ls */
 	if (parse(argc, argv, &c, 0) || c.nargs != 1)
 		return usage(EXIT_INPUT);
+	t.human = c.human;
 	c.o.image = c.args[0];
 	rc = prepare(&c, &info, &err);
 	if (rc)
@@ -489,6 +537,7 @@ static int cmd_layers(int argc, char **argv)
 	cache = imgfs_fs_meta(fs, "cache");
 	if (cache && stat(cache, &cst) == 0)
 		cache_bytes = (long long)cst.st_size;
+	config = imgfs_fs_meta(fs, "config_fields");
 	if (c.json) {
 		/* schema: imgfs(1), JSON OUTPUT */
 		fputs("{\"image\": ", stdout);
@@ -501,19 +550,30 @@ static int cmd_layers(int argc, char **argv)
 		else
 			fputs("null", stdout);
 		printf(", \"cache_bytes\": %lld", cache_bytes);
+		/* the build wrote it with SQLite's JSON functions: valid JSON */
+		printf(", \"config\": %s", config ? config : "null");
 		fputs(", \"layers\": [", stdout);
-		rc = imgfs_fs_layers(fs, json_layer, &first);
-		fputs(first ? "]}\n" : "\n  ]}\n", stdout);
+		rc = imgfs_fs_layers(fs, json_layer, &t);
+		fputs(t.first ? "]" : "\n  ]", stdout);
+		printf(", \"totals\": {\"layers\": %d, \"stored_size\": %lld, \"size\": %lld,"
+		       " \"content_bytes\": %lld, \"entries\": %lld}}\n", (int)info.layers, t.stored,
+		       t.size, t.content, t.entries);
 	} else {
-		printf("%-3s %-19s %12s %12s %8s  %-5s %s\n", "#", "DIGEST", "STORED", "SIZE",
-		       "ENTRIES", "COMP", "CREATED BY");
-		rc = imgfs_fs_layers(fs, print_layer, NULL);
+		char a[32], b[32], d[32];
+
+		printf("%-5s %-19s %12s %12s %12s %8s  %-5s %s\n", "#", "DIGEST", "STORED", "SIZE",
+		       "CONTENT", "ENTRIES", "COMP", "CREATED BY");
+		rc = imgfs_fs_layers(fs, print_layer, &t);
+		printf("%-5s %-19s %12s %12s %12s %8lld\n", "total", "",
+		       size_col(a, sizeof(a), &t, t.stored), size_col(b, sizeof(b), &t, t.size),
+		       size_col(d, sizeof(d), &t, t.content), t.entries);
 		if (cache)
 			printf("content cache: %lld bytes for the compressed layers (%s)\n",
 			       cache_bytes, cache);
 		else
 			printf("content cache: none (every layer is read in place)\n");
 	}
+	free(config);
 	free(cache);
 	imgfs_fs_close(fs);
 	if (fflush(stdout))

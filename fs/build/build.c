@@ -117,6 +117,37 @@ static int set_meta(sqlite3 *db, const char *key, const char *text, int64_t num,
 	return r == SQLITE_DONE ? 0 : db_fail(db, err);
 }
 
+/* XATTR_SIZE_MAX of Linux: a longer value no getxattr(2) can return. */
+#define CONFIG_XATTR_MAX 65536
+
+/* The image config in the mount: /.imgfs/config.json served from the
+ * archive's own bytes (what `docker inspect` reads, exactly), its fields
+ * users check as user.imgfs.config on the root and in the meta table
+ * (imgfs layers --json).  A summary too long for an xattr is left out
+ * there only.  0 or -errno. */
+static int add_config(struct imgfs_build *b, struct imgfs_source *src,
+		      const struct imgfs_image_desc *desc)
+{
+	struct imgfs_region reg;
+	int64_t id;
+	int rc;
+
+	if (!desc->config_path)
+		return 0;
+	rc = imgfs_source_member(src, desc->config_path, &reg);
+	if (rc == 0)
+		rc = source_id(b, reg.file, &id);
+	if (rc == 0)
+		rc = imgfs_merge_view_file(&b->merge, IMGFS_CONFIG_FILE, id, reg.off, reg.size);
+	if (rc == 0 && desc->config_fields)
+		rc = set_meta(b->db, IMGFS_META_CONFIG_FIELDS, desc->config_fields, 0, b->err);
+	if (rc == 0 && desc->config_fields && strlen(desc->config_fields) < CONFIG_XATTR_MAX)
+		rc = imgfs_merge_xattr(&b->merge, IMGFS_ROOT_INO, IMGFS_XATTR_CONFIG,
+				       desc->config_fields, strlen(desc->config_fields));
+	return rc == -ENOENT ? imgfs_errf(b->err, rc, 1, "%s: config %s is missing", b->opts->image,
+					  desc->config_path) : rc;
+}
+
 static int add_layer(struct imgfs_build *b, int num, const struct imgfs_layer_desc *d,
 		     const char *compression, uint64_t stored, uint64_t size, uint64_t entries,
 		     int64_t view_ino, int64_t hidden_ino)
@@ -368,8 +399,10 @@ static int build_into(struct imgfs_build *b, const struct imgfs_opts *o, const c
 			goto out;
 		prev = reg;
 	}
-	rc = set_meta(b->db, IMGFS_META_FORMAT, desc.format == IMGFS_FMT_OCI ? "oci" : "docker-archive", 0,
-		      b->err);
+	rc = add_config(b, &src, &desc);
+	if (rc == 0)
+		rc = set_meta(b->db, IMGFS_META_FORMAT, desc.format == IMGFS_FMT_OCI ? "oci" : "docker-archive",
+			      0, b->err);
 	if (rc == 0 && desc.name)
 		rc = set_meta(b->db, IMGFS_META_NAME, desc.name, 0, b->err);
 	if (rc == 0 && desc.config_digest)

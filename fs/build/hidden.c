@@ -278,11 +278,12 @@ int imgfs_hidden_build(sqlite3 *db, struct imgfs_err *err)
 	if (sqlite3_exec(m->db, imgfs_scratch_hidden, NULL, NULL, NULL) != SQLITE_OK ||
 	    sqlite3_exec(m->db,
 		"INSERT INTO hmap SELECT view_ino, hidden_ino FROM layer;"
-		/* Entries of the layers' own trees whose inode the merged tree
-		 * does not reach; whiteout markers are no content. */
+		/* Entries of the layers' own trees (beneath /.imgfs/layers/N,
+		 * depth 3: not /.imgfs/config.json) whose inode the merged
+		 * tree does not reach; whiteout markers are no content. */
 		"CREATE TEMP TABLE hid AS SELECT d.id, d.ino, d.parent, d.name, d.layer, d.depth,"
 		" d.tsize, i.mode, i.size FROM dentry d JOIN inode i ON i.ino = d.ino"
-		" WHERE d.view = " IMGFS_SQL(IMGFS_VIEW_LAYER) " AND " IMGFS_SQL_NOT_DIR("i.mode")
+		" WHERE d.view = " IMGFS_SQL(IMGFS_VIEW_LAYER) " AND d.depth > 3 AND " IMGFS_SQL_NOT_DIR("i.mode")
 		" AND substr(d.name, 1, 4) <> X'2E77682E'"
 		" AND NOT EXISTS (SELECT 1 FROM dentry v WHERE v.ino = d.ino"
 		" AND v.view = " IMGFS_SQL(IMGFS_VIEW_MERGED) ")"

@@ -590,6 +590,23 @@ int imgfs_merge_xattr(struct imgfs_merge *m, int64_t ino, const char *name,
 	return run(m, m->ins_xattr);
 }
 
+int imgfs_merge_view_file(struct imgfs_merge *m, const char *name, int64_t src, uint64_t off,
+			  uint64_t size)
+{
+	struct imgfs_entry e = {
+		.path = name, .mode = S_IFREG | 0444, .size = size, .data_src = src, .data_off = off,
+	};
+	int64_t ino;
+	int rc, layer = m->layer;
+
+	if (!m->views_ino)
+		return 0;
+	m->layer = 0; /* as /.imgfs itself: no layer ships it */
+	rc = new_inode(m, &e, &ino);
+	m->layer = layer;
+	return rc ? rc : new_dentry(m, m->views_ino, name, ino, 2, IMGFS_VIEW_LAYER, 0);
+}
+
 int imgfs_merge_chunk(struct imgfs_merge *m, int64_t ino, int64_t idx, uint64_t off,
 		      uint32_t csize, uint32_t foff)
 {

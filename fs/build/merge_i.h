@@ -76,6 +76,11 @@ int imgfs_merge_whiteout(struct imgfs_merge *m, const char *dir, const char *nam
 int imgfs_merge_opaque(struct imgfs_merge *m, const char *dir);
 int imgfs_merge_xattr(struct imgfs_merge *m, int64_t ino, const char *name,
 		      const void *value, size_t len);
+/* Adds the read-only file /.imgfs/NAME whose SIZE bytes are at OFF of
+ * source file SRC (the image config, served as the archive holds it).
+ * Nothing when no layer made /.imgfs.  0 or -errno. */
+int imgfs_merge_view_file(struct imgfs_merge *m, const char *name, int64_t src, uint64_t off,
+			  uint64_t size);
 /* Chunk IDX of INO is in the frame at OFF (CSIZE bytes) of the cache,
  * FOFF bytes into it once decoded. */
 int imgfs_merge_chunk(struct imgfs_merge *m, int64_t ino, int64_t idx, uint64_t off,

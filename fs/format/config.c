@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sqlite3.h>
+
 #include "format/ref_i.h"
 #include "util/err_i.h"
 
@@ -83,6 +85,35 @@ out:
 	return rc;
 }
 
+/* The fields of the config's "config" object people check before they ship
+ * an image (who it runs as, what it runs, what it exposes), in this order,
+ * as one JSON object: each value as the config has it (json_each gives text
+ * unquoted and true as 1, hence the CASE).  Absent fields are left out. */
+static const char fields_sql[] =
+	"WITH k(n, key) AS (VALUES (1, 'User'), (2, 'WorkingDir'), (3, 'Entrypoint'), (4, 'Cmd'),"
+	" (5, 'Env'), (6, 'ExposedPorts'), (7, 'Labels'))"
+	" SELECT json_group_object(key, json(v)) FROM (SELECT k.key AS key, CASE e.type"
+	" WHEN 'text' THEN json_quote(e.value) WHEN 'true' THEN 'true' WHEN 'false' THEN 'false'"
+	" WHEN 'null' THEN 'null' ELSE e.value END AS v FROM k"
+	" JOIN json_each(?1, '$.config') e ON e.key = k.key ORDER BY k.n)";
+
+static int config_fields(struct imgfs_json *c, const char *cfg, struct imgfs_image_desc *d)
+{
+	sqlite3_stmt *q = NULL;
+	int rc = 0;
+
+	if (sqlite3_prepare_v2(c->db, fields_sql, -1, &q, NULL) != SQLITE_OK)
+		return imgfs_errf(c->err, -EIO, 0, "config: %s", sqlite3_errmsg(c->db));
+	sqlite3_bind_text(q, 1, cfg, -1, SQLITE_STATIC);
+	/* an aggregate: one row, "{}" when "config" is absent or no object */
+	if (sqlite3_step(q) != SQLITE_ROW || !sqlite3_column_text(q, 0))
+		rc = imgfs_errf(c->err, -EIO, 0, "config: %s", sqlite3_errmsg(c->db));
+	else if (!(d->config_fields = strdup((const char *)sqlite3_column_text(q, 0))))
+		rc = imgfs_errf(c->err, -ENOMEM, 0, "out of memory");
+	sqlite3_finalize(q);
+	return rc;
+}
+
 /* Checks the image config CFG (member NAME) against D's layers: rootfs.type
  * "layers" and one diff_id per layer; fills diff_id and created_by.  SOURCE
  * names where the layer count came from, for the message. */
@@ -139,6 +170,10 @@ int imgfs_config_apply(struct imgfs_json *c, const char *name, const char *cfg, 
 		ids[i].s = NULL;
 	}
 	rc = config_history(c, cfg, d);
+	if (rc == 0 && !(d->config_path = strdup(name)))
+		rc = imgfs_errf(c->err, -ENOMEM, 0, "out of memory");
+	if (rc == 0)
+		rc = config_fields(c, cfg, d);
 out:
 	imgfs_jvs_free(ids, n_ids);
 	imgfs_jv_clear(&rootfs);

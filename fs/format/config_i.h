@@ -13,7 +13,8 @@
 int imgfs_desc_alloc_layers(struct imgfs_json *c, struct imgfs_image_desc *d, size_t n);
 
 /* Checks the image config CFG (member NAME) against D's layers: rootfs.type
- * "layers" and one diff_id per layer; fills diff_id and created_by.  SOURCE
+ * "layers" and one diff_id per layer; fills diff_id and created_by, and
+ * D's config_path (NAME) and config_fields.  SOURCE
  * names where the layer count came from, for the message.  Returns 0 or a
  * negative errno with C's message set. */
 int imgfs_config_apply(struct imgfs_json *c, const char *name, const char *cfg,

@@ -51,6 +51,9 @@ struct imgfs_image_desc {
 	char *name;             /* chosen RepoTag / ref name, or NULL */
 	char *config_digest;    /* "sha256:<hex>" or the config member name; NULL for rootfs */
 	char *manifest_digest;  /* OCI manifest digest, or NULL */
+	char *config_path;      /* the config's member path; NULL for rootfs */
+	char *config_fields;    /* JSON object of the config fields users check
+				 * (User, Entrypoint, ...: IMGFS_CONFIG_FIELDS); NULL for rootfs */
 	size_t n_layers;
 	struct imgfs_layer_desc *layers;  /* base first */
 };

@@ -32,6 +32,8 @@ void imgfs_image_desc_free(struct imgfs_image_desc *d)
 	free(d->name);
 	free(d->config_digest);
 	free(d->manifest_digest);
+	free(d->config_path);
+	free(d->config_fields);
 	memset(d, 0, sizeof(*d));
 }
 

@@ -10,7 +10,7 @@
 struct imgfs_err;
 
 /* An index of another version is rebuilt, never trusted. */
-#define IMGFS_SCHEMA_VERSION 10
+#define IMGFS_SCHEMA_VERSION 11
 
 /* A number constant below as SQL text: IMGFS_SQL(IMGFS_VIEW_MERGED) is "0". */
 #define IMGFS_SQL(x) IMGFS_SQL_(x)
@@ -44,6 +44,7 @@ struct imgfs_err;
 #define IMGFS_META_FORMAT "format"       /* docker-archive, oci, rootfs */
 #define IMGFS_META_NAME "name"           /* the chosen image name, if any */
 #define IMGFS_META_CONFIG "config"       /* the config's digest or member */
+#define IMGFS_META_CONFIG_FIELDS "config_fields" /* JSON: User, Entrypoint, ... */
 #define IMGFS_META_OUTER "outer_compression"
 #define IMGFS_META_ENTRIES "entries"     /* tar entries over all layers */
 #define IMGFS_META_INODES "inodes"       /* rows of table inode */

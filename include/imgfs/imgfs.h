@@ -61,6 +61,10 @@ void imgfs_index_interrupted(void);
 #define IMGFS_ROOT_INO 1
 /* The hidden view of layers and hidden entries, reached by path only. */
 #define IMGFS_VIEW_NAME ".imgfs"
+/* /.imgfs/config.json: the image config, byte for byte. */
+#define IMGFS_CONFIG_FILE "config.json"
+/* On the root: the config fields users check, one JSON object. */
+#define IMGFS_XATTR_CONFIG "user.imgfs.config"
 
 struct imgfs_fs; /* an opened index; shared by threads, each gets its own connection */
 
@@ -118,6 +122,7 @@ struct imgfs_layer_info {
 	int64_t stored_size;      /* bytes in the archive */
 	int64_t size;             /* uncompressed tar bytes */
 	int64_t entries;          /* tar entries */
+	int64_t content_bytes;    /* its regular files' bytes (size less tar headers and padding) */
 	const char *created_by;   /* history step, or NULL */
 };
 typedef int (*imgfs_layer_fn)(void *ctx, const struct imgfs_layer_info *l);
