@@ -91,8 +91,8 @@ for c in $cmds; do
 		fail "imgfs help $c: exit $rc, stderr: $(head -2 "$W/err")"
 	elif cmp -s "$W/help.$c" "$W/global"; then
 		fail "imgfs help $c prints the global usage"
-	elif ! grep -q "imgfs $c\b" "$W/help.$c"; then
-		fail "imgfs help $c: no 'imgfs $c' in: $(head -2 "$W/help.$c")"
+	elif ! head -1 "$W/help.$c" | grep -q "^usage: imgfs $c\b"; then
+		fail "imgfs help $c: the first line is not 'usage: imgfs $c ...': $(head -1 "$W/help.$c")"
 	else
 		pass "imgfs help $c: exit 0, its own usage"
 	fi
