@@ -1,6 +1,6 @@
 /* This file contains the imgfs command: mount (also as the mount helper of
  * mount -t fuse.imgfs), umount, index and layers; check, packages and
- * verify are in their own files. */
+ * verify are in their own files, every usage text in usage.c. */
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
