@@ -1,17 +1,19 @@
-# bash completion for imgfs(1): commands, options, image files, mount points.
+# bash completion for imgfs(1): commands, each command's options (those of
+# its struct option table in tools/; tests/help.sh compares), image files,
+# mount points.
 # Installed as share/bash-completion/completions/imgfs (loaded on demand).
 
 _imgfs() {
 	local cur prev words cword cmd i
 	_init_completion -n : || return
 
-	local commands='mount umount index layers check verify help'
+	local commands='mount umount index layers check packages verify help'
 	local common='--image --platform --index --cache-dir --rebuild --quiet --verbose --help'
 
 	cmd=
 	for ((i = 1; i < cword; i++)); do
 		case ${words[i]} in
-		mount | umount | unmount | index | layers | check | verify | help) cmd=${words[i]}; break ;;
+		mount | umount | unmount | index | layers | check | packages | verify | help) cmd=${words[i]}; break ;;
 		-*) ;;
 		*) cmd=helper; break ;; # imgfs IMAGE MOUNTPOINT -o OPTS
 		esac
@@ -52,6 +54,7 @@ _imgfs() {
 
 	case $cmd in
 	umount | unmount)
+		[[ $cur == -* ]] && { COMPREPLY=($(compgen -W '--help' -- "$cur")); return; }
 		# mount points of imgfs filesystems
 		local mnts
 		mnts=$(awk '$3 == "fuse.imgfs" { print $2 }' /proc/mounts 2>/dev/null)
@@ -74,12 +77,18 @@ _imgfs() {
 		}
 		;;
 	help)
-		COMPREPLY=($(compgen -W 'verify' -- "$cur"))
+		COMPREPLY=($(compgen -W "$commands" -- "$cur"))
 		return
 		;;
 	check)
 		[[ $cur == -* ]] && {
 			COMPREPLY=($(compgen -W '--ci-config --json --image --platform --index --help' -- "$cur"))
+			return
+		}
+		;;
+	packages)
+		[[ $cur == -* ]] && {
+			COMPREPLY=($(compgen -W '--json --by-layer --image --platform --index --cache-dir --help' -- "$cur"))
 			return
 		}
 		;;

@@ -15,6 +15,7 @@
 
 #include "ci_config.h"
 #include "ci_value.h"
+#include "usage.h"
 #include "imgfs/imgfs.h"
 #include "json.h"
 
@@ -199,15 +200,12 @@ int imgfs_cmd_check(int argc, char **argv)
 		case 'i': o.image_name = optarg; break;
 		case 'p': o.platform = optarg; break;
 		case 'x': o.index_path = optarg; break;
-		case 'h':
-			printf("usage: imgfs check [--ci-config FILE] [--json] [--image N] [--platform P] IMAGE\n");
-			return 0;
-		default: return 2;
+		case 'h': return imgfs_usage("check", 0);
+		default: return imgfs_usage("check", 2);
 		}
 	}
 	if (argc - optind != 1) {
-		fprintf(stderr, "usage: imgfs check [--ci-config FILE] [--json] [--image N] [--platform P] IMAGE\n");
-		return 2;
+		return imgfs_usage("check", 2);
 	}
 	/* dive lays the file over its defaults: a rule the file does not name
 	 * keeps its default, it is not skipped */

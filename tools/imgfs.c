@@ -1,6 +1,6 @@
 /* This file contains the imgfs command: mount (also as the mount helper of
  * mount -t fuse.imgfs), umount, index and layers; check, packages and
- * verify are in their own files. */
+ * verify are in their own files, every usage text in usage.c. */
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
@@ -22,35 +22,19 @@
 #include "json.h"
 #include "mounted.h"
 #include "packages.h"
+#include "usage.h"
 #include "verify.h"
 
 #define EXIT_RUNTIME 1
 #define EXIT_INPUT 2
 
-static const char usage_text[] =
-	"usage: imgfs mount [-f] [-o OPTS] [--image NAME[:TAG]] [--platform OS/ARCH[/VARIANT]]\n"
-	"                   [--index PATH] [--cache-dir DIR] [--rebuild] [-q|-v] IMAGE MOUNTPOINT\n"
-	"       imgfs IMAGE MOUNTPOINT [-o OPTS]        (mount helper: mount -t fuse.imgfs)\n"
-	"       imgfs umount MOUNTPOINT\n"
-	"       imgfs index [--image N] [--platform P] [--index PATH] [--cache-dir DIR] [--rebuild]\n"
-	"                   [--json] [-q|-v] IMAGE\n"
-	"       imgfs layers [--image N] [--platform P] [--index PATH] [--cache-dir DIR] [--json] IMAGE\n"
-	"       imgfs check [--ci-config FILE] [--json] [--image N] [--platform P] IMAGE\n"
-	"       imgfs packages [--image N] [--platform P] [--index PATH] [--json] [--by-layer] IMAGE\n"
-	"       imgfs verify [--image N] [--platform P] [--cache-dir DIR] [-q] IMAGE\n"
-	"       imgfs help [verify]\n"
-	"       imgfs --help | --version\n"
-	"\n"
-	"IMAGE: a docker save / podman save tarball, an OCI archive or layout directory,\n"
-	"or a plain rootfs tar; any compression.  The merged tree is mounted read-only.\n"
-	"Virtual xattrs: user.imgfs.size, .files, .layer, .layers, .created_by, .wasted;\n"
-	"hidden view: MOUNTPOINT/.imgfs/layers/N and .imgfs/hidden/N.  See imgfs(1).\n"
-	"Exit status: 0 success, 1 runtime failure, 2 bad usage or bad input.\n";
+/* The command being run, whose usage a bad command line prints (all of
+ * them when NULL: no command, or an unknown one). */
+static const char *current;
 
 static int usage(int code)
 {
-	fputs(usage_text, code ? stderr : stdout);
-	return code;
+	return imgfs_usage(current, code);
 }
 
 static int fail(const struct imgfs_err *err, int rc)
@@ -390,6 +374,8 @@ static int cmd_umount(int argc, char **argv)
 	pid_t pid;
 	int status;
 
+	if (argc == 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")))
+		return usage(0);
 	if (argc != 2 || argv[1][0] == '-')
 		return usage(EXIT_INPUT);
 	mnt = argv[1];
@@ -602,16 +588,15 @@ int main(int argc, char **argv)
 	setlocale(LC_CTYPE, "C.UTF-8");
 	if (argc < 2)
 		return usage(EXIT_INPUT);
-	if (!strcmp(argv[1], "help") && argc > 2 && !strcmp(argv[2], "verify")) {
-		fputs(imgfs_verify_usage, stdout);
-		return 0;
-	}
-	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help"))
+	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))
 		return usage(0);
 	if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "-V")) {
 		printf("imgfs %s\n", IMGFS_VERSION);
 		return 0;
 	}
+	current = argv[1];
+	if (!strcmp(argv[1], "help"))
+		return imgfs_cmd_help(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "mount"))
 		return cmd_mount(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "umount") || !strcmp(argv[1], "unmount"))
@@ -626,10 +611,13 @@ int main(int argc, char **argv)
 		return imgfs_cmd_packages(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "verify"))
 		return imgfs_cmd_verify(argc - 1, argv + 1);
+	current = NULL;
 	/* mount.fuse3 runs "imgfs SOURCE MOUNTPOINT -o OPTS": a first
 	 * argument that is no command but an existing file means mount. */
-	if (argv[1][0] != '-' && stat(argv[1], &st) == 0)
+	if (argv[1][0] != '-' && stat(argv[1], &st) == 0) {
+		current = "mount";
 		return cmd_mount(argc, argv);
+	}
 	fprintf(stderr, "imgfs: '%s' is neither a command nor an image file\n", argv[1]);
 	return usage(EXIT_INPUT);
 }

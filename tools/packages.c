@@ -13,13 +13,10 @@
 
 #include "imgfs/imgfs.h"
 #include "json.h"
+#include "usage.h"
 
 #define EXIT_RUNTIME 1
 #define EXIT_INPUT 2
-
-static const char usage_text[] =
-	"usage: imgfs packages [--image N] [--platform P] [--index PATH] [--cache-dir DIR]\n"
-	"                      [--json] [--by-layer] IMAGE\n";
 
 static const char *or_dash(const char *s)
 {
@@ -213,14 +210,12 @@ int imgfs_cmd_packages(int argc, char **argv)
 		case 'c': o.cache_dir = optarg; break;
 		case 'j': json = 1; break;
 		case 'l': layers = 1; break;
-		case 'h': fputs(usage_text, stdout); return 0;
-		default: fputs(usage_text, stderr); return EXIT_INPUT;
+		case 'h': return imgfs_usage("packages", 0);
+		default: return imgfs_usage("packages", EXIT_INPUT);
 		}
 	}
-	if (argc - optind != 1) {
-		fputs(usage_text, stderr);
-		return EXIT_INPUT;
-	}
+	if (argc - optind != 1)
+		return imgfs_usage("packages", EXIT_INPUT);
 	o.image = argv[optind];
 	rc = imgfs_index_prepare(&o, &info, &err);
 	/* opened through the core first: it checks the schema version */

@@ -9,20 +9,10 @@
 #include <string.h>
 
 #include "imgfs/imgfs.h"
+#include "usage.h"
 
 #define EXIT_RUNTIME 1
 #define EXIT_INPUT 2
-
-const char imgfs_verify_usage[] =
-	"usage: imgfs verify [--image NAME[:TAG]] [--platform OS/ARCH[/VARIANT]] [--cache-dir DIR]\n"
-	"                    [-q] IMAGE\n"
-	"\n"
-	"Hashes every blob IMAGE references and compares it with the digest that\n"
-	"names it: the OCI manifest, the config, each layer blob (its manifest\n"
-	"digest) and each layer's uncompressed tar (the config's rootfs.diff_ids).\n"
-	"One line per check: ok, MISMATCH or skipped.  -q prints the mismatches only.\n"
-	"Exit status: 0 every digest matched, 1 runtime failure, 2 bad usage, bad\n"
-	"image or a mismatch (the last line names the first one).\n";
 
 static int print_item(void *ctx, const struct imgfs_verify_item *it)
 {
@@ -69,14 +59,12 @@ int imgfs_cmd_verify(int argc, char **argv)
 		case 'p': o.platform = optarg; break;
 		case 'c': o.cache_dir = optarg; break;
 		case 'q': quiet = 1; break;
-		case 'h': fputs(imgfs_verify_usage, stdout); return 0;
-		default: fputs(imgfs_verify_usage, stderr); return EXIT_INPUT;
+		case 'h': return imgfs_usage("verify", 0);
+		default: return imgfs_usage("verify", EXIT_INPUT);
 		}
 	}
-	if (argc - optind != 1) {
-		fputs(imgfs_verify_usage, stderr);
-		return EXIT_INPUT;
-	}
+	if (argc - optind != 1)
+		return imgfs_usage("verify", EXIT_INPUT);
 	o.image = argv[optind];
 	/* images that really hold huge zero files, as for the index */
 	if (getenv("IMGFS_MAX_RATIO") && atoll(getenv("IMGFS_MAX_RATIO")) > 0)

@@ -2,9 +2,6 @@
 #ifndef IMGFS_TOOLS_VERIFY_H
 #define IMGFS_TOOLS_VERIFY_H
 
-/* The usage lines of "imgfs verify" (for imgfs help verify). */
-extern const char imgfs_verify_usage[];
-
 /* Runs "imgfs verify" on ARGV (argv[0] is "verify"); returns the exit
  * status: 0 when every digest matched, 1 on a runtime failure, 2 on bad
  * usage, a bad image or a mismatch. */

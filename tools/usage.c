@@ -1,0 +1,228 @@
+/* This file contains the usage text of every imgfs command, its synopsis
+ * and its options one line each with an example, and "imgfs help".  The
+ * options listed are those of the command's struct option table (in
+ * imgfs.c, check.c, packages.c, verify.c); tests/help.sh compares the two. */
+#include "usage.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#define EXIT_RUNTIME 1
+#define EXIT_INPUT 2
+
+struct usage {
+	const char *name;
+	/* one or more lines, the later ones indented to sit under the
+	 * first: printed after "usage: " or its width in spaces */
+	const char *synopsis;
+	/* a blank line, what the command does, its options, an example */
+	const char *text;
+};
+
+/* The option lines that several commands share, in the same words. */
+#define OPT_IMAGE "  --image NAME[:TAG]  the image of an archive that holds several (or a digest)\n"
+#define OPT_PLATFORM "  --platform P        the manifest of a multi-platform index: OS/ARCH[/VARIANT]\n"
+#define OPT_INDEX "  --index PATH        read and write the index at PATH instead of the cache\n"
+#define OPT_CACHE "  --cache-dir DIR     the content cache of compressed layers in DIR\n"
+#define OPT_REBUILD "  --rebuild           build the index even when a fresh one exists\n"
+#define OPT_VERBOSE "  -v, --verbose       the index build's phase times and summary on stderr\n"
+#define OPT_HELP "  -h, --help          this text\n"
+
+static const struct usage usages[] = {
+	{ "mount",
+	  "imgfs mount [-f|-d] [-q|-v] [-o OPTS] [--image NAME[:TAG]] [--platform P]\n"
+	  "            [--index PATH] [--cache-dir DIR] [--rebuild] IMAGE MOUNTPOINT\n"
+	  "imgfs IMAGE MOUNTPOINT [-o OPTS]    (mount helper: mount -t fuse.imgfs)\n",
+	  "\n"
+	  "Builds or reuses the index of IMAGE and mounts its merged tree read-only on\n"
+	  "MOUNTPOINT; a background process serves it until imgfs umount MOUNTPOINT.\n"
+	  "\n"
+	  "  -f                  stay in the foreground until unmounted\n"
+	  "  -d                  stay in the foreground, with libfuse's debug output\n"
+	  "  -o OPTS             mount options, comma-separated (several -o add up)\n"
+	  OPT_IMAGE OPT_PLATFORM OPT_INDEX OPT_CACHE OPT_REBUILD
+	  "  -q, --quiet         no progress line while the index is built\n"
+	  OPT_VERBOSE OPT_HELP
+	  "\n"
+	  "-o takes image=N, platform=P, index=PATH, cache_dir=DIR and rebuild (as the\n"
+	  "options above, for fstab lines), stack (mount over an imgfs mount), libfuse's\n"
+	  "options (allow_other, noexec, ...); ro, nofail, ... are dropped, rw refused.\n"
+	  "\n"
+	  "example: imgfs mount app.tar /mnt/img && du -sh /mnt/img/*\n" },
+	{ "umount",
+	  "imgfs umount MOUNTPOINT\n",
+	  "\n"
+	  "Unmounts the imgfs mount on MOUNTPOINT, whose background process exits: as\n"
+	  "root directly, otherwise through fusermount3 -u (for the user who mounted).\n"
+	  "A mount whose process was killed is detached.  imgfs unmount is the same.\n"
+	  "\n"
+	  OPT_HELP
+	  "\n"
+	  "example: imgfs umount /mnt/img\n" },
+	{ "index",
+	  "imgfs index [-q|-v] [--json] [--rebuild] [--image NAME[:TAG]]\n"
+	  "            [--platform P] [--index PATH] [--cache-dir DIR] IMAGE\n",
+	  "\n"
+	  "Builds the index of IMAGE, or finds a fresh one, and prints its path, whether\n"
+	  "it was built or reused, the time taken, and its layers, tar entries, inodes.\n"
+	  "\n"
+	  "  -q, --quiet         no progress line, and nothing printed on success\n"
+	  OPT_VERBOSE
+	  "  --json              one JSON object instead of text (imgfs(1), JSON OUTPUT)\n"
+	  OPT_REBUILD OPT_IMAGE OPT_PLATFORM OPT_INDEX OPT_CACHE OPT_HELP
+	  "\n"
+	  "example: imgfs index --json app.tar\n" },
+	{ "layers",
+	  "imgfs layers [-q|-v] [--json] [--rebuild] [--image NAME[:TAG]]\n"
+	  "             [--platform P] [--index PATH] [--cache-dir DIR] IMAGE\n",
+	  "\n"
+	  "Prints one row per layer, base first, numbered from 0: digest, stored size,\n"
+	  "uncompressed size, tar entries, compression and the history step that made\n"
+	  "it; then the content cache of the compressed layers.  Indexes IMAGE first.\n"
+	  "\n"
+	  "  -q, --quiet         no progress line while the index is built\n"
+	  OPT_VERBOSE
+	  "  --json              one JSON object instead of text (imgfs(1), JSON OUTPUT)\n"
+	  OPT_REBUILD OPT_IMAGE OPT_PLATFORM OPT_INDEX OPT_CACHE OPT_HELP
+	  "\n"
+	  "example: imgfs layers --json app.tar | jq '.layers[].size'\n" },
+	{ "check",
+	  "imgfs check [--ci-config FILE] [--json] [--image NAME[:TAG]]\n"
+	  "            [--platform P] [--index PATH] IMAGE\n",
+	  "\n"
+	  "A CI gate on dive's rules (lowestEfficiency, highestWastedBytes,\n"
+	  "highestUserWastedPercent) and imgfs's highestHiddenBytes: computes the\n"
+	  "figures as dive does, prints each rule's verdict, exits 1 when one fails.\n"
+	  "\n"
+	  "  --ci-config FILE    the rules of a .dive-ci file, over dive's defaults\n"
+	  "  --json              one JSON object: the figures and each rule's verdict\n"
+	  OPT_IMAGE OPT_PLATFORM OPT_INDEX OPT_HELP
+	  "\n"
+	  "example: imgfs check --ci-config .dive-ci app.tar\n" },
+	{ "packages",
+	  "imgfs packages [--json] [--by-layer] [--image NAME[:TAG]] [--platform P]\n"
+	  "               [--index PATH] [--cache-dir DIR] IMAGE\n",
+	  "\n"
+	  "The packages the index found in the merged tree (dpkg, pip, npm, apk), most\n"
+	  "bytes first: manager, name, version, files, bytes, the layers holding its\n"
+	  "files and the files it lists that the tree lacks; then the unowned files.\n"
+	  "\n"
+	  "  --json              one JSON object instead of the table\n"
+	  "  --by-layer          layer by layer, base first: its packages and unowned bytes\n"
+	  OPT_IMAGE OPT_PLATFORM OPT_INDEX OPT_CACHE OPT_HELP
+	  "\n"
+	  "example: imgfs packages --by-layer app.tar\n" },
+	{ "verify",
+	  "imgfs verify [-q] [--image NAME[:TAG]] [--platform P] [--cache-dir DIR]\n"
+	  "             IMAGE\n",
+	  "\n"
+	  "Hashes every blob IMAGE references and compares it with the digest that\n"
+	  "names it: the OCI manifest, the config, each layer blob (its manifest\n"
+	  "digest) and each layer's uncompressed tar (the config's rootfs.diff_ids).\n"
+	  "One line per check: ok, MISMATCH or skipped.\n"
+	  "\n"
+	  "  -q, --quiet         print the mismatches only\n"
+	  OPT_IMAGE OPT_PLATFORM
+	  "  --cache-dir DIR     decompress a compressed outer archive in DIR, not TMPDIR\n"
+	  OPT_HELP
+	  "\n"
+	  "Exit status: 0 every digest matched, 1 runtime failure, 2 bad usage, bad\n"
+	  "image or a mismatch (the last line names the first one).\n"
+	  "\n"
+	  "example: imgfs verify -q app.tar\n" },
+	{ "help",
+	  "imgfs help [COMMAND]\n",
+	  "\n"
+	  "Prints the usage of COMMAND (mount, umount, index, layers, check, packages,\n"
+	  "verify, help), or without one that of every command.  imgfs COMMAND --help\n"
+	  "prints the same.\n"
+	  "\n"
+	  OPT_HELP
+	  "\n"
+	  "example: imgfs help layers\n" },
+};
+
+#define N_USAGES (sizeof(usages) / sizeof(usages[0]))
+
+/* After every synopsis in the global usage. */
+static const char global_text[] =
+	"       imgfs --help | --version\n"
+	"\n"
+	"IMAGE: a docker save / podman save tarball, an OCI archive or layout directory,\n"
+	"or a plain rootfs tar; any compression.  The merged tree is mounted read-only.\n"
+	"Virtual xattrs: user.imgfs.size, .files, .layer, .layers, .created_by, .wasted;\n"
+	"hidden view: MOUNTPOINT/.imgfs/layers/N and .imgfs/hidden/N.  See imgfs(1).\n"
+	"imgfs help COMMAND: what COMMAND does, its options one line each, an example.\n"
+	"Exit status: 0 success, 1 runtime failure, 2 bad usage or bad input.\n";
+
+static const struct usage *find(const char *name)
+{
+	size_t i;
+
+	if (!name)
+		return NULL;
+	if (!strcmp(name, "unmount"))
+		name = "umount";
+	for (i = 0; i < N_USAGES; i++)
+		if (!strcmp(usages[i].name, name))
+			return &usages[i];
+	return NULL;
+}
+
+/* Writes the lines of SYN, the very first after "usage: " and every other
+ * after as many spaces, so that all synopses line up under each other. */
+static void put_synopsis(FILE *f, const char *syn, int *first)
+{
+	while (*syn) {
+		size_t n = strcspn(syn, "\n");
+
+		fprintf(f, "%s%.*s\n", *first ? "usage: " : "       ", (int)n, syn);
+		*first = 0;
+		syn += n + (syn[n] == '\n');
+	}
+}
+
+int imgfs_usage(const char *name, int code)
+{
+	FILE *f = code ? stderr : stdout;
+	const struct usage *u = find(name);
+	int first = 1;
+	size_t i;
+
+	if (u) {
+		put_synopsis(f, u->synopsis, &first);
+		fputs(u->text, f);
+	} else {
+		for (i = 0; i < N_USAGES; i++)
+			put_synopsis(f, usages[i].synopsis, &first);
+		fputs(global_text, f);
+	}
+	/* "imgfs --help > file" on a full disk must not look like it worked */
+	errno = 0;
+	if (!code && (fflush(stdout) != 0 || ferror(stdout))) {
+		fprintf(stderr, "imgfs: standard output: %s\n", strerror(errno ? errno : EIO));
+		return EXIT_RUNTIME;
+	}
+	return code;
+}
+
+int imgfs_cmd_help(int argc, char **argv)
+{
+	size_t i;
+
+	if (argc < 2)
+		return imgfs_usage(NULL, 0);
+	if (argc == 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")))
+		return imgfs_usage("help", 0);
+	if (argc > 2 || argv[1][0] == '-')
+		return imgfs_usage("help", EXIT_INPUT);
+	if (find(argv[1]))
+		return imgfs_usage(argv[1], 0);
+	/* one line: a script's typo shows in its log without the whole usage */
+	fprintf(stderr, "imgfs: help: '%s' is not a command (commands:", argv[1]);
+	for (i = 0; i < N_USAGES; i++)
+		fprintf(stderr, " %s", usages[i].name);
+	fputs(")\n", stderr);
+	return EXIT_INPUT;
+}
