@@ -68,7 +68,7 @@ _imgfs() {
 		[[ $cur == -* ]] && { COMPREPLY=($(compgen -W "$common --json" -- "$cur")); return; }
 		;;
 	layers)
-		[[ $cur == -* ]] && { COMPREPLY=($(compgen -W "$common --json" -- "$cur")); return; }
+		[[ $cur == -* ]] && { COMPREPLY=($(compgen -W "$common --json -h --human-readable" -- "$cur")); return; }
 		;;
 	verify)
 		[[ $cur == -* ]] && {

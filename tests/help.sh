@@ -60,9 +60,10 @@ either() { case $1 in */*) echo "(--${1%/*}|-${1#*/})\\b" ;; *) echo "--$1\\b" ;
 parse_opts=$(lopts imgfs.c parse)
 declare -A OPTS=(
 	# mount, index and layers share parse() of tools/imgfs.c; mount refuses
-	# --json (checked below), so it is not one of mount's options
-	[mount]=$(echo "$parse_opts" | grep -vx json)
-	[index]=$parse_opts
+	# --json and both refuse --human-readable (checked below), so those are
+	# not their options
+	[mount]=$(echo "$parse_opts" | grep -vx -e json -e human-readable)
+	[index]=$(echo "$parse_opts" | grep -vx human-readable)
 	[layers]=$parse_opts
 	[umount]=
 	[check]=$(lopts check.c imgfs_cmd_check)
@@ -80,6 +81,12 @@ rc=0
 "$IMGFS" mount --json --help >/dev/null 2>&1 || rc=$?
 [ "$rc" -eq 2 ] && pass "mount refuses --json (exit 2), so --json is not one of its options" ||
 	fail "mount --json --help exited $rc: is --json one of mount's options now?"
+for c in mount index; do
+	rc=0
+	"$IMGFS" "$c" --human-readable --help >/dev/null 2>&1 || rc=$?
+	[ "$rc" -eq 2 ] && pass "$c refuses --human-readable (exit 2)" ||
+		fail "$c --human-readable --help exited $rc: is it one of $c's options now?"
+done
 
 # ------------------------------------------------------ imgfs help COMMAND
 

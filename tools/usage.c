@@ -74,15 +74,18 @@ static const struct usage usages[] = {
 	  "\n"
 	  "example: imgfs index --json app.tar\n" },
 	{ "layers",
-	  "imgfs layers [-q|-v] [--json] [--rebuild] [--image NAME[:TAG]]\n"
-	  "             [--platform P] [--index PATH] [--cache-dir DIR] IMAGE\n",
+	  "imgfs layers [-q|-v] [-h|--human-readable] [--json] [--rebuild]\n"
+	  "             [--image NAME[:TAG]] [--platform P] [--index PATH]\n"
+	  "             [--cache-dir DIR] IMAGE\n",
 	  "\n"
 	  "Prints one row per layer, base first, numbered from 0: digest, stored size,\n"
-	  "uncompressed size, tar entries, compression and the history step that made\n"
-	  "it; then the content cache of the compressed layers.  Indexes IMAGE first.\n"
+	  "uncompressed size, content (its regular files' bytes), tar entries,\n"
+	  "compression and the history step that made it; a total row; then the\n"
+	  "content cache of the compressed layers.  Indexes IMAGE first.\n"
 	  "\n"
 	  "  -q, --quiet         no progress line while the index is built\n"
 	  OPT_VERBOSE
+	  "  -h, --human-readable  sizes as 1.5 KiB, 12.3 MiB (here -h is not --help)\n"
 	  "  --json              one JSON object instead of text (imgfs(1), JSON OUTPUT)\n"
 	  OPT_REBUILD OPT_IMAGE OPT_PLATFORM OPT_INDEX OPT_CACHE OPT_HELP
 	  "\n"
