@@ -239,6 +239,16 @@ if command -v script >/dev/null; then
 	else
 		fail "progress line: $(od -c "$W/tty" | head -5)"
 	fi
+	# the reading is not the end: the finish is named step by step, and
+	# no line said 100 % or "0:00 left" before it (both did at 64 %)
+	tr '\r' '\n' <"$W/tty" >"$W/tty.lines"
+	if grep -aq 'indexing big.tar: finishing: tree totals (1 entries)' "$W/tty.lines" &&
+		grep -aq 'indexing big.tar: finishing: packages' "$W/tty.lines" &&
+		! grep -aq -e '(100%)' -e ' 0:00 left' "$W/tty.lines"; then
+		pass "progress line: the finish's steps shown, never 100 % or 0:00 left while work remains"
+	else
+		fail "progress line: $(grep -a -e finishing -e '%' "$W/tty.lines" | tail -5)"
+	fi
 	script -qec "'$IMGFS' index --rebuild --quiet '$W/img/big.tar'" /dev/null >"$W/tty" 2>&1
 	grep -aq 'indexing' "$W/tty" && fail "--quiet on a terminal still draws the progress line" ||
 		pass "--quiet on a terminal: no progress line"

@@ -209,10 +209,24 @@ static int parse(int argc, char **argv, struct cmdline *c, int for_mount)
 
 /* ---- the progress line ---- */
 
+/* The rate is taken over the last few seconds, not since the start: a
+ * layer of small files reads slower than one big blob, and an average over
+ * the whole build said "0:00 left" at 64 %. */
+#define RATE_SAMPLES 32 /* at most ten draws a second: about 3 s */
+
+/* What the finish (tree totals, hidden views, packages) costs per tar
+ * entry: 0.37 s for pyapp's 26,265 entries, 1.8 s for an image of 130,000,
+ * on the 2-core machines of this project.  An estimate, shown as one. */
+#define FINISH_S_PER_ENTRY 14e-6
+
 struct progress {
 	const char *name;  /* the image, as given */
 	double t0;
 	int drawn;         /* something is on the line: clear it at the end */
+	double t[RATE_SAMPLES];
+	uint64_t d[RATE_SAMPLES];
+	unsigned n;        /* samples taken */
+	double finish_t0, finish_s;  /* when the finish began, its estimate */
 };
 
 static double now(void)
@@ -237,23 +251,65 @@ static const char *human(char *buf, size_t len, double n)
 	return buf;
 }
 
-/* The opts.progress callback: one line on stderr, redrawn in place. */
-static void draw_progress(void *ctx, uint64_t done, uint64_t total)
+/* M:SS of S seconds into BUF. */
+static const char *mmss(char *buf, size_t len, double s)
+{
+	snprintf(buf, len, "%d:%02d", (int)(s / 60), (int)s % 60);
+	return buf;
+}
+
+/* The opts.progress callback: one line on stderr, redrawn in place.  The
+ * time left is the bytes left at the recent rate plus the finish the
+ * entries seen so far (projected to the whole image) will cost; the
+ * percentage is of that time, so it reaches 100 only when the build
+ * ends.  Each step of the finish is shown by name. */
+static void draw_progress(void *ctx, const struct imgfs_progress *pr)
 {
 	struct progress *p = ctx;
-	double el = now() - p->t0, rate = el > 0 ? (double)done / el : 0;
-	char a[32], b[32], r[32], left[32] = "";
+	double t = now(), el = t - p->t0, rate = 0, left = -1;
+	char a[32], b[32], r[32], l[32], what[96] = "";
 	const char *base = strrchr(p->name, '/');
+	unsigned k = p->n % RATE_SAMPLES, old;
 
 	base = base && base[1] ? base + 1 : p->name;
-	if (rate > 0 && total >= done && el >= 0.5) {
-		double s = (double)(total - done) / rate;
-
-		snprintf(left, sizeof(left), ", %d:%02d left", (int)(s / 60), (int)s % 60);
+	if (pr->phase) {
+		if (p->finish_t0 == 0) {
+			p->finish_t0 = t;
+			p->finish_s = (double)pr->entries * FINISH_S_PER_ENTRY;
+		}
+		left = p->finish_s - (t - p->finish_t0);
+		fprintf(stderr, "\r\033[Kimgfs: indexing %.60s: finishing: %s (%llu entries)%s%s", base,
+			pr->phase, (unsigned long long)pr->entries, left > 0 ? ", about " : "",
+			left > 0 ? mmss(l, sizeof(l), left + 1) : "");
+		if (left > 0)
+			fputs(" left", stderr);
+		fflush(stderr);
+		p->drawn = 1;
+		return;
 	}
-	fprintf(stderr, "\r\033[Kimgfs: indexing %.60s: %s of %s (%d%%), %s/s%s", base,
-		human(a, sizeof(a), (double)done), human(b, sizeof(b), (double)total),
-		total ? (int)(done * 100 / total) : 100, human(r, sizeof(r), rate), left);
+	p->t[k] = t;
+	p->d[k] = pr->done;
+	p->n++;
+	/* since the oldest sample in the ring, or since the start */
+	if (p->n > RATE_SAMPLES) {
+		old = p->n % RATE_SAMPLES;
+		if (t > p->t[old])
+			rate = (double)(pr->done - p->d[old]) / (t - p->t[old]);
+	} else if (el > 0) {
+		rate = (double)pr->done / el;
+	}
+	if (rate > 0 && pr->total >= pr->done) {
+		double bytes_left = (double)(pr->total - pr->done) / rate;
+		double entries = pr->done ? (double)pr->entries * (double)pr->total / (double)pr->done : 0;
+
+		left = bytes_left + entries * FINISH_S_PER_ENTRY;
+		/* the first half second's rate says little: no time yet */
+		snprintf(what, sizeof(what), " (%d%%), %s/s%s%s%s", (int)(el * 100 / (el + left)),
+			 human(r, sizeof(r), rate), el >= 0.5 ? ", " : "",
+			 el >= 0.5 ? mmss(l, sizeof(l), left + 1) : "", el >= 0.5 ? " left" : "");
+	}
+	fprintf(stderr, "\r\033[Kimgfs: indexing %.60s: %s of %s%s", base,
+		human(a, sizeof(a), (double)pr->done), human(b, sizeof(b), (double)pr->total), what);
 	fflush(stderr);
 	p->drawn = 1;
 }

@@ -61,8 +61,27 @@ static void progress(void *ctx, uint64_t done)
 	if (t - b->last_progress < 0.1 && done != UINT64_MAX)
 		return;
 	b->last_progress = t;
-	b->opts->progress(b->opts->progress_ctx,
-			  done == UINT64_MAX ? b->read_total : b->read_done + done, b->read_total);
+	{
+		struct imgfs_progress p = {
+			.done = done == UINT64_MAX ? b->read_total : b->read_done + done,
+			.total = b->read_total, .entries = b->entries,
+		};
+
+		b->opts->progress(b->opts->progress_ctx, &p);
+	}
+}
+
+/* The merge's finish begins step NAME: always shown, it is seconds long
+ * on big images. */
+static void phase(void *ctx, const char *name)
+{
+	struct imgfs_build *b = ctx;
+	struct imgfs_progress p = {
+		.done = b->read_total, .total = b->read_total, .entries = b->entries, .phase = name,
+	};
+
+	if (b->opts && b->opts->progress)
+		b->opts->progress(b->opts->progress_ctx, &p);
 }
 
 static int open_cache(void *ctx)
@@ -492,6 +511,8 @@ int imgfs_build_run(const struct imgfs_opts *o, const char *tmp, const char *cac
 		goto out;
 	b.merge.timing = o->timing;
 	b.merge.t0 = b.t0;
+	b.merge.phase = phase;
+	b.merge.phase_ctx = &b;
 	rc = build_into(&b, o, spool, identity, image_real);
 	if (rc)
 		goto out;

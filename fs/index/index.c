@@ -297,6 +297,11 @@ static int build(const struct imgfs_opts *o, const char *index, const struct ide
 		rc = imgfs_errf(err, -EIO, 0, "%s: %s", tmp, db ? sqlite3_errmsg(db) : "cannot open");
 		goto out;
 	}
+	if (o->progress) {
+		struct imgfs_progress p = { .entries = info->entries, .phase = "packages" };
+
+		o->progress(o->progress_ctx, &p);
+	}
 	rc = imgfs_packages_build(db, tmp, err);
 	if (rc)
 		goto out;

@@ -17,6 +17,15 @@ struct imgfs_err {
 };
 
 /* How to find and build the index of one image. */
+/* Where a build is. */
+struct imgfs_progress {
+	uint64_t done, total;   /* stored bytes of the image read, of all */
+	uint64_t entries;       /* tar entries applied so far */
+	const char *phase;      /* NULL while the image is read; then the step
+				 * of the finish that begins ("tree totals",
+				 * "packages", ...) */
+};
+
 struct imgfs_opts {
 	const char *image;      /* image tar (any compression), OCI layout dir or rootfs tar */
 	const char *image_name; /* --image NAME[:TAG]; NULL: the only one */
@@ -28,8 +37,9 @@ struct imgfs_opts {
 	int timing;             /* print each build phase's elapsed time on stderr */
 	uint64_t max_ratio;     /* decompression-bomb ratio; 0: the default (1024) */
 	/* Called now and then while a build reads the image (not more than
-	 * ten times a second): DONE of TOTAL stored bytes read.  May be NULL. */
-	void (*progress)(void *ctx, uint64_t done, uint64_t total);
+	 * ten times a second), and once as each step after the reading
+	 * begins.  May be NULL. */
+	void (*progress)(void *ctx, const struct imgfs_progress *p);
 	void *progress_ctx;
 };
 
