@@ -20,8 +20,10 @@
 #include "imgfs/fuse_ops.h"
 #include "imgfs/imgfs.h"
 #include "json.h"
+#include "layers.h"
 #include "mounted.h"
 #include "packages.h"
+#include "units.h"
 #include "usage.h"
 #include "verify.h"
 
@@ -237,20 +239,6 @@ static double now(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* Formats N bytes as "12.3 MiB" into BUF. */
-static const char *human(char *buf, size_t len, double n)
-{
-	static const char *const unit[] = { "B", "KiB", "MiB", "GiB", "TiB" };
-	int u = 0;
-
-	while (n >= 1024 && u < 4) {
-		n /= 1024;
-		u++;
-	}
-	snprintf(buf, len, u ? "%.1f %s" : "%.0f %s", n, unit[u]);
-	return buf;
-}
-
 /* M:SS of S seconds into BUF. */
 static const char *mmss(char *buf, size_t len, double s)
 {
@@ -305,11 +293,11 @@ static void draw_progress(void *ctx, const struct imgfs_progress *pr)
 		left = bytes_left + entries * FINISH_S_PER_ENTRY;
 		/* the first half second's rate says little: no time yet */
 		snprintf(what, sizeof(what), " (%d%%), %s/s%s%s%s", (int)(el * 100 / (el + left)),
-			 human(r, sizeof(r), rate), el >= 0.5 ? ", " : "",
+			 human_bytes(r, sizeof(r), rate), el >= 0.5 ? ", " : "",
 			 el >= 0.5 ? mmss(l, sizeof(l), left + 1) : "", el >= 0.5 ? " left" : "");
 	}
 	fprintf(stderr, "\r\033[Kimgfs: indexing %.60s: %s of %s%s", base,
-		human(a, sizeof(a), (double)pr->done), human(b, sizeof(b), (double)pr->total), what);
+		human_bytes(a, sizeof(a), (double)pr->done), human_bytes(b, sizeof(b), (double)pr->total), what);
 	fflush(stderr);
 	p->drawn = 1;
 }
@@ -493,134 +481,51 @@ static int cmd_index(int argc, char **argv)
 	return fflush(stdout) ? EXIT_RUNTIME : 0;
 }
 
-/* What the layer table adds up: its totals row and JSON object. */
-struct layer_sums {
-	int human, first;
-	long long stored, size, content, entries;
-};
-
-/* A size column: exact bytes, or with -h "12.3 MiB". */
-static const char *size_col(char *buf, size_t len, const struct layer_sums *t, long long n)
-{
-	if (t->human)
-		return human(buf, len, (double)n);
-	snprintf(buf, len, "%lld", n);
-	return buf;
-}
-
-static void add_layer_sums(struct layer_sums *t, const struct imgfs_layer_info *l)
-{
-	t->stored += l->stored_size;
-	t->size += l->size;
-	t->content += l->content_bytes;
-	t->entries += l->entries;
-}
-
-static int print_layer(void *ctx, const struct imgfs_layer_info *l)
-{
-	struct layer_sums *t = ctx;
-	const char *d = l->digest ? l->digest : l->diff_id ? l->diff_id : "-";
-	char a[32], b[32], c[32];
-
-	printf("%-5d %-19.19s %12s %12s %12s %8lld  %-5s %s\n", l->num, d,
-	       size_col(a, sizeof(a), t, l->stored_size), size_col(b, sizeof(b), t, l->size),
-	       size_col(c, sizeof(c), t, l->content_bytes), (long long)l->entries,
-	       l->compression ? l->compression : "-", l->created_by ? l->created_by : "");
-	add_layer_sums(t, l);
-	return 0;
-}
-
-static int json_layer(void *ctx, const struct imgfs_layer_info *l)
-{
-	struct layer_sums *t = ctx;
-
-	printf("%s\n    {\"num\": %d, \"digest\": ", t->first ? "" : ",", l->num);
-	json_str(stdout, l->digest);
-	fputs(", \"diff_id\": ", stdout);
-	json_str(stdout, l->diff_id);
-	fputs(", \"media_type\": ", stdout);
-	json_str(stdout, l->media_type);
-	fputs(", \"compression\": ", stdout);
-	json_str(stdout, l->compression);
-	printf(", \"stored_size\": %lld, \"size\": %lld, \"content_bytes\": %lld, \"entries\": %lld,"
-	       " \"created_by\": ", (long long)l->stored_size, (long long)l->size,
-	       (long long)l->content_bytes, (long long)l->entries);
-	json_str(stdout, l->created_by);
-	putchar('}');
-	t->first = 0;
-	add_layer_sums(t, l);
-	return 0;
-}
-
+/* imgfs layers IMAGE...: each image indexed (or its index reused), then
+ * the table of all, shared layers marked when there are several. */
 static int cmd_layers(int argc, char **argv)
 {
 	struct cmdline c;
-	struct imgfs_build_info info;
-	struct imgfs_err err = { 0 };
-	struct imgfs_fs *fs = NULL;
-	struct layer_sums t = { .first = 1 };
-	struct stat cst;
-	long long cache_bytes = 0;
-	char *cache, *config;
-	int rc;
+	struct layer_image *imgs = NULL;
+	int rc = 0, i, n = 0;
 
 	h_is_human = 1; /* -h is --human-readable here, as for du and ls */
-	if (parse(argc, argv, &c, 0) || c.nargs != 1)
+	if (parse(argc, argv, &c, 0) || c.nargs < 1)
 		return usage(EXIT_INPUT);
-	t.human = c.human;
-	c.o.image = c.args[0];
-	rc = prepare(&c, &info, &err);
-	if (rc)
-		return fail(&err, rc);
-	rc = imgfs_fs_open(&fs, info.index_path, &err);
-	if (rc)
-		return fail(&err, rc);
-	/* the content cache of compressed layers, if any */
-	cache = imgfs_fs_meta(fs, "cache");
-	if (cache && stat(cache, &cst) == 0)
-		cache_bytes = (long long)cst.st_size;
-	config = imgfs_fs_meta(fs, "config_fields");
-	if (c.json) {
-		/* schema: imgfs(1), JSON OUTPUT */
-		fputs("{\"image\": ", stdout);
-		json_str(stdout, c.o.image);
-		fputs(", \"index\": ", stdout);
-		json_str(stdout, info.index_path);
-		fputs(", \"cache\": ", stdout);
-		if (cache)
-			json_str(stdout, cache);
-		else
-			fputs("null", stdout);
-		printf(", \"cache_bytes\": %lld", cache_bytes);
-		/* the build wrote it with SQLite's JSON functions: valid JSON */
-		printf(", \"config\": %s", config ? config : "null");
-		fputs(", \"layers\": [", stdout);
-		rc = imgfs_fs_layers(fs, json_layer, &t);
-		fputs(t.first ? "]" : "\n  ]", stdout);
-		printf(", \"totals\": {\"layers\": %d, \"stored_size\": %lld, \"size\": %lld,"
-		       " \"content_bytes\": %lld, \"entries\": %lld}}\n", (int)info.layers, t.stored,
-		       t.size, t.content, t.entries);
-	} else {
-		char a[32], b[32], d[32];
-
-		printf("%-5s %-19s %12s %12s %12s %8s  %-5s %s\n", "#", "DIGEST", "STORED", "SIZE",
-		       "CONTENT", "ENTRIES", "COMP", "CREATED BY");
-		rc = imgfs_fs_layers(fs, print_layer, &t);
-		printf("%-5s %-19s %12s %12s %12s %8lld\n", "total", "",
-		       size_col(a, sizeof(a), &t, t.stored), size_col(b, sizeof(b), &t, t.size),
-		       size_col(d, sizeof(d), &t, t.content), t.entries);
-		if (cache)
-			printf("content cache: %lld bytes for the compressed layers (%s)\n",
-			       cache_bytes, cache);
-		else
-			printf("content cache: none (every layer is read in place)\n");
+	if (c.o.index_path && c.nargs > 1) {
+		fprintf(stderr, "imgfs: layers: --index names one index: give one image with it\n");
+		return EXIT_INPUT;
 	}
-	free(config);
-	free(cache);
-	imgfs_fs_close(fs);
-	if (fflush(stdout))
-		rc = -EIO;
-	return rc ? EXIT_RUNTIME : 0;
+	imgs = calloc((size_t)c.nargs, sizeof(*imgs));
+	if (!imgs)
+		return EXIT_RUNTIME;
+	for (i = 0; i < c.nargs; i++) {
+		struct imgfs_build_info info;
+		struct imgfs_err err = { 0 };
+		struct imgfs_fs *fs = NULL;
+
+		c.o.image = c.args[i];
+		rc = prepare(&c, &info, &err);
+		if (rc == 0)
+			rc = imgfs_fs_open(&fs, info.index_path, &err);
+		if (rc) {
+			rc = fail(&err, rc);
+			goto out;
+		}
+		rc = layers_collect(fs, c.args[i], info.index_path, &imgs[n++]);
+		imgfs_fs_close(fs);
+		if (rc) {
+			fprintf(stderr, "imgfs: %s: layers: %s\n", c.args[i], strerror(-rc));
+			rc = EXIT_RUNTIME;
+			goto out;
+		}
+	}
+	rc = layers_print(imgs, (size_t)n, c.json, c.human) ? EXIT_RUNTIME : 0;
+out:
+	for (i = 0; i < n; i++)
+		layers_free(&imgs[i]);
+	free(imgs);
+	return rc;
 }
 
 int main(int argc, char **argv)

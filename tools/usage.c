@@ -76,12 +76,15 @@ static const struct usage usages[] = {
 	{ "layers",
 	  "imgfs layers [-q|-v] [-h|--human-readable] [--json] [--rebuild]\n"
 	  "             [--image NAME[:TAG]] [--platform P] [--index PATH]\n"
-	  "             [--cache-dir DIR] IMAGE\n",
+	  "             [--cache-dir DIR] IMAGE...\n",
 	  "\n"
 	  "Prints one row per layer, base first, numbered from 0: digest, stored size,\n"
 	  "uncompressed size, content (its regular files' bytes), tar entries,\n"
 	  "compression and the history step that made it; a total row; then the\n"
-	  "content cache of the compressed layers.  Indexes IMAGE first.\n"
+	  "content cache of the compressed layers.  Indexes IMAGE first.  With several\n"
+	  "images: which other images have each layer (SHARED: the same diff_id), each\n"
+	  "image's bytes only it has and those it shares, and all images' distinct\n"
+	  "layers (what an Engine or a registry holding them all stores once).\n"
 	  "\n"
 	  "  -q, --quiet         no progress line while the index is built\n"
 	  OPT_VERBOSE
