@@ -95,11 +95,13 @@ static const struct usage usages[] = {
 	  "example: imgfs layers --json app.tar | jq '.layers[].size'\n" },
 	{ "check",
 	  "imgfs check [--ci-config FILE] [--json] [--image NAME[:TAG]]\n"
-	  "            [--platform P] [--index PATH] IMAGE\n",
+	  "            [--platform P] [--index PATH] IMAGE...\n",
 	  "\n"
 	  "A CI gate on dive's rules (lowestEfficiency, highestWastedBytes,\n"
 	  "highestUserWastedPercent) and imgfs's highestHiddenBytes: computes the\n"
 	  "figures as dive does, prints each rule's verdict, exits 1 when one fails.\n"
+	  "Several images: one result each, all checked; exit 1 if any fails, 2 if\n"
+	  "one could not be read.\n"
 	  "\n"
 	  "  --ci-config FILE    the rules of a .dive-ci file, over dive's defaults\n"
 	  "  --json              one JSON object: the figures and each rule's verdict\n"
