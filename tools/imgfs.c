@@ -340,29 +340,91 @@ static void on_fatal_signal(int sig)
 
 /* ---- the commands ---- */
 
+/* Images one mount serves side by side: a command line, not a fleet. */
+#define MOUNT_IMAGES_MAX 256
+
+/* The directory name of IMAGE in a mount of several: its file name without
+ * the archive's extensions (.tar and a compression's), the bytes a name
+ * may not hold or that would confuse a shell made '_', and "-2", "-3"...
+ * after a name an earlier image of NAMES[0..N) took. */
+static void image_dir_name(const char *image, char **names, size_t n, char *out, size_t len)
+{
+	static const char *const ext[] = { ".gz", ".tgz", ".zst", ".xz", ".bz2", ".lz4", ".tar", NULL };
+	const char *base = strrchr(image, '/');
+	char stem[NAME_MAX + 1];
+	size_t l, k;
+	int again = 1, dup = 1;
+
+	/* a directory given with a trailing slash: its own name */
+	l = strlen(image);
+	while (l > 1 && image[l - 1] == '/')
+		l--;
+	for (base = image + l; base > image && base[-1] != '/'; base--)
+		;
+	snprintf(stem, sizeof(stem), "%.*s", (int)(image + l - base), base);
+	while (again) {
+		again = 0;
+		for (k = 0; ext[k]; k++) {
+			size_t sl = strlen(stem), el = strlen(ext[k]);
+
+			if (sl > el && !strcmp(stem + sl - el, ext[k])) {
+				stem[sl - el] = '\0';
+				again = !strcmp(ext[k], ".tgz") ? 0 : 1;
+				break;
+			}
+		}
+	}
+	for (k = 0; stem[k]; k++)
+		if (!((stem[k] >= 'a' && stem[k] <= 'z') || (stem[k] >= 'A' && stem[k] <= 'Z') ||
+		      (stem[k] >= '0' && stem[k] <= '9') || stem[k] == '.' || stem[k] == '-' ||
+		      stem[k] == '_' || stem[k] == '+' || stem[k] == '@'))
+			stem[k] = '_';
+	if (!stem[0] || !strcmp(stem, ".") || !strcmp(stem, ".."))
+		snprintf(stem, sizeof(stem), "image");
+	snprintf(out, len, "%s", stem);
+	for (;;) {
+		for (k = 0; k < n && strcmp(names[k], out); k++)
+			;
+		if (k == n)
+			return;
+		snprintf(out, len, "%.200s-%d", stem, ++dup);
+	}
+}
+
 static int cmd_mount(int argc, char **argv)
 {
 	static struct cmdline c; /* 8 KiB of option buffers: not on the stack */
-	struct imgfs_build_info info;
 	struct imgfs_err err = { 0 };
 	struct imgfs_mount_opts mo = { 0 };
-	struct imgfs_fs *fs = NULL;
+	struct imgfs_fs **fss = NULL;
+	struct imgfs_set *set = NULL;
+	char **names = NULL;
 	struct stat st;
 	static char source[PATH_MAX]; /* the mount table's source; outlives the mount */
-	int rc;
+	const char *mnt;
+	int rc = 0, i, n, opened = 0;
 
-	if (parse(argc, argv, &c, 1) || c.nargs != 2)
+	if (parse(argc, argv, &c, 1) || c.nargs < 2)
 		return usage(EXIT_INPUT);
 	if (filter_opts(&c))
 		return EXIT_INPUT;
-	c.o.image = c.args[0];
-	if (stat(c.args[1], &st) != 0) {
-		fprintf(stderr, "imgfs: %s: mount point %s\n", c.args[1],
+	n = c.nargs - 1;
+	mnt = c.args[n];
+	if (n > MOUNT_IMAGES_MAX) {
+		fprintf(stderr, "imgfs: %s: more than %d images in one mount\n", mnt, MOUNT_IMAGES_MAX);
+		return EXIT_INPUT;
+	}
+	if (n > 1 && c.o.index_path) {
+		fprintf(stderr, "imgfs: --index names one index: mount one image with it\n");
+		return EXIT_INPUT;
+	}
+	if (stat(mnt, &st) != 0) {
+		fprintf(stderr, "imgfs: %s: mount point %s\n", mnt,
 			errno == ENOENT ? "does not exist" : strerror(errno));
 		return EXIT_INPUT;
 	}
 	if (!S_ISDIR(st.st_mode)) {
-		fprintf(stderr, "imgfs: %s: mount point is not a directory\n", c.args[1]);
+		fprintf(stderr, "imgfs: %s: mount point is not a directory\n", mnt);
 		return EXIT_INPUT;
 	}
 	{
@@ -370,46 +432,82 @@ static int cmd_mount(int argc, char **argv)
 
 		/* as mount(8) refuses a busy target: a second mount would hide
 		 * the first */
-		if (!c.stack && imgfs_tool_mounted(c.args[1], src, sizeof(src)) == 1) {
+		if (!c.stack && imgfs_tool_mounted(mnt, src, sizeof(src)) == 1) {
 			fprintf(stderr, "imgfs: %s: already an imgfs mount (of %s): unmount it first, "
-				"or -o stack to mount over it\n", c.args[1], src);
+				"or -o stack to mount over it\n", mnt, src);
 			return EXIT_INPUT;
 		}
 	}
-	rc = prepare(&c, &info, &err);
-	if (rc)
-		return fail(&err, rc);
+	fss = calloc((size_t)n, sizeof(*fss));
+	names = calloc((size_t)n, sizeof(*names));
+	if (!fss || !names) {
+		rc = EXIT_RUNTIME;
+		goto out;
+	}
+	for (i = 0; i < n; i++) {
+		struct imgfs_build_info info;
+		char name[NAME_MAX + 1];
+
+		c.o.image = c.args[i];
+		rc = prepare(&c, &info, &err);
+		if (rc == 0)
+			rc = imgfs_fs_open(&fss[i], info.index_path, &err);
+		if (rc) {
+			rc = fail(&err, rc);
+			goto out;
+		}
+		opened++;
+		image_dir_name(c.args[i], names, (size_t)i, name, sizeof(name));
+		if (!(names[i] = strdup(name))) {
+			rc = EXIT_RUNTIME;
+			goto out;
+		}
+	}
 	/* From here the mount's own handlers (libfuse installs them only over
 	 * the default ones) unmount cleanly on these signals. */
 	{
 		static const int sigs[] = { SIGINT, SIGTERM, SIGHUP };
-		size_t i;
+		size_t k;
 
-		for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
+		for (k = 0; k < sizeof(sigs) / sizeof(sigs[0]); k++) {
 			struct sigaction cur;
 
-			if (sigaction(sigs[i], NULL, &cur) == 0 && cur.sa_handler == on_fatal_signal)
-				signal(sigs[i], SIG_DFL);
+			if (sigaction(sigs[k], NULL, &cur) == 0 && cur.sa_handler == on_fatal_signal)
+				signal(sigs[k], SIG_DFL);
 		}
 	}
-	rc = imgfs_fs_open(&fs, info.index_path, &err);
-	if (rc)
-		return fail(&err, rc);
-	mo.mountpoint = c.args[1];
+	if (imgfs_set_new(&set, fss, n > 1 ? (const char *const *)names : NULL, (size_t)n) != 0) {
+		rc = EXIT_RUNTIME;
+		goto out;
+	}
+	opened = 0; /* the set's now */
+	mo.mountpoint = mnt;
 	/* /dev/stdin, /dev/fd/N and /proc/self/fd/N name this process's
 	 * descriptors: in the mount table, where they would mean nothing (or
 	 * /dev/null once the daemon has let go of its standard input), show
 	 * the file they lead to. */
-	mo.fsname = c.o.image;
-	if ((!strncmp(c.o.image, "/dev/", 5) || !strncmp(c.o.image, "/proc/", 6)) &&
-	    realpath(c.o.image, source))
+	mo.fsname = c.args[0];
+	if ((!strncmp(c.args[0], "/dev/", 5) || !strncmp(c.args[0], "/proc/", 6)) &&
+	    realpath(c.args[0], source))
 		mo.fsname = source;
+	if (n > 1) {
+		/* the first image and how many more: the table has no room for all */
+		snprintf(source, sizeof(source), "%.3000s+%d", c.args[0], n - 1);
+		mo.fsname = source;
+	}
 	mo.extra = c.mount_opts[0] ? c.mount_opts : NULL;
 	mo.foreground = c.foreground;
 	mo.debug = c.debug;
-	rc = imgfs_fuse_run(fs, &mo);
-	imgfs_fs_close(fs);
-	return rc ? EXIT_RUNTIME : 0;
+	rc = imgfs_fuse_run(set, &mo) ? EXIT_RUNTIME : 0;
+out:
+	imgfs_set_free(set);
+	for (i = 0; i < opened; i++)
+		imgfs_fs_close(fss[i]);
+	for (i = 0; names && i < n; i++)
+		free(names[i]);
+	free(names);
+	free(fss);
+	return rc;
 }
 
 static int cmd_umount(int argc, char **argv)

@@ -32,11 +32,14 @@ struct usage {
 static const struct usage usages[] = {
 	{ "mount",
 	  "imgfs mount [-f|-d] [-q|-v] [-o OPTS] [--image NAME[:TAG]] [--platform P]\n"
-	  "            [--index PATH] [--cache-dir DIR] [--rebuild] IMAGE MOUNTPOINT\n"
+	  "            [--index PATH] [--cache-dir DIR] [--rebuild]\n"
+	  "            IMAGE... MOUNTPOINT\n"
 	  "imgfs IMAGE MOUNTPOINT [-o OPTS]    (mount helper: mount -t fuse.imgfs)\n",
 	  "\n"
 	  "Builds or reuses the index of IMAGE and mounts its merged tree read-only on\n"
 	  "MOUNTPOINT; a background process serves it until imgfs umount MOUNTPOINT.\n"
+	  "Several images: MOUNTPOINT/NAME for each, NAME its file name without .tar\n"
+	  "and compression extensions (-2, -3... after a name taken).\n"
 	  "\n"
 	  "  -f                  stay in the foreground until unmounted\n"
 	  "  -d                  stay in the foreground, with libfuse's debug output\n"

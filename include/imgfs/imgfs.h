@@ -143,6 +143,31 @@ const char *imgfs_fs_path(const struct imgfs_fs *fs);
  * the string is malloc'd for the caller. */
 char *imgfs_fs_meta(struct imgfs_fs *fs, const char *key);
 
+/* ---- the tree a mount serves: one image, or several side by side ---- */
+
+struct imgfs_set;
+/* A set of the N opened images FS, which the set owns once this returns 0
+ * (imgfs_set_free closes them; on failure they stay the caller's).  NAMES NULL: N is 1 and the image is the root.  Otherwise the
+ * root is the set's own, a directory holding image K as NAMES[K] (distinct
+ * names, checked by the caller).  Returns 0, -EINVAL or -ENOMEM. */
+int imgfs_set_new(struct imgfs_set **out, struct imgfs_fs **fs, const char *const *names,
+		  size_t n);
+void imgfs_set_free(struct imgfs_set *s);
+size_t imgfs_set_count(const struct imgfs_set *s);
+struct imgfs_fs *imgfs_set_image(const struct imgfs_set *s, size_t k);
+/* As imgfs_fs_getattr ... imgfs_fs_statfs, over the set's inodes. */
+int imgfs_set_getattr(struct imgfs_set *s, uint64_t ino, struct imgfs_attr *a);
+int imgfs_set_lookup(struct imgfs_set *s, uint64_t parent, const char *name,
+		     struct imgfs_attr *a);
+int imgfs_set_readdir(struct imgfs_set *s, uint64_t ino, uint64_t off, imgfs_dirent_fn fn,
+		      void *ctx);
+ssize_t imgfs_set_readlink(struct imgfs_set *s, uint64_t ino, char *buf, size_t len);
+ssize_t imgfs_set_read(struct imgfs_set *s, uint64_t ino, void *buf, size_t size, uint64_t off);
+ssize_t imgfs_set_getxattr(struct imgfs_set *s, uint64_t ino, const char *name, void *buf,
+			   size_t size);
+ssize_t imgfs_set_listxattr(struct imgfs_set *s, uint64_t ino, char *buf, size_t size);
+int imgfs_set_statfs(struct imgfs_set *s, struct imgfs_fs_stat *st);
+
 /* What dive reports about an image, computed with dive's own definitions
  * (filetree/efficiency.go), beside imgfs's own figure. */
 struct imgfs_dive_stats {
