@@ -8,7 +8,7 @@ _imgfs() {
 	_init_completion -n : || return
 
 	local commands='mount umount index layers check packages verify help'
-	local common='--image --platform --index --cache-dir --rebuild --quiet --verbose --help'
+	local common='--image --platform --index --cache-dir --rebuild --estimate-compressed --quiet --verbose --help'
 
 	cmd=
 	for ((i = 1; i < cword; i++)); do

@@ -139,7 +139,8 @@ static int filter_opts(struct cmdline *c)
 
 static int parse(int argc, char **argv, struct cmdline *c, int for_mount)
 {
-	enum { O_IMAGE = 256, O_PLATFORM, O_INDEX, O_CACHE, O_REBUILD, O_JSON, O_HELP, O_HUMAN };
+	enum { O_IMAGE = 256, O_PLATFORM, O_INDEX, O_CACHE, O_REBUILD, O_JSON, O_HELP, O_HUMAN,
+	       O_ESTIMATE };
 	static const struct option lopts[] = {
 		{ "image", required_argument, NULL, O_IMAGE },
 		{ "platform", required_argument, NULL, O_PLATFORM },
@@ -151,6 +152,7 @@ static int parse(int argc, char **argv, struct cmdline *c, int for_mount)
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, O_HELP },
 		{ "human-readable", no_argument, NULL, O_HUMAN },
+		{ "estimate-compressed", no_argument, NULL, O_ESTIMATE },
 		{ NULL, 0, NULL, 0 },
 	};
 	size_t used = 0;
@@ -178,6 +180,7 @@ static int parse(int argc, char **argv, struct cmdline *c, int for_mount)
 		case O_INDEX: c->o.index_path = optarg; break;
 		case O_CACHE: c->o.cache_dir = optarg; break;
 		case O_REBUILD: c->o.force = 1; break;
+		case O_ESTIMATE: c->o.estimate_compressed = 1; break;
 		case O_JSON:
 			if (for_mount)
 				return -1;

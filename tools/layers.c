@@ -36,6 +36,7 @@ static int take_row(void *ctx, const struct imgfs_layer_info *l)
 	r->size = l->size;
 	r->content = l->content_bytes;
 	r->entries = l->entries;
+	r->push = l->push_size;
 	r->digest = dup_or_null(l->digest);
 	r->diff_id = dup_or_null(l->diff_id);
 	r->media_type = dup_or_null(l->media_type);
@@ -103,6 +104,7 @@ static int shared(const struct layer_image *imgs, size_t n, size_t i, const stru
 
 struct sums {
 	long long stored, size, content, entries, shared, unique;
+	long long push;         /* -1 when a layer's is not known */
 	size_t n_shared, n_unique;
 };
 
@@ -116,6 +118,7 @@ static void sum_image(const struct layer_image *imgs, size_t n, size_t i, struct
 		s->size += r->size;
 		s->content += r->content;
 		s->entries += r->entries;
+		s->push = s->push < 0 || r->push < 0 ? -1 : s->push + r->push;
 		if (shared(imgs, n, i, r)) {
 			s->shared += r->size;
 			s->n_shared++;
@@ -152,12 +155,15 @@ static void distinct(const struct layer_image *imgs, size_t n, long long *bytes,
 	}
 }
 
-/* A size column: exact bytes, or with -h "12.3 MiB". */
+/* A size column: exact bytes, or with -h "12.3 MiB"; "-" when not known. */
 static const char *col(char *buf, size_t len, int human, long long v)
 {
-	if (human)
-		return human_bytes(buf, len, (double)v);
-	snprintf(buf, len, "%lld", v);
+	if (v < 0)
+		snprintf(buf, len, "-");
+	else if (human)
+		human_bytes(buf, len, (double)v);
+	else
+		snprintf(buf, len, "%lld", v);
 	return buf;
 }
 
@@ -186,7 +192,7 @@ static void shared_list(const struct layer_image *imgs, size_t n, size_t i,
 
 static void print_text(const struct layer_image *imgs, size_t n, int human)
 {
-	char a[32], b[32], c[32], sh[64];
+	char a[32], b[32], c[32], e[32], sh[64];
 
 	if (n > 1) {
 		fputs("images:", stdout);
@@ -199,23 +205,24 @@ static void print_text(const struct layer_image *imgs, size_t n, int human)
 		sum_image(imgs, n, i, &s);
 		if (n > 1)
 			printf("\n== %zu %s\n", i + 1, imgs[i].image);
-		printf("%-5s %-19s %12s %12s %12s %8s  %-5s %s%s\n", "#", "DIGEST", "STORED", "SIZE",
-		       "CONTENT", "ENTRIES", "COMP", n > 1 ? "SHARED  " : "", "CREATED BY");
+		printf("%-5s %-19s %12s %12s %12s %12s %8s  %-5s %s%s\n", "#", "DIGEST", "STORED", "PUSH",
+		       "SIZE", "CONTENT", "ENTRIES", "COMP", n > 1 ? "SHARED  " : "", "CREATED BY");
 		for (size_t k = 0; k < imgs[i].n; k++) {
 			const struct layer_row *r = &imgs[i].rows[k];
 			const char *d = r->digest ? r->digest : r->diff_id ? r->diff_id : "-";
 
 			if (n > 1)
 				shared_list(imgs, n, i, r, sh, sizeof(sh));
-			printf("%-5d %-19.19s %12s %12s %12s %8lld  %-5s ", r->num, d,
-			       col(a, sizeof(a), human, r->stored), col(b, sizeof(b), human, r->size),
-			       col(c, sizeof(c), human, r->content), (long long)r->entries,
-			       r->compression ? r->compression : "-");
+			printf("%-5d %-19.19s %12s %12s %12s %12s %8lld  %-5s ", r->num, d,
+			       col(a, sizeof(a), human, r->stored), col(e, sizeof(e), human, r->push),
+			       col(b, sizeof(b), human, r->size), col(c, sizeof(c), human, r->content),
+			       (long long)r->entries, r->compression ? r->compression : "-");
 			if (n > 1)
 				printf("%-7s ", sh);
 			printf("%s\n", r->created_by ? r->created_by : "");
 		}
-		printf("%-5s %-19s %12s %12s %12s %8lld\n", "total", "", col(a, sizeof(a), human, s.stored),
+		printf("%-5s %-19s %12s %12s %12s %12s %8lld\n", "total", "",
+		       col(a, sizeof(a), human, s.stored), col(e, sizeof(e), human, s.push),
 		       col(b, sizeof(b), human, s.size), col(c, sizeof(c), human, s.content), s.entries);
 		if (n > 1)
 			printf("only in this image: %s in %zu layers; shared with another: %s in %zu layers\n",
@@ -246,6 +253,15 @@ static void print_text(const struct layer_image *imgs, size_t n, int human)
 	}
 }
 
+/* A JSON number, or null for -1 (not known). */
+static void print_known(long long v)
+{
+	if (v < 0)
+		fputs("null", stdout);
+	else
+		printf("%lld", v);
+}
+
 static void print_json_image(const struct layer_image *imgs, size_t n, size_t i, const char *indent)
 {
 	const struct layer_image *img = &imgs[i];
@@ -273,9 +289,10 @@ static void print_json_image(const struct layer_image *imgs, size_t n, size_t i,
 		json_str(stdout, r->media_type);
 		fputs(", \"compression\": ", stdout);
 		json_str(stdout, r->compression);
-		printf(", \"stored_size\": %lld, \"size\": %lld, \"content_bytes\": %lld, \"entries\": %lld,"
-		       " \"created_by\": ", (long long)r->stored, (long long)r->size,
-		       (long long)r->content, (long long)r->entries);
+		printf(", \"stored_size\": %lld, \"push_size\": ", (long long)r->stored);
+		print_known(r->push);
+		printf(", \"size\": %lld, \"content_bytes\": %lld, \"entries\": %lld, \"created_by\": ",
+		       (long long)r->size, (long long)r->content, (long long)r->entries);
 		json_str(stdout, r->created_by);
 		if (n > 1) {
 			int first = 1;
@@ -292,8 +309,10 @@ static void print_json_image(const struct layer_image *imgs, size_t n, size_t i,
 	}
 	fputs(img->n ? "\n" : "", stdout);
 	printf("%s]", img->n ? indent : "");
-	printf(", \"totals\": {\"layers\": %zu, \"stored_size\": %lld, \"size\": %lld,"
-	       " \"content_bytes\": %lld, \"entries\": %lld", img->n, s.stored, s.size, s.content,
+	printf(", \"totals\": {\"layers\": %zu, \"stored_size\": %lld, \"push_size\": ", img->n,
+	       s.stored);
+	print_known(s.push);
+	printf(", \"size\": %lld, \"content_bytes\": %lld, \"entries\": %lld", s.size, s.content,
 	       s.entries);
 	if (n > 1)
 		printf(", \"unique_size\": %lld, \"unique_layers\": %zu, \"shared_size\": %lld,"

@@ -13,6 +13,7 @@ struct layer_row {
 	int num;
 	char *digest, *diff_id, *media_type, *compression, *created_by;
 	int64_t stored, size, content, entries;
+	int64_t push;          /* what a registry stores, or -1 when not known */
 };
 
 /* What one image's table shows; the strings are the table's. */

@@ -25,7 +25,9 @@ struct usage {
 #define OPT_PLATFORM "  --platform P        the manifest of a multi-platform index: OS/ARCH[/VARIANT]\n"
 #define OPT_INDEX "  --index PATH        read and write the index at PATH instead of the cache\n"
 #define OPT_CACHE "  --cache-dir DIR     the content cache of compressed layers in DIR\n"
-#define OPT_REBUILD "  --rebuild           build the index even when a fresh one exists\n"
+#define OPT_REBUILD "  --rebuild           build the index even when a fresh one exists\n" \
+	"  --estimate-compressed  gzip -6 each uncompressed layer at index time for\n" \
+	"                      what a registry would store (imgfs layers: PUSH)\n"
 #define OPT_VERBOSE "  -v, --verbose       the index build's phase times and summary on stderr\n"
 #define OPT_HELP "  -h, --help          this text\n"
 
@@ -33,7 +35,7 @@ static const struct usage usages[] = {
 	{ "mount",
 	  "imgfs mount [-f|-d] [-q|-v] [-o OPTS] [--image NAME[:TAG]] [--platform P]\n"
 	  "            [--index PATH] [--cache-dir DIR] [--rebuild]\n"
-	  "            IMAGE... MOUNTPOINT\n"
+	  "            [--estimate-compressed] IMAGE... MOUNTPOINT\n"
 	  "imgfs IMAGE MOUNTPOINT [-o OPTS]    (mount helper: mount -t fuse.imgfs)\n",
 	  "\n"
 	  "Builds or reuses the index of IMAGE and mounts its merged tree read-only on\n"
@@ -65,7 +67,8 @@ static const struct usage usages[] = {
 	  "example: imgfs umount /mnt/img\n" },
 	{ "index",
 	  "imgfs index [-q|-v] [--json] [--rebuild] [--image NAME[:TAG]]\n"
-	  "            [--platform P] [--index PATH] [--cache-dir DIR] IMAGE\n",
+	  "            [--platform P] [--index PATH] [--cache-dir DIR]\n"
+	  "            [--estimate-compressed] IMAGE\n",
 	  "\n"
 	  "Builds the index of IMAGE, or finds a fresh one, and prints its path, whether\n"
 	  "it was built or reused, the time taken, and its layers, tar entries, inodes.\n"
@@ -79,7 +82,7 @@ static const struct usage usages[] = {
 	{ "layers",
 	  "imgfs layers [-q|-v] [-h|--human-readable] [--json] [--rebuild]\n"
 	  "             [--image NAME[:TAG]] [--platform P] [--index PATH]\n"
-	  "             [--cache-dir DIR] IMAGE...\n",
+	  "             [--cache-dir DIR] [--estimate-compressed] IMAGE...\n",
 	  "\n"
 	  "Prints one row per layer, base first, numbered from 0: digest, stored size,\n"
 	  "uncompressed size, content (its regular files' bytes), tar entries,\n"

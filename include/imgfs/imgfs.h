@@ -36,6 +36,7 @@ struct imgfs_opts {
 	int quiet;
 	int timing;             /* print each build phase's elapsed time on stderr */
 	uint64_t max_ratio;     /* decompression-bomb ratio; 0: the default (1024) */
+	int estimate_compressed; /* gzip each uncompressed layer for its registry size */
 	/* Called now and then while a build reads the image (not more than
 	 * ten times a second), and once as each step after the reading
 	 * begins.  May be NULL. */
@@ -133,6 +134,8 @@ struct imgfs_layer_info {
 	int64_t size;             /* uncompressed tar bytes */
 	int64_t entries;          /* tar entries */
 	int64_t content_bytes;    /* its regular files' bytes (size less tar headers and padding) */
+	int64_t push_size;        /* what a registry stores: the stored size of a compressed
+				   * layer, the gzip -6 estimate of an uncompressed one, or -1 */
 	const char *created_by;   /* history step, or NULL */
 };
 typedef int (*imgfs_layer_fn)(void *ctx, const struct imgfs_layer_info *l);
