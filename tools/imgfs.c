@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "duplicates.h"
 #include "imgfs/fuse_ops.h"
 #include "imgfs/imgfs.h"
 #include "json.h"
@@ -671,6 +672,8 @@ int main(int argc, char **argv)
 		return imgfs_cmd_check(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "packages"))
 		return imgfs_cmd_packages(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "duplicates"))
+		return imgfs_cmd_duplicates(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "verify"))
 		return imgfs_cmd_verify(argc - 1, argv + 1);
 	current = NULL;

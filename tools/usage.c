@@ -127,6 +127,21 @@ static const struct usage usages[] = {
 	  OPT_IMAGE OPT_PLATFORM OPT_INDEX OPT_CACHE OPT_HELP
 	  "\n"
 	  "example: imgfs packages --by-layer app.tar\n" },
+	{ "duplicates",
+	  "imgfs duplicates [--json] [--min-size BYTES] [--image NAME[:TAG]]\n"
+	  "                 [--platform P] [--index PATH] [--cache-dir DIR] IMAGE\n",
+	  "\n"
+	  "Groups of regular files with the same content and different inodes, in the\n"
+	  "merged tree and among the copies lower layers ship and the merged tree\n"
+	  "hides: size, copies, every path with its layer, and the bytes keeping one\n"
+	  "copy would save; biggest files first.  Only files whose size another file\n"
+	  "has are read (sha256); the sums are kept beside the index for the next run.\n"
+	  "\n"
+	  "  --json              one JSON object instead of text\n"
+	  "  --min-size BYTES    only files of at least BYTES (1M, 500KiB, 4096)\n"
+	  OPT_IMAGE OPT_PLATFORM OPT_INDEX OPT_CACHE OPT_HELP
+	  "\n"
+	  "example: imgfs duplicates --min-size 100K app.tar\n" },
 	{ "verify",
 	  "imgfs verify [-q] [--image NAME[:TAG]] [--platform P] [--cache-dir DIR]\n"
 	  "             IMAGE\n",

@@ -171,6 +171,35 @@ ssize_t imgfs_set_getxattr(struct imgfs_set *s, uint64_t ino, const char *name, 
 ssize_t imgfs_set_listxattr(struct imgfs_set *s, uint64_t ino, char *buf, size_t size);
 int imgfs_set_statfs(struct imgfs_set *s, struct imgfs_fs_stat *st);
 
+/* ---- duplicate content ---- */
+
+/* One name of a copy: PATH in the merged tree, or under /.imgfs/hidden/N
+ * (HIDDEN: a lower layer ships it and the merged tree hides it). */
+struct imgfs_dup_file {
+	const char *path;
+	uint64_t ino;
+	int layer;              /* the layer that put this copy there */
+	int hidden;
+};
+/* One group: COPIES inodes of SIZE bytes with the same sha256 (SUM, hex),
+ * FILES their N names (an inode with several hardlinks is one copy).
+ * Return non-zero to stop. */
+typedef int (*imgfs_dup_fn)(void *ctx, uint64_t size, size_t copies, const char *sum,
+			    const struct imgfs_dup_file *files, size_t n);
+struct imgfs_dup_stats {
+	uint64_t candidates;    /* files whose size another file has */
+	uint64_t hashed_files, hashed_bytes;  /* read this run (0 when the sums were kept) */
+	uint64_t groups, copies;
+	uint64_t saving;        /* the bytes keeping one copy of each group would save */
+};
+/* Calls FN for each group of regular files of at least MIN_SIZE bytes
+ * (0: 1) with the same content and different inodes, in the merged tree
+ * and the hidden copies, the biggest files first.  Only files whose size
+ * collides are read; their sums are kept in INDEX.sums for the next run.
+ * Returns 0 or a negative errno. */
+int imgfs_fs_duplicates(struct imgfs_fs *fs, uint64_t min_size, imgfs_dup_fn fn, void *ctx,
+			struct imgfs_dup_stats *st);
+
 /* What dive reports about an image, computed with dive's own definitions
  * (filetree/efficiency.go), beside imgfs's own figure. */
 struct imgfs_dive_stats {
