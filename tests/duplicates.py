@@ -159,6 +159,23 @@ def main():
         check(t.get("saving") == saving and t.get("groups") == len(want),
               "min size %d: saving %d bytes over %d groups (got %s, %s)" % (
                   min_size, saving, len(want), t.get("saving"), t.get("groups")))
+    # imgfs check: the files a layer re-ships unchanged over their hidden
+    # copy at the same path, per layer (the model: d/big in layer 1)
+    want = {}
+    for (size, _), (_, ps) in model(1).items():
+        hidden = {p.split("/", 4)[4]: l for p, l, h in ps if h}
+        for p, l, h in ps:
+            if not h and p[1:] in hidden and hidden[p[1:]] < l:
+                b, n = want.get(l, (0, 0))
+                want[l] = (b + size, n + 1)
+    r = subprocess.run([IMGFS, "check", "--json", img], env=env, capture_output=True, text=True)
+    try:
+        cj = json.loads(r.stdout)
+        got = {x["layer"]: (x["bytes"], x["files"]) for x in cj["reshipped"]}
+    except (ValueError, KeyError) as e:
+        cj, got = {}, str(e)
+    check(got == want and want and cj.get("reshippedBytes") == sum(b for b, _ in want.values()),
+          "check --json: re-shipped unchanged per layer %s (got %s)" % (want, got))
     check(any(os.path.basename(p) == "big" for (_, (_, ps)) in model(1).items() for p, _, _ in ps)
           and any(h for (_, (_, ps)) in model(1).items() for _, _, h in ps),
           "the model holds a re-shipped file with its hidden copy")

@@ -18,6 +18,7 @@
 #include "usage.h"
 #include "imgfs/imgfs.h"
 #include "json.h"
+#include "reshipped.h"
 
 #define R_EFFICIENCY CI_LOWEST_EFFICIENCY
 #define R_WASTED CI_HIGHEST_WASTED_BYTES
@@ -181,6 +182,7 @@ static int check_one(struct imgfs_opts *o, const char *image, const struct rule 
 	struct imgfs_err err = { 0 };
 	struct imgfs_dive_stats s;
 	struct imgfs_fs *fs = NULL;
+	struct reshipped re = { 0 };
 	int rc, k, failed = 0;
 	char a[40], b[40];
 
@@ -190,6 +192,9 @@ static int check_one(struct imgfs_opts *o, const char *image, const struct rule 
 		rc = imgfs_fs_open(&fs, info.index_path, &err);
 	if (rc == 0 && (rc = imgfs_fs_dive_stats(fs, &s)) != 0)
 		snprintf(err.msg, sizeof(err.msg), "%.900s: cannot compute the figures", info.index_path);
+	if (rc == 0 && (rc = reshipped_collect(fs, &re)) != 0)
+		snprintf(err.msg, sizeof(err.msg), "%.900s: cannot compare the hidden copies: %s",
+			 info.index_path, strerror(-rc));
 	imgfs_fs_close(fs);
 	if (rc) {
 		const char *why = err.msg[0] ? err.msg : strerror(-rc);
@@ -203,6 +208,7 @@ static int check_one(struct imgfs_opts *o, const char *image, const struct rule 
 			json_str(stdout, why);
 			putchar('}');
 		}
+		reshipped_free(&re);
 		return err.input ? 2 : 3;
 	}
 	evaluate(&s, rules, res);
@@ -224,6 +230,14 @@ static int check_one(struct imgfs_opts *o, const char *image, const struct rule 
 			json_str(stdout, res[k].detail);
 			printf("}");
 		}
+		printf("], \"reshippedBytes\": %llu, \"reshipped\": [", (unsigned long long)re.bytes);
+		for (size_t l = 0; l < re.n; l++) {
+			printf("%s{\"layer\": %d, \"bytes\": %llu, \"files\": %llu, \"created_by\": ",
+			       l ? ", " : "", re.l[l].layer, (unsigned long long)re.l[l].bytes,
+			       (unsigned long long)re.l[l].files);
+			json_str(stdout, re.l[l].created_by);
+			putchar('}');
+		}
 		printf("], \"result\": \"%s\"}", failed ? "FAIL" : "PASS");
 	} else {
 		printf("image: %s\n", image);
@@ -232,10 +246,18 @@ static int check_one(struct imgfs_opts *o, const char *image, const struct rule 
 		printf("  userWastedPercent: %s\n", b);
 		printf("  hiddenBytes: %llu (bytes lower layers ship that the merged tree hides,"
 		       " each copy once)\n", (unsigned long long)s.hidden_bytes);
+		printf("  reshippedBytes: %llu (files a layer ships again unchanged over the copy"
+		       " they hide: chown -R, chmod -R, touch)\n", (unsigned long long)re.bytes);
+		for (size_t l = 0; l < re.n; l++)
+			printf("    layer %d: %llu bytes in %llu files re-shipped unchanged%s%.200s%s\n",
+			       re.l[l].layer, (unsigned long long)re.l[l].bytes,
+			       (unsigned long long)re.l[l].files, re.l[l].created_by ? " (" : "",
+			       re.l[l].created_by ? re.l[l].created_by : "", re.l[l].created_by ? ")" : "");
 		for (k = 0; k < R_COUNT; k++)
 			printf("  %s: %s (%s)\n", res[k].status, ci_rule_key[k], res[k].detail);
 		printf("result: %s\n", failed ? "FAIL" : "PASS");
 	}
+	reshipped_free(&re);
 	return failed;
 }
 
