@@ -45,6 +45,32 @@ if mount_image "$IMG" "$M"; then
 	expect_xattr "$M/app" user.imgfs.package "npm:@scope/pkg=2.0.0"
 	expect_xattr "$M/app/venv" user.imgfs.package "pip:demo=1.2"
 	expect_xattr "$M/usr/share/doc/tool" user.imgfs.package "dpkg:tool=2.0-1"
+	# the package view: /.imgfs/packages/MANAGER/NAME holds the files
+	# under their image paths, the merged tree's inodes (pkgimage.py: libx
+	# lists /lib/x.so, 5000 bytes at usr/lib/x.so behind the /lib link;
+	# @scope/pkg's main.js is 3000 bytes), a scope its own directory
+	V=$M/.imgfs/packages
+	got=$(ls "$V" 2>&1 | tr '\n' ' ')
+	[ "$got" = "apk dpkg npm pip " ] && pass "/.imgfs/packages lists apk dpkg npm pip" ||
+		fail "/.imgfs/packages lists '$got'"
+	[ "$(stat -c %i "$V/dpkg/libx/usr/lib/x.so" 2>&1)" = "$(stat -c %i "$M/usr/lib/x.so")" ] &&
+		[ "$(getfattr --only-values -n user.imgfs.size "$V/dpkg/libx" 2>/dev/null)" = 5000 ] &&
+		pass "view: dpkg/libx holds usr/lib/x.so, the merged inode, 5000 bytes" ||
+		fail "view: dpkg/libx: $(find "$V/dpkg/libx" 2>&1 | head -5)"
+	[ "$(stat -c %s "$V/npm/@scope/pkg/app/node_modules/@scope/pkg/main.js" 2>&1)" = 3000 ] &&
+		pass "view: npm/@scope/pkg, the scope a directory, holds main.js" ||
+		fail "view: npm/@scope: $(find "$V/npm" 2>&1 | head -5)"
+	# each view directory's size is its files' bytes, each inode once,
+	# as find walks them
+	bad=0
+	for d in "$V" "$V"/* "$V"/*/* ; do
+		[ -d "$d" ] || continue
+		want=$(find "$d" -type f -printf '%i %s\n' | sort -u | awk '{ s += $2 } END { printf "%d", s }')
+		got=$(getfattr --only-values -n user.imgfs.size "$d" 2>/dev/null)
+		[ "$got" = "$want" ] || { bad=$((bad + 1)); echo "    ${d#"$M"}: user.imgfs.size '$got', find counts $want"; }
+	done
+	[ "$bad" -eq 0 ] && pass "view: every package directory's user.imgfs.size is what find counts" ||
+		fail "view: $bad directories differ"
 	getfattr -h -d -m '^user\.imgfs\.package$' "$M/app/extra.bin" 2>/dev/null | grep -q package &&
 		fail "listxattr of an unowned file lists user.imgfs.package" ||
 		pass "listxattr of an unowned file has no user.imgfs.package"

@@ -39,9 +39,9 @@ REF=$FIX/work/ref/pyapp/bundle/rootfs
 		"$W/pyapp.json" >/dev/null && pass "pyapp: first_bytes + unowned == total" ||
 		fail "pyapp: the bytes do not add up"
 	# what the reference's databases name, resolved in the reference tree
-	python3 - "$REF" >"$W/pyapp.want" <<'EOF'
+	python3 - "$REF" "$W" >"$W/pyapp.want" <<'EOF'
 import os, stat, sys
-root = sys.argv[1]
+root, work = sys.argv[1], sys.argv[2]
 
 def resolve(base, path):
     """Components of PATH from BASE inside ROOT, symlinks followed but in
@@ -92,6 +92,7 @@ def files(base, paths):
     return out, py
 
 pkgs = []  # (manager, name, ({inode: (path, size)}, [.py paths]))
+pkgs_files = []
 
 info = os.path.join(root, "var/lib/dpkg/info")
 for fn in sorted(os.listdir(info)):
@@ -144,6 +145,23 @@ for manager, name, (fs, py) in pkgs:
                 extra[st.st_ino] = (c, st.st_size)
     fs.update(extra)
     print("%s\t%s\t%d" % (manager, name, sum(sz for _, sz in fs.values())))
+    pkgs_files.append((manager, name, fs))
+
+# the package view of two packages: every name of each regular file it
+# claims (a hardlink's other names included), relative to /
+VIEW = {("pip", "pytest"), ("dpkg", "python3.11-minimal")}
+links = {}
+for d, _, fns in os.walk(root):
+    for fn in fns:
+        st = os.lstat(os.path.join(d, fn))
+        if stat.S_ISREG(st.st_mode) and st.st_nlink > 1:
+            links.setdefault(st.st_ino, []).append(os.path.relpath(os.path.join(d, fn), root))
+for manager, name, fs in pkgs_files:
+    if (manager, name) in VIEW:
+        with open(os.path.join(work, "view.%s.%s.want" % (manager, name)), "w") as f:
+            for ino, (path, _) in fs.items():
+                for p in links.get(ino, [os.path.relpath(path, root)]):
+                    f.write(p + "\n")
 EOF
 	jq -r '.packages[] | select(.manager == "dpkg" or .manager == "pip") |
 		"\(.manager)\t\(.name)\t\(.bytes)"' "$W/pyapp.json" | sort >"$W/pyapp.got"
@@ -159,6 +177,38 @@ EOF
 			(.name | ascii_downcase) == $p) | .bytes] | add // 0' "$W/pyapp.json")
 		[ "$b" -gt 0 ] && pass "pyapp: pip $p listed, $b bytes" || fail "pyapp: pip $p not listed"
 	done
+	# the package view: /.imgfs/packages/MANAGER/NAME, its size each
+	# package's bytes by the reference, its files the reference's
+	M=$W/mnt
+	if mount_image "$PYAPP" "$M"; then
+		bad=0 n=0
+		while IFS=$'\t' read -r mgr name bytes; do
+			# a name two packages of a manager share has a suffix: left out
+			[ "$(grep -c "^$mgr	$name	" "$W/pyapp.want")" -eq 1 ] || continue
+			n=$((n + 1))
+			got=$(getfattr --only-values -n user.imgfs.size "$M/.imgfs/packages/$mgr/$name" 2>/dev/null)
+			if [ "$got" != "$bytes" ]; then
+				bad=$((bad + 1))
+				[ "$bad" -le 5 ] && echo "    /.imgfs/packages/$mgr/$name: user.imgfs.size '$got', reference $bytes"
+			fi
+		done <"$W/pyapp.want"
+		[ "$n" -gt 100 ] && [ "$bad" -eq 0 ] &&
+			pass "pyapp: /.imgfs/packages/MANAGER/NAME of $n packages: user.imgfs.size equals the reference's bytes" ||
+			fail "pyapp: package view sizes: $bad of $n differ"
+		for v in "$W"/view.*.want; do
+			mn=${v#"$W/view."}
+			mn=${mn%.want}
+			d=$M/.imgfs/packages/${mn%%.*}/${mn#*.}
+			(cd "$d" 2>/dev/null && find . -type f | sed 's|^\./||') | sort >"${v%.want}.got"
+			sort -o "$v" "$v"
+			[ -s "$v" ] && show_diff "view of $mn" "$v" "${v%.want}.got" &&
+				pass "pyapp: the view of $mn holds its $(wc -l <"$v") files, hardlink names included" ||
+				fail "pyapp: the view of $mn differs from the reference"
+		done
+		unmount_image "$M" || fail "umount pyapp"
+	else
+		fail "mount pyapp for the package view"
+	fi
 }
 
 finish

@@ -18,6 +18,7 @@
 #include "store/schema_i.h"
 #include "imgfs/imgfs.h"
 #include "pkg/db_i.h"
+#include "pkg/view_i.h"
 
 /* The databases, in the order they are read: a claim's rank among equally
  * specific claims is the order found. */
@@ -234,6 +235,8 @@ int imgfs_packages_build(sqlite3 *db, const char *index_path, struct imgfs_err *
 	c->fs = NULL;
 	if (!rc && c->n_pkgs)
 		rc = write_rows(c, err);
+	if (!rc && c->n_pkgs)
+		rc = pkg_view_build(c->db, err);
 out:
 	for (i = 0; i < c->n_pkgs; i++) {
 		free(c->pkgs[i].name);
