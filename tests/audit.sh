@@ -4,8 +4,10 @@
 # (a) Always: tests/audit_images.py writes a small image with planted bloat
 #     (and a slim variant); imgfs-audit must find every planted item with
 #     its exact bytes, imgfs-compare must report the delta, the check
-#     results and the exit status; neither may leave a mount behind, even
-#     when interrupted with SIGINT while its mounts are up.
+#     results (config checks on the images' differing configs included)
+#     and the exit status, and in --json the same figures, read by Python
+#     and compared with the generator's; neither may leave a mount behind,
+#     even when interrupted with SIGINT while its mounts are up.
 # The same on the generated pyapp image: tests/audit_pyapp.sh.
 #
 # Environment (set by meson): IMGFS (the binary), SRCDIR, BUILDDIR.
@@ -171,6 +173,11 @@ expect_eq "imgfs-compare: count with a bad operator -> exit" 2 "$rc"
 check "compare: count with a bad operator: one line naming it" grep -q "checks.bad2:1: 'count' needs GLOB OP N" "$W/bad2.err"
 rc=0; "$COMPARE" "$BLOATED" >/dev/null 2>&1 || rc=$?
 expect_eq "imgfs-compare: one argument -> exit" 2 "$rc"
+rc=0; "$COMPARE" --help >"$W/compare-help.txt" 2>&1 || rc=$?
+expect_eq "imgfs-compare --help: exit" 0 "$rc"
+for w in "config FIELD OP VALUE" "Env.NAME" "--json" '"shrank_but_grew"' "Exit status"; do
+	check "imgfs-compare --help: says $w" grep -qF -- "$w" "$W/compare-help.txt"
+done
 rc=0; "$COMPARE" "$BLOATED" "$W/no-such.tar" >/dev/null 2>&1 || rc=$?
 expect_eq "imgfs-compare: missing image -> exit" 2 "$rc"
 rc=0; "$AUDIT" --top x "$BLOATED" >/dev/null 2>&1 || rc=$?
