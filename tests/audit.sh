@@ -260,6 +260,22 @@ for bad in "config Shell = /bin/sh|unknown config field 'Shell'" "config User ro
 	check "compare: '${bad%|*}': one line naming the file, line and problem" \
 		test "$(wc -l <"$W/badcfg.err")" = 1 -a "$(grep -cF "checks.badcfg:2: ${bad#*|}" "$W/badcfg.err")" = 1
 done
+# without jq: config checks and --json refuse in one line, before mounting
+mkdir -p "$W/nojq"
+for t in /usr/bin/* /bin/*; do
+	case ${t##*/} in jq) ;; *) [ -e "$W/nojq/${t##*/}" ] || ln -s "$t" "$W/nojq/${t##*/}" ;; esac
+done
+for args in "--checks $W/checks.cfg|config checks" "--json|--json"; do
+	rc=0
+	# shellcheck disable=SC2086 # the options are words
+	PATH=$W/nojq "$COMPARE" ${args%|*} "$BLOATED" "$SLIM" >/dev/null 2>"$W/nojq.err" || rc=$?
+	expect_eq "imgfs-compare ${args#*|} without jq: exit" 2 "$rc"
+	check "imgfs-compare ${args#*|} without jq: one line saying so" \
+		test "$(wc -l <"$W/nojq.err")" = 1 -a "$(grep -c "jq is missing.*${args#*|}" "$W/nojq.err")" = 1
+done
+rc=0
+PATH=$W/nojq "$COMPARE" --checks "$W/checks.ok" "$BLOATED" "$SLIM" >/dev/null 2>&1 || rc=$?
+expect_eq "imgfs-compare without jq, no config check: runs" 0 "$rc"
 no_leftovers "imgfs-compare config checks"
 
 # --- imgfs-compare --json: every figure against the generator's, the
