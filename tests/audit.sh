@@ -230,6 +230,8 @@ PASS	FAIL	not-config Labels.stage = prod
 PASS	PASS	config Labels.org.opencontainers.image.title = app
 FAIL	PASS	config Labels ~ org.opencontainers.image.version=1.2
 EOF
+# a control byte in a check (its text goes into --json as written)
+printf 'PASS\tPASS\tconfig Labels.nosuch != a\001b\n' >>"$W/config.rows"
 cut -f3 "$W/config.rows" >"$W/checks.cfg"
 rc=0
 "$COMPARE" --checks "$W/checks.cfg" "$BLOATED" "$SLIM" >"$W/compare-cfg.txt" 2>&1 || rc=$?

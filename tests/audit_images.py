@@ -142,7 +142,8 @@ def app_layer(bloat, elf):
         l2.file("root/.cache/pip/http/a/b/c", blob("pipcache", 12000))
         l2.file("app/data/model.bin", blob("model", 60000))
         # a name JSON must escape: quote, backslash, a control byte, UTF-8
-        l2.file('app/data/we"ird\\n\x01\u00e4me.txt', b"0123456789")
+        # (a symlink: no bytes, so the sizes docs/SCHEMA.md quotes stay)
+        l2.symlink('app/data/we"ird\\n\x01\u00e4me.txt', "model.bin")
         l2.file("app/tests/test_main.py", blob("app-test", 1234))
         l2.file("app/tests/unit/test_core.py", blob("app-test2", 321))
         l2.file("app/scripts/seed_db.py", blob("app-script", 555))
@@ -155,13 +156,14 @@ def cleanup_layer(bloat):
     l3 = Layer("/bin/sh -c rm -f /app/data/model.bin; COPY config.json /app/config.json")
     if bloat:
         l3.whiteout("app/data/model.bin")
-    # slim's config.json is another size: a file changed in size
-    l3.file("app/config.json", blob("config2", 444 if bloat else 470))
+    l3.file("app/config.json", blob("config2", 444))
     return l3
 
 
 def late_cleanup_layer():
-    l4 = Layer("/bin/sh -c rm -rf /var/lib/apt/lists/* /usr/share/doc /root/.cache")
+    l4 = Layer("/bin/sh -c rm -rf /var/lib/apt/lists/* /usr/share/doc /root/.cache; COPY config.json /app/config.json")
+    # another size of /app/config.json: a file changed in size (bloated -> cleaned)
+    l4.file("app/config.json", blob("config3", 470))
     l4.whiteout("var/lib/apt/lists/deb.example_dists_Release")
     l4.whiteout("var/lib/apt/lists/deb.example_dists_main_Packages")
     l4.whiteout("usr/share/doc")
