@@ -131,14 +131,22 @@ sl_hum() {
 	numfmt --to=iec --format='%.1f' -- "$1" 2>/dev/null | sed 's/\.0\([A-Z]\?\)$/\1/' || echo "$1"
 }
 
-# sl_json_str S: S as a JSON string literal.
+# sl_json_str S: S as a JSON string literal (the control bytes JSON
+# forbids raw, a file name may hold: \u00XX).
 sl_json_str() {
-	local s=$1
+	local s=$1 c r i
 	s=${s//\\/\\\\}
 	s=${s//\"/\\\"}
 	s=${s//$'\n'/\\n}
 	s=${s//$'\t'/\\t}
 	s=${s//$'\r'/\\r}
+	if [[ $s == *[$'\x01'-$'\x1f']* ]]; then
+		for ((i = 1; i < 32; i++)); do
+			printf -v c '%b' "\\x$(printf %02x "$i")"
+			printf -v r '\\u%04x' "$i"
+			s=${s//"$c"/"$r"}
+		done
+	fi
 	printf '"%s"' "$s"
 }
 

@@ -90,5 +90,19 @@ rm_bytes=$(($(exp total bytecode) + $(exp total tests) + $(exp total docs)))
 check "compare: files removed: $rm_bytes bytes" grep -Eq "^== Files removed: 3 \(.*, $rm_bytes bytes;" "$W/compare.txt"
 check "compare: /usr/share row" grep -Eq "^ +$(exp total docs) +0 +-$(exp total docs) +-100\.0%  /usr/share$" "$W/compare.txt"
 [ $T_FAILED -gt 0 ] && sed 's/^/    | /' "$W/compare.txt" | head -60
+# --json: the same figures as JSON integers (bash arithmetic, never awk's doubles)
+rc=0
+"$COMPARE" --json "$BIG" "$SMALL" >"$W/compare.json" 2>"$W/compare-json.err" || rc=$?
+expect_eq "imgfs-compare --json BIG SMALL: exit status" 0 "$rc"
+no_floats "$W/compare.json" "imgfs-compare --json"
+for k in "merged image" "hidden hidden" "layers layers"; do
+	set -- $k
+	b=$(exp "$2" big) a=$(exp "$2" small)
+	expect_eq "compare --json: costs.$1 of BIG, SMALL, delta" "$b $a $((a - b))" \
+		"$(jval "$W/compare.json" "' '.join(str(d['costs']['$1'][k]) for k in ('before', 'after', 'delta'))")"
+done
+expect_eq "compare --json: removed bytes" "$rm_bytes" "$(jval "$W/compare.json" 'd["removed"]["bytes"]')"
+expect_eq "compare --json: /usr/share row" "$(exp total docs) 0" \
+	"$(jval "$W/compare.json" '" ".join(str(r[k]) for r in d["dirs"] if r["path"] == "/usr/share" for k in ("before", "after"))')"
 no_leftovers "imgfs-audit and imgfs-compare on the big image"
 finish

@@ -26,6 +26,22 @@ Usage: audit_images.py OUTDIR [UNSTRIPPED_ELF]
       hiddentotal NAME BYTES        bytes the layers ship that the merged tree
                                     does not show (each layer's file contents
                                     minus the merged size)
+      layer NAME N BYTES            size of layer N's tar
+      path NAME /PATH TYPE BYTES    a non-directory of the merged tree (TYPE
+                                    f, l or p; BYTES: a regular file's size,
+                                    else 0; every path of a hardlink)
+      dir NAME /PATH BYTES          a first- or second-level directory and
+                                    the bytes of the regular files beneath it
+                                    (each inode once)
+      config NAME FIELD VALUE       a field of the image config as imgfs-compare's
+                                    config checks see it (arrays joined with
+                                    one space, ExposedPorts its sorted keys,
+                                    Labels KEY=VALUE sorted by key, Env.NAME
+                                    and Labels.KEY, absent = empty), computed
+                                    here from CONFIGS
+
+The images' configs (CONFIGS) differ in User, Entrypoint, Cmd, Env,
+ExposedPorts and Labels: bloated runs as root in debug mode, slim as "app".
 
 Layer building, merging and archive writing come from tests/mkimage.py;
 the debug-section bytes of the ELF are read here from its section headers,
@@ -125,6 +141,9 @@ def app_layer(bloat, elf):
         l2.file(SP + "/pip-23.0.1.dist-info/RECORD", blob("pip-rec", 3300))
         l2.file("root/.cache/pip/http/a/b/c", blob("pipcache", 12000))
         l2.file("app/data/model.bin", blob("model", 60000))
+        # a name JSON must escape: quote, backslash, a control byte, UTF-8
+        # (a symlink: no bytes, so the sizes docs/SCHEMA.md quotes stay)
+        l2.symlink('app/data/we"ird\\n\x01\u00e4me.txt', "model.bin")
         l2.file("app/tests/test_main.py", blob("app-test", 1234))
         l2.file("app/tests/unit/test_core.py", blob("app-test2", 321))
         l2.file("app/scripts/seed_db.py", blob("app-script", 555))
@@ -142,12 +161,85 @@ def cleanup_layer(bloat):
 
 
 def late_cleanup_layer():
-    l4 = Layer("/bin/sh -c rm -rf /var/lib/apt/lists/* /usr/share/doc /root/.cache")
+    l4 = Layer("/bin/sh -c rm -rf /var/lib/apt/lists/* /usr/share/doc /root/.cache; COPY config.json /app/config.json")
+    # another size of /app/config.json: a file changed in size (bloated -> cleaned)
+    l4.file("app/config.json", blob("config3", 470))
     l4.whiteout("var/lib/apt/lists/deb.example_dists_Release")
     l4.whiteout("var/lib/apt/lists/deb.example_dists_main_Packages")
     l4.whiteout("usr/share/doc")
     l4.whiteout("root/.cache")
     return l4
+
+
+# Image configs ("config" of the config JSON); cleaned keeps bloated's.
+CONFIGS = {
+    "bloated": {
+        "WorkingDir": "/app",
+        "Entrypoint": ["/app/venv/bin/python", "/app/main.py"],
+        "Cmd": ["--debug", "--reload"],
+        "Env": ["PATH=/app/venv/bin:/usr/bin:/bin", "LANG=C.UTF-8", "PYTHONUNBUFFERED=1", "DEBUG=1"],
+        "ExposedPorts": {"8080/tcp": {}, "5678/tcp": {}},
+        "Labels": {"stage": "dev", "org.opencontainers.image.title": "app"},
+    },
+    "slim": {
+        "User": "app",
+        "WorkingDir": "/app",
+        "Entrypoint": ["/app/venv/bin/python", "/app/main.py", "serve"],
+        "Env": ["PATH=/app/venv/bin:/usr/bin:/bin", "LANG=C.UTF-8", "PYTHONUNBUFFERED=1",
+                "PYTHONDONTWRITEBYTECODE=1", "GUNICORN_CMD_ARGS=--bind=0.0.0.0:8080 --workers=2"],
+        "ExposedPorts": {"8080/tcp": {}},
+        "Labels": {"stage": "prod", "org.opencontainers.image.title": "app",
+                   "org.opencontainers.image.version": "1.2"},
+    },
+}
+CONFIGS["cleaned"] = CONFIGS["bloated"]
+FIELDS = ("User", "WorkingDir", "Entrypoint", "Cmd", "Env", "ExposedPorts", "Labels")
+
+
+def config_value(cfg, field):
+    """FIELD of CFG as one string, the rules of imgfs-compare's config checks."""
+    if field.startswith("Env."):
+        name = field[4:]
+        vals = [e.split("=", 1)[1] for e in cfg.get("Env", []) if e.split("=", 1)[0] == name]
+        return vals[-1] if vals else ""
+    if field.startswith("Labels."):
+        return cfg.get("Labels", {}).get(field[7:], "")
+    v = cfg.get(field)
+    if v is None:
+        return ""
+    if field == "ExposedPorts":
+        return " ".join(sorted(v))
+    if field == "Labels":
+        return " ".join(k + "=" + v[k] for k in sorted(v))
+    if isinstance(v, list):
+        return " ".join(v)
+    return v
+
+
+def config_fields():
+    """The fields compared: the seven, every Env variable and label of
+    either image, a name that only prefixes variables, a missing label."""
+    f = list(FIELDS)
+    for cfg in CONFIGS.values():
+        f += ["Env." + e.split("=", 1)[0] for e in cfg.get("Env", [])]
+        f += ["Labels." + k for k in cfg.get("Labels", {})]
+    f += ["Env.PYTHON", "Labels.nosuch"]
+    return list(dict.fromkeys(f))
+
+
+def tree_rows(name, layers):
+    """path and dir rows of the merged tree of LAYERS."""
+    tree = mkimage.merge(layers)
+    rows = []
+    for path, ino in sorted(tree.items()):
+        if path and ino.typ != "d":
+            rows.append(("path", name, "/" + path, ino.typ, len(ino.data) if ino.typ == "f" else 0))
+    for path, ino in sorted(tree.items()):
+        if path and ino.typ == "d" and path.count("/") <= 1:
+            under = {id(i): len(i.data) for p, i in tree.items()
+                     if i.typ == "f" and p.startswith(path + "/")}
+            rows.append(("dir", name, "/" + path, sum(under.values())))
+    return rows
 
 
 def shipped_bytes(layers):
@@ -179,7 +271,11 @@ def main():
         if name == "cleaned":
             layers.append(late_cleanup_layer())
         images[name] = layers
-        members = mkimage.docker_members([(["imgfs-test/" + name + ":latest"], layers)])
+        def with_config(cfg, name=name):
+            cfg["config"] = CONFIGS[name]
+            return cfg
+        members = mkimage.docker_members([(["imgfs-test/" + name + ":latest"], layers)],
+                                         config_hook=with_config)
         mkimage.write_members(os.path.join(out, name + ".docker.tar"), members)
 
     exp = []
@@ -205,6 +301,11 @@ def main():
         exp.append(("image", name, merged_size(layers)))
         exp.append(("layers", name, sum(len(layer.tar()) for layer in layers), len(layers)))
         exp.append(("hiddentotal", name, shipped_bytes(layers) - merged_size(layers)))
+        for i, layer in enumerate(layers):
+            exp.append(("layer", name, i, len(layer.tar())))
+        exp += tree_rows(name, layers)
+        for field in config_fields():
+            exp.append(("config", name, field, config_value(CONFIGS[name], field)))
     with open(os.path.join(out, "expected.tsv"), "w") as f:
         for row in exp:
             f.write("\t".join(str(x) for x in row) + "\n")

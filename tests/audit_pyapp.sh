@@ -148,6 +148,39 @@ absent /$SP/pytest
 absent /app/**/__pycache__
 absent /usr/share/doc
 EOF
+	# config checks from the config JSON of each tarball, read by Python
+	# (the rules: audit_images.config_value): "config F = <pyapp's value>"
+	# for every field, variable and label, and the users' examples
+	python3 - "$PYAPP" "$PSLIM" >"$W/pyapp-config.rows" <<'EOF'
+import json, os, sys, tarfile
+sys.path.insert(0, os.path.join(os.environ["SRCDIR"], "tests"))
+from audit_images import FIELDS, config_value
+
+
+def config(path):
+    t = tarfile.open(path)
+    m = json.load(t.extractfile("manifest.json"))[0]
+    return json.load(t.extractfile(m["Config"])).get("config") or {}
+
+
+b, a = config(sys.argv[1]), config(sys.argv[2])
+fields = list(FIELDS) + ["Env." + e.split("=", 1)[0] for e in b.get("Env") or []] + \
+    ["Labels." + k for k in b.get("Labels") or {}]
+
+
+def st(ok):
+    return "PASS" if ok else "FAIL"
+
+
+for f in fields:
+    v = config_value(b, f)
+    print("PASS\t%s\t%s" % (st(config_value(a, f) == v), ("config %s = %s" % (f, v)).rstrip()))
+print("%s\t%s\tconfig User != root" % (st(b.get("User") != "root"), st(a.get("User") != "root")))
+print("%s\t%s\tconfig User !=" % (st(bool(b.get("User"))), st(bool(a.get("User")))))
+print("%s\t%s\t! config Entrypoint !~ myapp" % (st("myapp" in config_value(b, "Entrypoint")),
+                                               st("myapp" in config_value(a, "Entrypoint"))))
+EOF
+	cut -f3 "$W/pyapp-config.rows" >>"$W/pyapp.checks"
 	rc=0
 	"$COMPARE" --checks "$W/pyapp.checks" "$PYAPP" "$PSLIM" >"$W/pyapp-compare.txt" 2>&1 || rc=$?
 	expect_eq "pyapp: imgfs-compare exit status" 0 "$rc"
@@ -174,6 +207,53 @@ print(sum(t.getmember(n).size for n in m["Layers"]))' "$1"
 		"PASS   PASS    importable json" "FAIL   PASS    absent /$SP/pytest" "FAIL   PASS    absent /usr/share/doc"; do
 		check "pyapp compare check row: $c" grep -qxF "  $c" "$W/pyapp-compare.txt"
 	done
+	while IFS=$'\t' read -r b a t; do
+		check "pyapp compare config check row: $b $a $t" grep -qxF "  $(printf '%-6s %-6s  %s' "$b" "$a" "$t")" "$W/pyapp-compare.txt"
+	done <"$W/pyapp-config.rows"
 	[ $T_FAILED -gt 0 ] && sed 's/^/    | /' "$W/pyapp-compare.txt" | head -60
+	# --json: the same figures and check rows, the config as in the tarball
+	rc=0
+	"$COMPARE" --json --checks "$W/pyapp.checks" "$PYAPP" "$PSLIM" >"$W/pyapp-compare.json" 2>"$W/pyapp-compare-json.err" || rc=$?
+	expect_eq "pyapp: imgfs-compare --json exit status" 0 "$rc"
+	python3 - "$W/pyapp-compare.json" "$W/pyapp-compare.txt" "$PYAPP" "$PSLIM" "$before" "$after" "$lb" "$la" \
+		>"$W/pyapp-json.verify" 2>&1 <<'EOF'
+import json, os, re, sys, tarfile
+sys.path.insert(0, os.path.join(os.environ["SRCDIR"], "tests"))
+from audit_images import FIELDS
+jf, tf, bimg, aimg = sys.argv[1:5]
+tb, ta, lb, la = (int(x) for x in sys.argv[5:9])
+d = json.load(open(jf), parse_float=lambda s: sys.exit("a float: " + s))
+text = open(tf).read()
+
+
+def eq(label, want, got):
+    print(("PASS\t" if want == got else "FAIL\t") + label +
+          ("" if want == got else ": expected %r, got %r" % (want, got)))
+
+
+def config(path):
+    t = tarfile.open(path)
+    m = json.load(t.extractfile("manifest.json"))[0]
+    c = json.load(t.extractfile(m["Config"])).get("config") or {}
+    return {k: c[k] for k in FIELDS if c.get(k) is not None}
+
+
+eq("costs.merged", {"before": tb, "after": ta, "delta": ta - tb}, d["costs"]["merged"])
+eq("costs.layers", {"before": lb, "after": la, "delta": la - lb}, d["costs"]["layers"])
+eq("config.before", config(bimg), d["config"]["before"])
+eq("config.after", config(aimg), d["config"]["after"])
+trows = re.findall(r"^  (PASS|FAIL)   (PASS|FAIL)    (.*)$", text.split("\n== Checks", 1)[1], re.M)
+eq("checks: the rows of the text report (%d)" % len(trows), trows,
+   [(r["before"], r["after"], r["check"]) for r in d["checks"]["results"]])
+eq("removed.count as in the text", int(re.search(r"^== Files removed: (\d+) ", text, re.M).group(1)),
+   d["removed"]["count"])
+EOF
+	st=$?
+	[ $st -eq 0 ] || fail "pyapp compare --json: the verifier failed (status $st): $(tail -3 "$W/pyapp-json.verify")"
+	while IFS=$'\t' read -r what l; do
+		case $what in PASS) pass "pyapp compare --json: $l" ;; FAIL) fail "pyapp compare --json: $l" ;; esac
+	done <"$W/pyapp-json.verify"
+	check "pyapp compare --json: verified some figures" grep -q '^PASS' "$W/pyapp-json.verify"
+	no_leftovers "pyapp: imgfs-compare --json"
 fi
 finish
