@@ -22,6 +22,7 @@
 #include "json.h"
 #include "mounted.h"
 #include "packages.h"
+#include "report.h"
 #include "usage.h"
 #include "verify.h"
 
@@ -609,6 +610,8 @@ int main(int argc, char **argv)
 		return imgfs_cmd_check(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "packages"))
 		return imgfs_cmd_packages(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "report"))
+		return imgfs_cmd_report(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "verify"))
 		return imgfs_cmd_verify(argc - 1, argv + 1);
 	current = NULL;
