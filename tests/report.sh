@@ -1,0 +1,117 @@
+#!/usr/bin/env bash
+# imgfs report (issue 19) on ../shared/fixtures/made/tiny.docker.tar and,
+# where make-fixtures.sh built it, the generated pyapp (a skip of that part
+# otherwise, also under CI, which never has it).  Every expected figure
+# comes from report_ref.py (python's tarfile over the image's layers,
+# merged there), the checks are report_check.py's:
+#   - the page and the SVG refer to nothing outside themselves;
+#   - headless Chromium's screenshot of the page is no blank page and shows
+#     every layer's legend colour; its DOM after the script ran has the
+#     legend (each layer's created_by from the image config) and top
+#     directory rectangles whose areas are their bytes' share within 1 %;
+#   - the page's self-test (#selftest=/usr) clicks /usr (tiny: /data) and
+#     the view then shows its children, areas again within 1 %;
+#   - the SVG parses as XML and its leaf rectangles' areas add up to the
+#     image's bytes within 1 %, each top directory's to its share;
+#   - a missing or broken image: one line naming it, exit 2.
+# No mount: suite 'fixtures'.  Chromium is Debian's chromium (scripts/setup);
+# without it the browser part is a skip, a failure under CI.
+# The pyapp screenshot is left in $BUILDDIR/report/pyapp.png (README's).
+#
+# Environment (set by meson): IMGFS (the binary), SRCDIR, BUILDDIR.
+set -uo pipefail
+
+SRCDIR=${SRCDIR:-$(cd "$(dirname "$0")/.." && pwd)}
+BUILDDIR=${BUILDDIR:-$SRCDIR/build/tests}
+IMGFS=${IMGFS:-$SRCDIR/build/tools/imgfs}
+. "$SRCDIR/tests/lib.sh"
+
+FIXDIR=${FIXTURES_DIR:-$SRCDIR/../shared/fixtures}
+TINY=$FIXDIR/made/tiny.docker.tar
+[ -f "$TINY" ] || skip "$TINY missing (../shared/fixtures)"
+init_workdir "$BUILDDIR/report"
+W=$T_WORK
+CHECK="python3 $SRCDIR/tests/report_check.py"
+CHROMIUM=$(command -v chromium || command -v chromium-browser || true)
+
+# browser OUT ARGS...: headless Chromium with a profile of its own in $W
+browser() {
+	local out=$1; shift
+	timeout 90 "$CHROMIUM" --headless --no-sandbox --disable-gpu --no-first-run \
+		--user-data-dir="$W/chromium" --window-size=1200,800 "$@" >"$out" 2>"$W/chromium.err"
+}
+
+# report NAME IMAGE CLICK: every check on IMAGE's report, zooming into CLICK
+report() {
+	local name=$1 image=$2 click=$3 t0 t1
+	local html=$W/$name.html svg=$W/$name.svg ref=$W/$name.ref.json
+
+	t0=$(date +%s.%N)
+	if "$IMGFS" report "$image" -o "$html" 2>"$W/err"; then
+		t1=$(date +%s.%N)
+		pass "$name: report -o ($(stat -c %s "$html") bytes in $(python3 -c "print('%.2f' % ($t1 - $t0))") s)"
+	else
+		fail "$name: report -o: $(head -3 "$W/err")"
+		return
+	fi
+	check "$name: report --svg" "$IMGFS" report --svg "$image" -o "$svg"
+	if ! python3 "$SRCDIR/tests/report_ref.py" "$image" >"$ref" 2>"$W/err"; then
+		fail "$name: report_ref.py: $(tail -3 "$W/err")"
+		return
+	fi
+	check "$name: the page refers to nothing outside it" $CHECK selfcontained "$html"
+	check "$name: the SVG refers to nothing outside it" $CHECK selfcontained "$svg"
+	check "$name: the SVG's rectangles add up to the image's bytes" $CHECK svg "$svg" "$ref"
+	if [ -z "$CHROMIUM" ]; then
+		skip_part "$name: chromium missing (scripts/setup installs it): no browser checks"
+		return
+	fi
+	if browser "$W/$name.out" --screenshot="$W/$name.png" "file://$html" &&
+		[ -s "$W/$name.png" ]; then
+		check "$name: the screenshot is no blank page and shows the layers" \
+			$CHECK png "$W/$name.png" "$ref"
+	else
+		fail "$name: chromium --screenshot: $(grep -v dbus "$W/chromium.err" | head -3)"
+	fi
+	if browser "$W/$name.dom" --dump-dom "file://$html"; then
+		check "$name: the legend names each layer's step" $CHECK legend "$W/$name.dom" "$ref"
+		check "$name: top directories' areas are their bytes' share" \
+			$CHECK areas "$W/$name.dom" "$ref"
+	else
+		fail "$name: chromium --dump-dom: $(grep -v dbus "$W/chromium.err" | head -3)"
+	fi
+	if browser "$W/$name.click.dom" --dump-dom "file://$html#selftest=$click"; then
+		check "$name: a click on $click shows its children" \
+			$CHECK click "$W/$name.click.dom" "$ref" "$click"
+	else
+		fail "$name: chromium --dump-dom #selftest: $(grep -v dbus "$W/chromium.err" | head -3)"
+	fi
+}
+
+report tiny "$TINY" /data
+
+# bad input: one line naming the image, exit 2
+"$IMGFS" report "$W/absent.tar" -o "$W/absent.html" >"$W/out" 2>"$W/err"
+rc=$?
+[ $rc = 2 ] && [ "$(wc -l <"$W/err")" = 1 ] && grep -q "absent.tar" "$W/err" && [ ! -e "$W/absent.html" ] &&
+	pass "a missing image: exit 2, one line naming it, no page" ||
+	fail "a missing image: exit $rc, $(head -3 "$W/err")"
+head -c 3000 /dev/urandom >"$W/junk.tar"
+"$IMGFS" report "$W/junk.tar" -o "$W/junk.html" >"$W/out" 2>"$W/err"
+rc=$?
+[ $rc = 2 ] && [ "$(wc -l <"$W/err")" = 1 ] && grep -q "junk.tar" "$W/err" && [ ! -e "$W/junk.html" ] &&
+	pass "a broken image: exit 2, one line naming it, no page" ||
+	fail "a broken image: exit $rc, $(head -3 "$W/err")"
+"$IMGFS" report "$TINY" -o "$W/no/such/dir/x.html" >"$W/out" 2>"$W/err"
+rc=$?
+[ $rc = 1 ] && grep -q "no/such/dir/x.html" "$W/err" &&
+	pass "an unwritable output: exit 1 naming it" || fail "an unwritable output: exit $rc, $(head -3 "$W/err")"
+
+FIX=${IMGFS_FIXTURES_DIR:-$HOME/.cache/imgfs-fixtures}
+PYAPP=$FIX/images/pyapp.docker.tar
+if [ -f "$PYAPP" ]; then
+	report pyapp "$PYAPP" /usr
+else
+	skip_part_absent "$PYAPP missing (make-fixtures.sh builds it)"
+fi
+finish
