@@ -75,7 +75,7 @@ def selfcontained(path):
 # ---- the screenshot ----
 
 def png_pixels(path):
-    """(width, height, set of (r, g, b)) of an 8-bit RGB/RGBA PNG, decoded
+    """(width, height, {(r, g, b): pixels}) of an 8-bit RGB/RGBA PNG, decoded
     here with zlib (no imaging library)."""
     data = open(path, "rb").read()
     if data[:8] != b"\x89PNG\r\n\x1a\n":
@@ -95,7 +95,7 @@ def png_pixels(path):
     raw = zlib.decompress(idat)
     stride = w * bpp
     prev = bytearray(stride)
-    colours = set()
+    colours = {}
     for y in range(h):
         f = raw[y * (stride + 1)]
         line = bytearray(raw[y * (stride + 1) + 1:(y + 1) * (stride + 1)])
@@ -114,28 +114,48 @@ def png_pixels(path):
                 pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
                 line[i] = (line[i] + (a if pa <= pb and pa <= pc else b if pb <= pc else c)) & 255
         for x in range(0, stride, bpp):
-            colours.add(bytes(line[x:x + 3]))
+            c = bytes(line[x:x + 3])
+            colours[c] = colours.get(c, 0) + 1
         prev = line
     return w, h, colours
 
 
-def layer_rgb(k):
+def layer_rgb(k, light=0.55):
     """The fill the page gives layer K: hsl(hue, 55 %, 55 %) with hues a
-    golden angle apart (CSS hsl, converted here by colorsys)."""
+    golden angle apart (CSS hsl, converted here by colorsys); 70 % for
+    merged small files."""
     hue = int(k * 137.508) % 360
-    r, g, b = colorsys.hls_to_rgb(hue / 360, 0.55, 0.55)
+    r, g, b = colorsys.hls_to_rgb(hue / 360, light, 0.55)
     return tuple(round(v * 255) for v in (r, g, b))
+
+
+# the page's map takes about 40 % of a 1200x800 window: the layers'
+# colours cover at least this share of the screenshot unless it is not drawn
+MAP_SHARE = 0.10
+HATCH = (0xC0, 0x39, 0x2B)
+
+
+def pixels_like(colours, want):
+    return sum(n for c, n in colours.items() if all(abs(c[i] - want[i]) <= 3 for i in range(3)))
 
 
 def png(path, ref):
     w, h, colours = png_pixels(path)
     if len(colours) < 8:
         fail("%s: %d distinct colours: a blank page" % (path, len(colours)))
+    painted = 0
     for k in range(len(ref["created_by"])):
-        want = layer_rgb(k)
-        if not any(all(abs(c[i] - want[i]) <= 3 for i in range(3)) for c in colours):
-            fail("%s: the colour of layer %d %s is nowhere on the screenshot" % (path, k, want))
-    print("  %dx%d, %d distinct colours, every layer's colour shown" % (w, h, len(colours)))
+        n = pixels_like(colours, layer_rgb(k))
+        if not n:
+            fail("%s: the colour of layer %d %s is nowhere on the screenshot"
+                 % (path, k, layer_rgb(k)))
+        painted += n + pixels_like(colours, layer_rgb(k, 0.70))
+    if painted < MAP_SHARE * w * h:
+        fail("%s: the layers' colours cover %d pixels of %d: no map" % (path, painted, w * h))
+    if ref["hidden"] and not pixels_like(colours, HATCH):
+        fail("%s: hidden bytes but no hatching on the screenshot" % path)
+    print("  %dx%d, %d distinct colours, the layers' colours on %.1f %% of it"
+          % (w, h, len(colours), 100 * painted / (w * h)))
 
 
 # ---- the DOM after the page's script ran ----
