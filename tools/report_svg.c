@@ -156,9 +156,9 @@ int report_svg(const struct report *r, FILE *f)
 		"<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" "
 		"viewBox=\"0 0 %d %d\" data-bytes=\"%llu\">\n", SVG_W, SVG_H, SVG_W, SVG_H,
 		(unsigned long long)report_bytes(r, 0));
-	fputs("<defs><pattern id=\"hidden\" width=\"6\" height=\"6\" patternUnits=\"userSpaceOnUse\" "
-	      "patternTransform=\"rotate(45)\"><rect width=\"6\" height=\"6\" fill=\"#eee\"/>"
-	      "<line x1=\"0\" y1=\"0\" x2=\"0\" y2=\"6\" stroke=\"#c0392b\" stroke-width=\"3\"/>"
+	fputs("<defs><pattern id=\"hidden\" width=\"8\" height=\"8\" patternUnits=\"userSpaceOnUse\" "
+	      "patternTransform=\"rotate(45)\"><rect width=\"8\" height=\"8\" fill=\"#eee\"/>"
+	      "<line x1=\"0\" y1=\"0\" x2=\"0\" y2=\"8\" stroke=\"#c0392b\" stroke-width=\"4\"/>"
 	      "</pattern></defs>\n"
 	      "<style>rect.leaf{stroke:#fff;stroke-width:0.3}text{font:11px sans-serif;"
 	      "fill:#111;pointer-events:none}</style>\n<title>", f);
