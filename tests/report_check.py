@@ -261,6 +261,7 @@ def click(path, ref, target):
         fail("no top rectangle for %s to click" % target)
     if out["view"] != target or out["crumbs"] != ["/", target]:
         fail("after the click the view is %s, breadcrumb %s" % (out["view"], out["crumbs"]))
+    print("  the zoom drew %d rectangles in %d ms" % (out["rects"], out["ms"]))
     kids = ref["kids"][target]
     shown = {c["path"]: c["width"] * c["height"] for c in out["children"] if c["kind"] == "d"}
     shown["(rest)"] = sum(c["width"] * c["height"] for c in out["children"] if c["kind"] != "d")
