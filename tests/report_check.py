@@ -18,6 +18,7 @@ import colorsys
 import html.parser
 import json
 import re
+import re
 import struct
 import sys
 import xml.etree.ElementTree as ET
@@ -237,6 +238,10 @@ def proportional(shown, expected, totals, what):
         fail("%s: nothing big enough to check" % what)
 
 
+def pep503(name):
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
 def dirs_only(exp, ref):
     return {p: v for p, v in exp.items() if ref["kinds"].get(p) == "d"}
 
@@ -262,6 +267,18 @@ def click(path, ref, target):
     if out["view"] != target or out["crumbs"] != ["/", target]:
         fail("after the click the view is %s, breadcrumb %s" % (out["view"], out["crumbs"]))
     print("  the zoom drew %d rectangles in %d ms" % (out["rects"], out["ms"]))
+    known = set(ref["packages"])
+    names = out["packages"]
+    unknown = [n for n in names if (n.split(":")[0] + ":" + (pep503(n.split(":", 1)[1])
+                                    if n.startswith("pip:") else n.split(":", 1)[1])) not in known]
+    if unknown:
+        fail("by package, the legend names %s, which the image does not hold" % unknown)
+    if len(names) < min(3, len(known)):
+        fail("by package, the legend names %d packages, the image has %d" % (len(names), len(known)))
+    if known and out["package_fills"] < 3:
+        fail("by package, the map has %d fills" % out["package_fills"])
+    print("  by package: %d packages in the legend, all in the image's databases, %d fills"
+          % (len(names), out["package_fills"]))
     kids = ref["kids"][target]
     shown = {c["path"]: c["width"] * c["height"] for c in out["children"] if c["kind"] == "d"}
     shown["(rest)"] = sum(c["width"] * c["height"] for c in out["children"] if c["kind"] != "d")

@@ -14,12 +14,14 @@ directory of the lower layers' entries), never imgfs's own output.
     kids:    {"/usr": {"/usr/lib": [lo, hi], ...}} the same one level down,
              for each top directory
     kinds:   {path: "d", "f" or "o"} of those entries (absent: hidden only)
+    packages: the dpkg and pip packages of the merged tree, "manager:name"
     created_by: each layer's history step (the config's non-empty layers)
 """
 
 import io
 import json
 import posixpath
+import re
 import subprocess
 import sys
 import tarfile
@@ -159,7 +161,36 @@ def figures(path):
     steps = [h.get("created_by", "") for h in config.get("history", [])
              if not h.get("empty_layer")]
     return {"total": merged + total_hidden, "merged": merged, "hidden": total_hidden,
-            "top": top, "kids": kids, "kinds": kinds, "created_by": steps}
+            "top": top, "kids": kids, "kinds": kinds, "created_by": steps,
+            "packages": packages(blobs, tree)}
+
+
+def pep503(name):
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def packages(blobs, tree):
+    """The packages the merged tree holds, as manager:name: dpkg's from
+    /var/lib/dpkg/status (installed ones), pip's from the names of its
+    *.dist-info / *.egg-info directories (PEP 503 normalised)."""
+    out = set()
+    st = tree.get("/var/lib/dpkg/status")
+    if st and st[0] == "f":
+        t = layer_tar(blobs[st[2][0]])
+        text = t.extractfile(next(m for m in t.getmembers() if norm(m.name) == st[2][1])).read()
+        pkg = None
+        for line in text.decode("utf-8", "replace").splitlines() + [""]:
+            if line.startswith("Package: "):
+                pkg = line[9:].strip()
+            elif line.startswith("Status: ") and pkg and line.split()[-1] == "installed":
+                out.add("dpkg:" + pkg)
+            elif not line:
+                pkg = None
+    for p, v in tree.items():
+        m = re.search(r"/(?:site|dist)-packages/([^/]+?)-[^/-]+\.(?:dist|egg)-info$", p)
+        if m and v[0] == "d":
+            out.add("pip:" + pep503(m.group(1)))
+    return sorted(out)
 
 
 if __name__ == "__main__":
