@@ -114,4 +114,33 @@ if [ -f "$PYAPP" ]; then
 else
 	skip_part_absent "$PYAPP missing (make-fixtures.sh builds it)"
 fi
+
+# several images: a tab each and the size summary; the self-test on the
+# second tab (#tab=1)
+TINY_OCI=$FIXDIR/made/tiny.oci.tar
+multi=("$TINY" "$TINY_OCI")
+[ -f "$PYAPP" ] && multi+=("$PYAPP")
+pairs=()
+for i in "${!multi[@]}"; do
+	python3 "$SRCDIR/tests/report_ref.py" "${multi[i]}" >"$W/multi$i.ref.json" ||
+		fail "report_ref.py ${multi[i]}"
+	pairs+=("${multi[i]}" "$W/multi$i.ref.json")
+done
+if "$IMGFS" report "${multi[@]}" -o "$W/multi.html" 2>"$W/err"; then
+	pass "report of ${#multi[@]} images"
+	if [ -z "$CHROMIUM" ]; then
+		skip_part "several images: chromium missing (scripts/setup installs it)"
+	elif browser "$W/multi.dom" --dump-dom "file://$W/multi.html#tab=1&selftest=/data"; then
+		check "several images: a tab each, the summary's bytes, the click on tab 1" \
+			$CHECK tabs "$W/multi.dom" 1 /data "${pairs[@]}"
+	else
+		fail "several images: chromium --dump-dom: $(grep -v dbus "$W/chromium.err" | head -3)"
+	fi
+else
+	fail "report of ${#multi[@]} images: $(head -3 "$W/err")"
+fi
+rc=0
+"$IMGFS" report --svg "$TINY" "$TINY_OCI" -o "$W/two.svg" >"$W/out" 2>&1 || rc=$?
+[ $rc = 2 ] && [ ! -e "$W/two.svg" ] && pass "--svg of two images: refused, exit 2" ||
+	fail "--svg of two images: exit $rc"
 finish

@@ -12,6 +12,9 @@ when it holds, 1 with the reason on stdout.
   report_check.py click DOM REF.json PATH  the scripted click zoomed into PATH
                                            and shows its children ∝ bytes
   report_check.py svg SVG REF.json         XML, and leaf areas sum to the bytes
+  report_check.py tabs DOM N PATH IMAGE REF.json...
+                                           a tab per image, the summary's bytes,
+                                           and on tab N the click on PATH
 """
 
 import colorsys
@@ -170,6 +173,7 @@ class Dom(html.parser.HTMLParser):
     def __init__(self):
         super().__init__()
         self.rects, self.legend, self.selftest = [], [], ""
+        self.tabs, self.summary = [], []
         self.stack = []
 
     def handle_starttag(self, tag, attrs):
@@ -177,6 +181,10 @@ class Dom(html.parser.HTMLParser):
         cls = (a.get("class") or "").split()
         if tag == "rect" and "top" in cls:
             self.rects.append(a)
+        if tag == "button" and "data-image" in a:
+            self.tabs.append(a["data-image"])
+        if tag == "tr" and "data-bytes" in a:
+            self.summary.append(int(a["data-bytes"]))
         if tag == "div" and ("legend-layer" in cls or "legend-hidden" in cls):
             self.legend.append("")
             self.stack.append("legend")
@@ -285,6 +293,22 @@ def click(path, ref, target):
     proportional(shown, dirs_only(kids, ref), ref["top"][target], "children of " + target)
 
 
+def tabs(path, images, refs, n, target):
+    """The page of several IMAGES: a tab each, in order, the summary table's
+    bytes those of REFS, and the self-test ran on tab N."""
+    d = dom(path)
+    if d.tabs != images:
+        fail("tabs %s, images %s" % (d.tabs, images))
+    want = [r["total"] for r in refs]
+    if d.summary != want:
+        fail("summary table bytes %s, the images have %s" % (d.summary, want))
+    out = json.loads(d.selftest or "{}")
+    if out.get("image") != images[n]:
+        fail("#tab=%d showed %s, not %s" % (n, out.get("image"), images[n]))
+    print("  %d tabs, summary bytes %s" % (len(d.tabs), d.summary))
+    click(path, refs[n], target)
+
+
 def svg(path, ref):
     root = ET.parse(path).getroot()
     ns = "{http://www.w3.org/2000/svg}"
@@ -316,6 +340,10 @@ def main():
         selfcontained(args[0])
     elif what == "click":
         click(args[0], load(args[1]), args[2])
+    elif what == "tabs":
+        # tabs DOM N PATH IMAGE REF [IMAGE REF...]
+        pairs = args[3:]
+        tabs(args[0], pairs[0::2], [load(r) for r in pairs[1::2]], int(args[1]), args[2])
     else:
         {"png": png, "legend": legend, "areas": areas, "svg": svg}[what](args[0], load(args[1]))
 

@@ -70,9 +70,10 @@ static void layer_hidden(struct report *r)
 	}
 }
 
-/* Writes the report of R to PATH ("-": standard output) through a
- * temporary file renamed into place, so a failure leaves no half page. */
-static int write_out(const struct report *r, const char *path, int svg)
+/* Writes the report of the N images R to PATH ("-": standard output)
+ * through a temporary file renamed into place, so a failure leaves no half
+ * page. */
+static int write_out(const struct report *r, size_t n, const char *path, int svg)
 {
 	char tmp[4096];
 	FILE *f = stdout;
@@ -89,7 +90,7 @@ static int write_out(const struct report *r, const char *path, int svg)
 			return EXIT_RUNTIME;
 		}
 	}
-	rc = svg ? report_svg(r, f) : report_html(r, f);
+	rc = svg ? report_svg(r, f) : report_html(r, n, f);
 	if (f == stdout) {
 		if (fflush(f) || rc) {
 			fprintf(stderr, "imgfs: writing the report: %s\n", strerror(EIO));
@@ -120,9 +121,9 @@ int imgfs_cmd_report(int argc, char **argv)
 	struct imgfs_opts o = { .quiet = 1 };
 	struct imgfs_build_info info;
 	struct imgfs_err err = { 0 };
-	struct report r = { .err = &err };
+	struct report *r = NULL;
 	const char *out = "-";
-	int svg = 0, ch, rc;
+	int svg = 0, ch, rc = 0, n = 0, i;
 
 	optind = 1;
 	while ((ch = getopt_long(argc, argv, "ho:", lopts, NULL)) != -1) {
@@ -137,32 +138,46 @@ int imgfs_cmd_report(int argc, char **argv)
 		default: return imgfs_usage("report", EXIT_INPUT);
 		}
 	}
-	if (argc - optind != 1)
+	n = argc - optind;
+	/* one index per image: --index names one file */
+	if (n < 1 || (n > 1 && (svg || o.index_path)))
 		return imgfs_usage("report", EXIT_INPUT);
 	if (!strcmp(out, "-") && isatty(STDOUT_FILENO)) {
 		fprintf(stderr, "imgfs: report: standard output is a terminal: give -o FILE%s\n",
 			svg ? ".svg" : ".html");
 		return EXIT_INPUT;
 	}
-	o.image = r.image = argv[optind];
-	rc = imgfs_index_prepare(&o, &info, &err);
-	if (rc == 0)
-		rc = imgfs_fs_open(&r.fs, info.index_path, &err);
-	if (rc == 0)
-		rc = imgfs_fs_layers(r.fs, add_layer, &r);
-	if (rc == 0) {
-		layer_hidden(&r);
-		rc = report_walk(&r);
+	r = calloc((size_t)n, sizeof(*r));
+	if (!r) {
+		fprintf(stderr, "imgfs: report: %s\n", strerror(ENOMEM));
+		return EXIT_RUNTIME;
 	}
-	if (rc) {
-		fprintf(stderr, "imgfs: %s\n", err.msg[0] ? err.msg : strerror(-rc));
-		report_free(&r);
-		if (r.fs)
-			imgfs_fs_close(r.fs);
-		return err.input ? EXIT_INPUT : EXIT_RUNTIME;
+	for (i = 0; i < n && !rc; i++) {
+		r[i].err = &err;
+		o.image = r[i].image = argv[optind + i];
+		rc = imgfs_index_prepare(&o, &info, &err);
+		if (rc == 0)
+			rc = imgfs_fs_open(&r[i].fs, info.index_path, &err);
+		if (rc == 0)
+			rc = imgfs_fs_layers(r[i].fs, add_layer, &r[i]);
+		if (rc == 0) {
+			layer_hidden(&r[i]);
+			rc = report_walk(&r[i]);
+		}
+		if (rc && err.msg[0])
+			fprintf(stderr, "imgfs: %s\n", err.msg);
+		else if (rc)
+			fprintf(stderr, "imgfs: %s: %s\n", r[i].image, strerror(-rc));
 	}
-	rc = write_out(&r, out, svg);
-	report_free(&r);
-	imgfs_fs_close(r.fs);
+	if (rc == 0)
+		rc = write_out(r, (size_t)n, out, svg);
+	else
+		rc = err.input ? EXIT_INPUT : EXIT_RUNTIME;
+	for (i = 0; i < n; i++) {
+		report_free(&r[i]);
+		if (r[i].fs)
+			imgfs_fs_close(r[i].fs);
+	}
+	free(r);
 	return rc;
 }

@@ -104,14 +104,14 @@ static int largest(const struct report *r, FILE *f)
 	return 0;
 }
 
-int report_html(const struct report *r, FILE *f)
+/* One image's data object. */
+static int image(const struct report *r, FILE *f)
 {
 	struct ritem root = { .kind = RN_DIR, .node = 0, .bytes = report_bytes(r, 0),
 			      .count = r->n[0].files, .layer = r->n[0].layer, .pkg = r->n[0].pkg };
 	size_t i;
 	int rc;
 
-	fputs(report_html_head, f);
 	fputs("{\"image\":", f);
 	jstr(f, r->image);
 	fprintf(f, ",\"bytes\":%llu,\"merged\":%llu,\"hidden\":%llu,\"threshold\":%llu,\"files\":%llu,"
@@ -144,6 +144,24 @@ int report_html(const struct report *r, FILE *f)
 	if (rc)
 		return rc;
 	fputs("}\n", f);
+	return 0;
+}
+
+int report_html(const struct report *r, size_t n, FILE *f)
+{
+	size_t i;
+	int rc;
+
+	fputs(report_html_head, f);
+	fputs("{\"images\":[", f);
+	for (i = 0; i < n; i++) {
+		if (i)
+			fputc(',', f);
+		rc = image(&r[i], f);
+		if (rc)
+			return rc;
+	}
+	fputs("]}\n", f);
 	fputs(report_html_tail, f);
 	return ferror(f) ? -EIO : 0;
 }

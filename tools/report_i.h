@@ -75,9 +75,9 @@ int report_view(const struct report *r, uint32_t dir, struct ritem **out);
 /* The path of node I ("/" for the root) into BUF. */
 void report_path(const struct report *r, uint32_t i, char *buf, size_t len);
 
-/* Writes the HTML page (report_html.c) or the SVG (report_svg.c) to F;
- * 0 or -EIO. */
-int report_html(const struct report *r, FILE *f);
+/* Writes the HTML page of the N images R (report_html.c: one tab each) or
+ * the SVG of one (report_svg.c) to F; 0 or -EIO. */
+int report_html(const struct report *r, size_t n, FILE *f);
 int report_svg(const struct report *r, FILE *f);
 
 /* The squarified layout (Bruls, Huizing, van Wijk 2000) of the N values V
