@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# imgfs report (issue 19) on ../shared/fixtures/made/tiny.docker.tar and,
-# where make-fixtures.sh built it, the generated pyapp (a skip of that part
+# imgfs report (issue 19) on ../shared/fixtures/made/tiny.docker.tar (and
+# tiny.oci.tar beside it for the tabs of several images), or with argument
+# "pyapp" on the generated pyapp where make-fixtures.sh built it (a skip
 # otherwise, also under CI, which never has it).  Every expected figure
 # comes from report_ref.py (python's tarfile over the image's layers,
 # merged there), the checks are report_check.py's:
@@ -16,7 +17,8 @@
 #   - a missing or broken image: one line naming it, exit 2.
 # No mount: suite 'fixtures'.  Chromium is Debian's chromium (scripts/setup);
 # without it the browser part is a skip, a failure under CI.
-# The pyapp screenshot is left in $BUILDDIR/report/pyapp.png (README's).
+# The pyapp screenshot is left in $BUILDDIR/report-pyapp/pyapp.png
+# (README's docs/report-pyapp.png).
 #
 # Environment (set by meson): IMGFS (the binary), SRCDIR, BUILDDIR.
 set -uo pipefail
@@ -29,7 +31,7 @@ IMGFS=${IMGFS:-$SRCDIR/build/tools/imgfs}
 FIXDIR=${FIXTURES_DIR:-$SRCDIR/../shared/fixtures}
 TINY=$FIXDIR/made/tiny.docker.tar
 [ -f "$TINY" ] || skip "$TINY missing (../shared/fixtures)"
-init_workdir "$BUILDDIR/report"
+init_workdir "$BUILDDIR/report${1:+-$1}"
 W=$T_WORK
 CHECK="python3 $SRCDIR/tests/report_check.py"
 CHROMIUM=$(command -v chromium || command -v chromium-browser || true)
@@ -88,6 +90,14 @@ report() {
 	fi
 }
 
+PART=${1:-tiny}
+if [ "$PART" = pyapp ]; then
+	FIX=${IMGFS_FIXTURES_DIR:-$HOME/.cache/imgfs-fixtures}
+	PYAPP=$FIX/images/pyapp.docker.tar
+	[ -f "$PYAPP" ] || skip_absent "$PYAPP missing (make-fixtures.sh builds it)"
+	report pyapp "$PYAPP" /usr
+	finish
+fi
 report tiny "$TINY" /data
 
 # bad input: one line naming the image, exit 2
@@ -107,19 +117,10 @@ rc=$?
 [ $rc = 1 ] && grep -q "no/such/dir/x.html" "$W/err" &&
 	pass "an unwritable output: exit 1 naming it" || fail "an unwritable output: exit $rc, $(head -3 "$W/err")"
 
-FIX=${IMGFS_FIXTURES_DIR:-$HOME/.cache/imgfs-fixtures}
-PYAPP=$FIX/images/pyapp.docker.tar
-if [ -f "$PYAPP" ]; then
-	report pyapp "$PYAPP" /usr
-else
-	skip_part_absent "$PYAPP missing (make-fixtures.sh builds it)"
-fi
-
 # several images: a tab each and the size summary; the self-test on the
 # second tab (#tab=1)
 TINY_OCI=$FIXDIR/made/tiny.oci.tar
 multi=("$TINY" "$TINY_OCI")
-[ -f "$PYAPP" ] && multi+=("$PYAPP")
 pairs=()
 for i in "${!multi[@]}"; do
 	python3 "$SRCDIR/tests/report_ref.py" "${multi[i]}" >"$W/multi$i.ref.json" ||

@@ -118,12 +118,13 @@ static const struct usage usages[] = {
 	  "example: imgfs packages --by-layer app.tar\n" },
 	{ "report",
 	  "imgfs report [-o FILE] [--svg] [--image NAME[:TAG]] [--platform P]\n"
-	  "             [--index PATH] [--cache-dir DIR] IMAGE\n",
+	  "             [--index PATH] [--cache-dir DIR] IMAGE...\n",
 	  "\n"
 	  "Writes one self-contained HTML page (no network, everything inline): a\n"
 	  "treemap of the merged tree by bytes coloured by layer (or package), the\n"
 	  "hidden bytes of lower layers hatched, click to zoom; the layer table and the\n"
 	  "largest files beside it.  Entries under 1/20000 of the image are merged.\n"
+	  "Several images: one tab each and a size summary (--index, --svg: one only).\n"
 	  "\n"
 	  "  -o, --output FILE   write to FILE instead of standard output\n"
 	  "  --svg               the treemap alone as a static SVG (no script)\n"
