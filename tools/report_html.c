@@ -9,7 +9,9 @@
 #include <string.h>
 
 #include "json.h"
-#include "report_html.h" /* generated: report_html_head, report_html_tail */
+/* generated in the build tree by embed.py (report_html_head, report_html_tail):
+ * <>, as it is no file of the source tree */
+#include <report_html.h>
 
 /* Sanity limit on the nesting written (the page's script recurses): a
  * deeper directory is written without its children. */
