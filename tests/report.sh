@@ -14,6 +14,8 @@
 #     the view then shows its children, areas again within 1 %;
 #   - the SVG parses as XML and its leaf rectangles' areas add up to the
 #     image's bytes within 1 %, each top directory's to its share;
+#   - the same on an image whose names and history try to end the page's
+#     script element or break the SVG's XML (report_hostile.py);
 #   - a missing or broken image: one line naming it, exit 2.
 # No mount: suite 'fixtures'.  Chromium is Debian's chromium (scripts/setup);
 # without it the browser part is a skip, a failure under CI.
@@ -99,6 +101,12 @@ if [ "$PART" = pyapp ]; then
 	finish
 fi
 report tiny "$TINY" /data
+# names that try to end the page's script or break its XML
+if python3 "$SRCDIR/tests/report_hostile.py" "$W"; then
+	report hostile "$W/hostile.docker.tar" /evil
+else
+	fail "report_hostile.py could not write its image"
+fi
 
 # bad input: one line naming the image, exit 2
 "$IMGFS" report "$W/absent.tar" -o "$W/absent.html" >"$W/out" 2>"$W/err"

@@ -62,7 +62,25 @@ FORBIDDEN = [
 ]
 
 
+def svg_selfcontained(path):
+    """The SVG's elements, attributes and style, parsed: names from the image
+    are character data there, which may spell anything."""
+    for e in ET.parse(path).iter():
+        tag = e.tag.split("}")[-1]
+        if tag in ("image", "use", "script", "foreignObject", "a", "feImage"):
+            fail("%s: a <%s> element" % (path, tag))
+        for k, v in e.attrib.items():
+            if k.split("}")[-1] in ("href", "src"):
+                fail("%s: a %s attribute on <%s>" % (path, k, tag))
+            if re.search(r"url\(\s*(?!#)", v):
+                fail("%s: %s=%r on <%s>" % (path, k, v, tag))
+        if tag == "style" and re.search(r"@import|url\(\s*(?!#)", e.text or ""):
+            fail("%s: the style refers outside: %r" % (path, e.text))
+
+
 def selfcontained(path):
+    if path.endswith(".svg"):
+        return svg_selfcontained(path)
     text = open(path, encoding="utf-8").read()
     data = DATA.findall(text)
     if path.endswith(".html"):

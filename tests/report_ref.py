@@ -194,5 +194,6 @@ def packages(blobs, tree):
 
 
 if __name__ == "__main__":
-    json.dump(figures(sys.argv[1]), sys.stdout, indent=1, ensure_ascii=False)
+    # \u escapes: a name that is not UTF-8 (a surrogate here) stays writable
+    json.dump(figures(sys.argv[1]), sys.stdout, indent=1)
     print()
