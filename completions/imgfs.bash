@@ -7,20 +7,20 @@ _imgfs() {
 	local cur prev words cword cmd i
 	_init_completion -n : || return
 
-	local commands='mount umount index layers check packages duplicates verify help'
+	local commands='mount umount index layers check packages duplicates report verify help'
 	local common='--image --platform --index --cache-dir --rebuild --estimate-compressed --quiet --verbose --help'
 
 	cmd=
 	for ((i = 1; i < cword; i++)); do
 		case ${words[i]} in
-		mount | umount | unmount | index | layers | check | packages | duplicates | verify | help) cmd=${words[i]}; break ;;
+		mount | umount | unmount | index | layers | check | packages | duplicates | report | verify | help) cmd=${words[i]}; break ;;
 		-*) ;;
 		*) cmd=helper; break ;; # imgfs IMAGE MOUNTPOINT -o OPTS
 		esac
 	done
 
 	case $prev in
-	--index | --ci-config)
+	--index | --ci-config | --output)
 		_filedir
 		return
 		;;
@@ -32,6 +32,8 @@ _imgfs() {
 		return
 		;;
 	-o)
+		# report -o FILE; elsewhere the mount options
+		[[ $cmd == report ]] && { _filedir; return; }
 		local opts='ro allow_other noexec image= platform= index= cache_dir= rebuild nofail'
 		compopt -o nospace
 		local last=${cur##*,} head=
@@ -86,6 +88,12 @@ _imgfs() {
 			return
 		}
 		;;
+	report)
+		[[ $cur == -* ]] && {
+			COMPREPLY=($(compgen -W '-o --output --svg --image --platform --index --cache-dir --help' -- "$cur"))
+			return
+		}
+		;;
 	packages)
 		[[ $cur == -* ]] && {
 			COMPREPLY=($(compgen -W '--json --by-layer --image --platform --index --cache-dir --help' -- "$cur"))
@@ -104,7 +112,7 @@ _imgfs() {
 	for ((i = 2; i < cword; i++)); do
 		[[ ${words[i]} == -* ]] && continue
 		case ${words[i - 1]} in
-		-o | --image | --platform | --index | --cache-dir | --ci-config) continue ;;
+		-o | --output | --image | --platform | --index | --cache-dir | --ci-config) continue ;;
 		esac
 		args=$((args + 1))
 	done

@@ -70,9 +70,10 @@ declare -A OPTS=(
 	[packages]=$(lopts packages.c imgfs_cmd_packages)
 	[duplicates]=$(lopts duplicates.c imgfs_cmd_duplicates)
 	[verify]=$(lopts verify.c imgfs_cmd_verify)
+	[report]=$(lopts report.c imgfs_cmd_report)
 	[help]=
 )
-for c in index check packages duplicates verify; do
+for c in index check packages duplicates report verify; do
 	[ -n "${OPTS[$c]}" ] || fail "no struct option table found for $c in tools/"
 done
 for c in $cmds; do

@@ -25,6 +25,7 @@
 #include "mounted.h"
 #include "packages.h"
 #include "units.h"
+#include "report.h"
 #include "usage.h"
 #include "verify.h"
 
@@ -674,6 +675,8 @@ int main(int argc, char **argv)
 		return imgfs_cmd_packages(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "duplicates"))
 		return imgfs_cmd_duplicates(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "report"))
+		return imgfs_cmd_report(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "verify"))
 		return imgfs_cmd_verify(argc - 1, argv + 1);
 	current = NULL;

@@ -1,7 +1,7 @@
 /* This file contains the usage text of every imgfs command, its synopsis
  * and its options one line each with an example, and "imgfs help".  The
  * options listed are those of the command's struct option table (in
- * imgfs.c, check.c, packages.c, verify.c); tests/help.sh compares the two. */
+ * imgfs.c, check.c, packages.c, report.c, verify.c); tests/help.sh compares the two. */
 #include "usage.h"
 
 #include <errno.h>
@@ -142,6 +142,21 @@ static const struct usage usages[] = {
 	  OPT_IMAGE OPT_PLATFORM OPT_INDEX OPT_CACHE OPT_HELP
 	  "\n"
 	  "example: imgfs duplicates --min-size 100K app.tar\n" },
+	{ "report",
+	  "imgfs report [-o FILE] [--svg] [--image NAME[:TAG]] [--platform P]\n"
+	  "             [--index PATH] [--cache-dir DIR] IMAGE...\n",
+	  "\n"
+	  "Writes one self-contained HTML page (no network, everything inline): a\n"
+	  "treemap of the merged tree by bytes coloured by layer (or package), the\n"
+	  "hidden bytes of lower layers hatched, click to zoom; the layer table and the\n"
+	  "largest files beside it.  Entries under 1/20000 of the image are merged.\n"
+	  "Several images: one tab each and a size summary (--index, --svg: one only).\n"
+	  "\n"
+	  "  -o, --output FILE   write to FILE instead of standard output\n"
+	  "  --svg               the treemap alone as a static SVG (no script)\n"
+	  OPT_IMAGE OPT_PLATFORM OPT_INDEX OPT_CACHE OPT_HELP
+	  "\n"
+	  "example: imgfs report app.tar -o report.html\n" },
 	{ "verify",
 	  "imgfs verify [-q] [--image NAME[:TAG]] [--platform P] [--cache-dir DIR]\n"
 	  "             IMAGE\n",
@@ -164,8 +179,8 @@ static const struct usage usages[] = {
 	  "imgfs help [COMMAND]\n",
 	  "\n"
 	  "Prints the usage of COMMAND (mount, umount, index, layers, check, packages,\n"
-	  "verify, help), or without one that of every command.  imgfs COMMAND --help\n"
-	  "prints the same.\n"
+	  "report, verify, help), or without one that of every command.  imgfs COMMAND\n"
+	  "--help prints the same.\n"
 	  "\n"
 	  OPT_HELP
 	  "\n"
