@@ -233,6 +233,7 @@ int imgfs_cmd_check(int argc, char **argv)
 	if (rc == 0 && (rc = imgfs_fs_dive_stats(fs, &s)) != 0)
 		snprintf(err.msg, sizeof(err.msg), "%.900s: cannot compute the figures", info.index_path);
 	imgfs_fs_close(fs);
+	imgfs_index_discard(&o, &info);
 	if (rc) {
 		fprintf(stderr, "imgfs: %s\n", err.msg[0] ? err.msg : strerror(-rc));
 		ci_config_free(&cfg);

@@ -349,6 +349,8 @@ static int cmd_mount(int argc, char **argv)
 		}
 	}
 	rc = imgfs_fs_open(&fs, info.index_path, &err);
+	/* a stream's index is the mount's alone: it holds its files open */
+	imgfs_index_discard(&c.o, &info);
 	if (rc)
 		return fail(&err, rc);
 	mo.mountpoint = c.args[1];
@@ -434,6 +436,7 @@ static int cmd_index(int argc, char **argv)
 		       info.reused ? "reused" : "built", info.seconds, (unsigned long long)info.layers,
 		       (unsigned long long)info.entries, (unsigned long long)info.inodes);
 	}
+	imgfs_index_discard(&c.o, &info); /* nothing to keep it for without --index */
 	return fflush(stdout) ? EXIT_RUNTIME : 0;
 }
 
@@ -517,8 +520,10 @@ static int cmd_layers(int argc, char **argv)
 	if (rc)
 		return fail(&err, rc);
 	rc = imgfs_fs_open(&fs, info.index_path, &err);
-	if (rc)
+	if (rc) {
+		imgfs_index_discard(&c.o, &info);
 		return fail(&err, rc);
+	}
 	/* the content cache of compressed layers, if any */
 	cache = imgfs_fs_meta(fs, "cache");
 	if (cache && stat(cache, &cst) == 0)
@@ -562,6 +567,7 @@ static int cmd_layers(int argc, char **argv)
 	free(config);
 	free(cache);
 	imgfs_fs_close(fs);
+	imgfs_index_discard(&c.o, &info);
 	if (fflush(stdout))
 		rc = -EIO;
 	return rc ? EXIT_RUNTIME : 0;

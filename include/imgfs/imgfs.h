@@ -41,6 +41,8 @@ struct imgfs_build_info {
 	uint64_t layers;
 	uint64_t inodes;        /* inodes in the merged tree, root included */
 	uint64_t entries;       /* tar entries read over all layers */
+	int temporary;          /* 1: the index of a stream without --index: remove it
+				 * with imgfs_index_discard once opened */
 	char index_path[4096];
 };
 
@@ -49,6 +51,12 @@ struct imgfs_build_info {
  * place.  Fills INFO.  Returns 0 or a negative errno with ERR set. */
 int imgfs_index_prepare(const struct imgfs_opts *o, struct imgfs_build_info *info,
 			struct imgfs_err *err);
+
+/* Removes the index INFO names and its content cache and spool when it is
+ * temporary (a stream's, without --index); nothing otherwise.  A mount
+ * calls it once imgfs_fs_open holds them open: the mount keeps reading
+ * them, and nothing is left once it ends, however it ends. */
+void imgfs_index_discard(const struct imgfs_opts *o, const struct imgfs_build_info *info);
 
 /* Removes the files of the build in progress (the temporary index, its
  * content cache and spool).  Async-signal-safe: for the command's SIGINT,
