@@ -60,6 +60,15 @@ static int support_filters(struct archive *a)
 	return 0;
 }
 
+/* 1 when the error of A says its input ended too soon (libarchive's
+ * "Truncated tar archive", "truncated gzip input", ...). */
+static int truncated(struct archive *a)
+{
+	const char *m = archive_error_string(a);
+
+	return m && strcasestr(m, "truncated") != NULL;
+}
+
 /* Our name of the libarchive filter CODE, for the index's meta table. */
 static const char *filter_name(int code)
 {
@@ -97,8 +106,11 @@ static int spool_outer(struct imgfs_source *s, const char *spool)
 	archive_read_support_format_raw(a);
 	if (archive_read_open_fd(a, s->fd, 1 << 16) != ARCHIVE_OK ||
 	    (r = archive_read_next_header(a, &e)) != ARCHIVE_OK) {
-		if (s->stream && r == ARCHIVE_EOF)
+		if (s->stream && (r == ARCHIVE_EOF || archive_filter_bytes(a, -1) == 0))
 			rc = imgfs_errf(s->err, -EINVAL, 1, "%s: the stream is empty", s->path);
+		else if (s->stream && truncated(a))
+			rc = imgfs_errf(s->err, -EINVAL, 1, "%s: the stream ended early: %s", s->path,
+					archive_error_string(a));
 		else
 			rc = imgfs_errf(s->err, -EINVAL, 1, "%s: cannot %s: %s", s->path,
 					s->stream ? "read the stream" : "decompress",
@@ -115,6 +127,11 @@ static int spool_outer(struct imgfs_source *s, const char *spool)
 
 		if (n == 0)
 			break;
+		if (n < 0 && s->stream && truncated(a)) {
+			rc = imgfs_errf(s->err, -EINVAL, 1, "%s: the stream ended early: %s", s->path,
+					archive_error_string(a));
+			goto out;
+		}
 		if (n < 0) {
 			rc = imgfs_errf(s->err, -EINVAL, 1, "%s: corrupt %s stream at byte %lld: %s",
 					s->path, s->outer_filter,
@@ -380,6 +397,11 @@ static int scan_members(struct imgfs_source *s)
 		r = archive_read_next_header(a, &e);
 		if (r == ARCHIVE_EOF)
 			break;
+		if ((r == ARCHIVE_FATAL || r == ARCHIVE_RETRY) && s->stream && truncated(a)) {
+			rc = imgfs_errf(s->err, -EINVAL, 1, "%s: the stream ended early: %s", s->path,
+					archive_error_string(a));
+			goto out;
+		}
 		if (r == ARCHIVE_FATAL || r == ARCHIVE_RETRY) {
 			rc = imgfs_errf(s->err, -EINVAL, 1, "%s: %s%s", s->path,
 					n ? "damaged tar: " : "not a container image (tar or OCI layout): ",

@@ -1,0 +1,303 @@
+#!/usr/bin/env bash
+# Images from where they live (issue 16): standard input, pipes, FIFOs and
+# process substitution read as streams, and the Docker Engine API
+# (docker-daemon:NAME, podman:NAME) of a private dockerd started here.
+#
+# Every stream mount is compared with the mount of the same file (find's
+# stat fields, sha256 of every file, getfattr of every entry) and, where
+# the fixture has one, with its reference listing (umoci's, through
+# tests/treecmp.py); the image the Engine serves is compared with the
+# reference of the file that was loaded into it.  A stream has no
+# identity: it is indexed each time, under a unique name in the cache
+# directory that the mount removes once it holds the files open, so the
+# cache directory is checked to be empty while and after it is mounted.
+#
+# Environment (set by meson): IMGFS, SRCDIR, BUILDDIR; FIXTURES_DIR
+# replaces ../shared/fixtures.  Without the fixtures the run is a skip
+# (77, a failure under CI); so is the Engine part when dockerd cannot
+# start.
+set -uo pipefail
+
+SRCDIR=${SRCDIR:-$(cd "$(dirname "$0")/.." && pwd)}
+BUILDDIR=${BUILDDIR:-$SRCDIR/build/tests}
+IMGFS=${IMGFS:-$SRCDIR/build/tools/imgfs}
+. "$SRCDIR/tests/lib.sh"
+FX=${FIXTURES_DIR:-$SRCDIR/../shared/fixtures}
+[ -d "$FX/made" ] || skip "$FX holds no fixtures (made/)"
+FX=$(cd "$FX/made" && pwd -P)
+
+require_fuse
+init_workdir "$BUILDDIR/sources"
+W=$T_WORK
+rm -rf "$XDG_CACHE_HOME"
+mkdir -p "$XDG_CACHE_HOME/imgfs"
+C=$XDG_CACHE_HOME/imgfs
+MNT=$W/mnt
+MNT2=$W/mnt2
+
+# The private dockerd, stopped on every exit path (before the unmounts
+# of lib.sh's cleanup, which keeps the exit status).
+DPID=
+DRUN=
+stop_dockerd() {
+	[ -n "$DPID" ] || return 0
+	kill "$DPID" 2>/dev/null
+	for _ in $(seq 1 50); do kill -0 "$DPID" 2>/dev/null || break; sleep 0.2; done
+	kill -9 "$DPID" 2>/dev/null
+	DPID=
+	[ -n "$DRUN" ] && rm -rf "$DRUN"
+}
+trap 'rc=$?; stop_dockerd; (exit $rc); cleanup' EXIT
+
+# snapshot MNT: what a mount shows: stat fields of every entry, sha256
+# of every regular file, every extended attribute.
+snapshot() {
+	(cd "$1" && find . -printf '%P\t%y\t%m\t%s\t%U\t%G\t%n\t%T@\t%l\n' | sort &&
+		find . -type f -print0 | sort -z | xargs -0 -r sha256sum &&
+		getfattr -R -P -d -m - -e hex . 2>/dev/null)
+}
+
+# cache_before, then no_leftovers LABEL: the cache directory holds the
+# same files as at cache_before (a stream's index, spool and cache are gone).
+cache_before() { ls -A "$C" >"$W/cache.before"; }
+no_leftovers() {
+	ls -A "$C" >"$W/cache.now"
+	if cmp -s "$W/cache.before" "$W/cache.now"; then
+		pass "$1: nothing of it in the cache directory"
+	else
+		fail "$1: the cache directory changed: $(diff "$W/cache.before" "$W/cache.now" | grep '^[<>]' | tr '\n' ' ')"
+	fi
+}
+
+# stream_case LABEL REF SNAP MODE IMAGE [ARGS]: mounts IMAGE through MODE
+# (pipe, fifo, procsub) and compares it with the file mount's snapshot SNAP
+# and, when REF is set, with REF.reference*.
+stream_case() {
+	local label=$1 ref=$2 snap=$3 mode=$4 img=$5 rc=0 wpid=; shift 5
+	mkdir -p "$MNT"
+	T_MOUNTS+=("$MNT")
+	cache_before
+	case $mode in
+	pipe) cat "$img" | timeout 120 "$IMGFS" mount "$@" - "$MNT" 2>"$W/err" || rc=$? ;;
+	fifo)
+		rm -f "$W/fifo"
+		mkfifo "$W/fifo"
+		cat "$img" >"$W/fifo" &
+		wpid=$!
+		timeout 120 "$IMGFS" mount "$@" "$W/fifo" "$MNT" 2>"$W/err" || rc=$?
+		wait "$wpid"
+		;;
+	procsub) timeout 120 "$IMGFS" mount "$@" <(cat "$img") "$MNT" 2>"$W/err" || rc=$? ;;
+	esac
+	if [ "$rc" -ne 0 ] || ! mountpoint -q "$MNT"; then
+		fail "$label: mount through a $mode failed (rc=$rc): $(head -2 "$W/err")"
+		return
+	fi
+	snapshot "$MNT" >"$W/snap.stream"
+	check "$label through a $mode: the same tree, bytes and xattrs as the file mount" \
+		show_diff "$label ($mode)" "$snap" "$W/snap.stream"
+	[ -n "$ref" ] && check "$label through a $mode: tree equals $(basename "$ref").reference*" \
+		compare_tree "$MNT" "$ref"
+	no_leftovers "$label through a $mode, mounted"
+	check "$label through a $mode: imgfs umount" unmount_image "$MNT"
+	no_leftovers "$label through a $mode, unmounted"
+}
+
+# ------------------------------------------------------------- streams
+
+for img in "$FX"/*.tar "$FX"/*.tar.gz; do
+	[ -f "$img" ] || continue
+	n=$(basename "$img")
+	args=()
+	ref=$FX/tiny
+	case $n in
+	tiny-multi.*) args=(--image localhost/tiny:latest) ;;
+	tiny.*) ;;
+	*) ref= ;;
+	esac
+	if ! mount_image "$img" "$MNT2" "${args[@]}"; then
+		fail "$n: the file mount failed"
+		continue
+	fi
+	snapshot "$MNT2" >"$W/snap.file"
+	force_unmount "$MNT2"
+	[ "$(wc -l <"$W/snap.file")" -gt 10 ] || fail "$n: the file mount's snapshot is nearly empty"
+	for mode in pipe fifo; do
+		stream_case "$n" "$ref" "$W/snap.file" "$mode" "$img" "${args[@]}"
+	done
+	[ "$n" = tiny.docker.tar.gz ] && stream_case "$n" "$ref" "$W/snap.file" procsub "$img"
+done
+
+# /dev/stdin that is a pipe is a stream too (it used to be refused)
+IMG=$FX/tiny.docker.tar
+rc=0
+cat "$IMG" | "$IMGFS" mount /dev/stdin "$MNT" 2>"$W/err" || rc=$?
+T_MOUNTS+=("$MNT")
+if [ "$rc" -eq 0 ] && mountpoint -q "$MNT"; then
+	check "/dev/stdin as a pipe: tree equals tiny.reference*" compare_tree "$MNT" "$FX/tiny"
+else
+	fail "/dev/stdin as a pipe: rc=$rc: $(head -2 "$W/err")"
+fi
+force_unmount "$MNT"
+
+# --index PATH keeps the index (and its spool) after the mount; a stream
+# has no identity, so the next stream into it is indexed again
+rc=0
+cat "$IMG" | "$IMGFS" mount -v --index "$W/kept.db" - "$MNT" 2>"$W/err" || rc=$?
+force_unmount "$MNT"
+if [ "$rc" -eq 0 ] && [ -f "$W/kept.db" ] && ls "$W"/kept.db.*.tar >/dev/null 2>&1; then
+	pass "stream with --index: the index and its spool are kept"
+else
+	fail "stream with --index: rc=$rc, files: $(ls "$W" | grep kept | tr '\n' ' ')"
+fi
+rc=0
+cat "$IMG" | "$IMGFS" mount -v --index "$W/kept.db" - "$MNT" 2>"$W/err" || rc=$?
+if [ "$rc" -eq 0 ] && grep -q "kept.db built" "$W/err"; then
+	pass "stream with --index again: indexed again (a stream has no identity)"
+else
+	fail "stream with --index again: rc=$rc: $(cat "$W/err")"
+fi
+[ -n "$(ls "$W"/kept.db.*.tar)" ] && [ "$(ls "$W"/kept.db.*.tar | wc -l)" -eq 1 ] &&
+	pass "stream with --index again: one spool left (the old one swept)" ||
+	fail "stream with --index again: spools $(ls "$W"/kept.db.*.tar | tr '\n' ' ')"
+force_unmount "$MNT"
+
+# bad_stream LABEL PATTERN CMD...: CMD's output piped into imgfs mount -:
+# exit 2, one line naming '-' and matching PATTERN, nothing mounted or left
+bad_stream() {
+	local label=$1 pat=$2 rc=0; shift 2
+	cache_before
+	"$@" | timeout 60 "$IMGFS" mount - "$MNT" >/dev/null 2>"$W/err" || rc=$?
+	if mountpoint -q "$MNT"; then
+		fail "$label: it mounted"
+		force_unmount "$MNT"
+	elif [ "$rc" -eq 2 ] && [ "$(wc -l <"$W/err")" -eq 1 ] && grep -Eq "^imgfs: -: $pat" "$W/err"; then
+		pass "$label: exit 2, one line: $(cat "$W/err")"
+	else
+		fail "$label: rc=$rc, stderr: $(cat "$W/err")"
+	fi
+	no_leftovers "$label"
+}
+size=$(stat -c %s "$IMG")
+bad_stream "a docker-archive cut at 700 bytes" "the stream ended early" head -c 700 "$IMG"
+bad_stream "a docker-archive cut in the middle" "the stream ended early" head -c $((size / 2)) "$IMG"
+bad_stream "a docker-archive cut at a 512-byte boundary" "the stream ended early" \
+	head -c $((size / 2 / 512 * 512)) "$IMG"
+bad_stream "a gzip docker-archive cut in the middle" "the stream ended early" \
+	head -c $(($(stat -c %s "$FX/tiny.docker.tar.gz") / 2)) "$FX/tiny.docker.tar.gz"
+bad_stream "an empty stream" "the stream is empty" true
+bad_stream "a stream of text" "" echo "no image here"
+
+# ------------------------------------------------------- Docker Engine
+
+if ! command -v dockerd >/dev/null || ! command -v docker >/dev/null; then
+	skip_part "Docker Engine: dockerd or docker missing (apt-get install docker.io)"
+	finish
+fi
+# the sockets below it must stay short (108 bytes): /tmp, not the build tree
+DRUN=$(mktemp -d /tmp/imgfs-dockerd.XXXXXX)
+SOCK=$DRUN/docker.sock
+start_dockerd() {
+	dockerd --data-root "$W/docker-data" --exec-root "$DRUN/exec" -H "unix://$SOCK" \
+		--pidfile "$DRUN/docker.pid" --bridge=none --iptables=false --ip6tables=false "$@" \
+		>>"$W/dockerd.log" 2>&1 &
+	DPID=$!
+	for _ in $(seq 1 60); do
+		docker -H "unix://$SOCK" version >/dev/null 2>&1 && return 0
+		kill -0 "$DPID" 2>/dev/null || break
+		sleep 0.25
+	done
+	stop_dockerd
+	DRUN=$(mktemp -d /tmp/imgfs-dockerd.XXXXXX)
+	SOCK=$DRUN/docker.sock
+	return 1
+}
+if ! start_dockerd && ! start_dockerd --storage-driver=vfs; then
+	skip_part "Docker Engine: dockerd does not start here: $(tail -1 "$W/dockerd.log")"
+	finish
+fi
+export DOCKER_HOST=unix://$SOCK
+if docker load -i "$IMG" >"$W/load.out" 2>&1; then
+	pass "docker load tiny.docker.tar: $(tail -1 "$W/load.out")"
+else
+	fail "docker load: $(tail -2 "$W/load.out")"
+fi
+
+rc=0
+"$IMGFS" mount -v docker-daemon:localhost/tiny:latest "$MNT" 2>"$W/err" || rc=$?
+T_MOUNTS+=("$MNT")
+if [ "$rc" -eq 0 ] && mountpoint -q "$MNT"; then
+	check "docker-daemon:localhost/tiny:latest: tree equals tiny.reference*" compare_tree "$MNT" "$FX/tiny"
+	grep -q " built " "$W/err" && pass "docker-daemon: the first mount builds" ||
+		fail "docker-daemon: first mount: $(cat "$W/err")"
+else
+	fail "docker-daemon:localhost/tiny:latest: rc=$rc: $(head -2 "$W/err")"
+fi
+force_unmount "$MNT"
+rc=0
+"$IMGFS" mount -v docker-daemon:localhost/tiny:latest "$MNT" 2>"$W/err" || rc=$?
+if [ "$rc" -eq 0 ] && grep -q " reused " "$W/err"; then
+	check "docker-daemon: the second mount reuses the index (same image ID) and equals the reference" \
+		compare_tree "$MNT" "$FX/tiny"
+else
+	fail "docker-daemon: second mount: rc=$rc: $(cat "$W/err")"
+fi
+force_unmount "$MNT"
+
+# podman: is the same API; CONTAINER_HOST names its socket (here dockerd's)
+rc=0
+CONTAINER_HOST=unix://$SOCK "$IMGFS" mount podman:localhost/tiny "$MNT" 2>"$W/err" || rc=$?
+if [ "$rc" -eq 0 ] && mountpoint -q "$MNT"; then
+	check "podman:localhost/tiny (CONTAINER_HOST, no tag: latest): tree equals tiny.reference*" \
+		compare_tree "$MNT" "$FX/tiny"
+else
+	fail "podman:localhost/tiny: rc=$rc: $(head -2 "$W/err")"
+fi
+force_unmount "$MNT"
+
+# the tag moved to another image: its ID differs, so the index is rebuilt
+# and the tree is the other image's (compared with the file mount of it)
+if docker load -i "$FX/tiny-multi.docker.tar" >/dev/null 2>&1 &&
+	docker tag localhost/tiny:base localhost/tiny:latest >/dev/null 2>&1 &&
+	mount_image "$FX/tiny-multi.docker.tar" "$MNT2" --image localhost/tiny:base; then
+	snapshot "$MNT2" >"$W/snap.base"
+	force_unmount "$MNT2"
+	rc=0
+	"$IMGFS" mount -v docker-daemon:localhost/tiny:latest "$MNT" 2>"$W/err" || rc=$?
+	if [ "$rc" -eq 0 ] && grep -q " built " "$W/err"; then
+		snapshot "$MNT" >"$W/snap.daemon"
+		check "docker-daemon: a tag moved to another image is indexed again and shows it" \
+			show_diff "moved tag" "$W/snap.base" "$W/snap.daemon"
+	else
+		fail "docker-daemon: moved tag: rc=$rc: $(cat "$W/err")"
+	fi
+	force_unmount "$MNT"
+else
+	fail "docker-daemon: could not load tiny-multi and move the tag"
+fi
+
+# bad_daemon LABEL PATTERN REF: exit 2, one line naming REF and matching PATTERN
+bad_daemon() {
+	local label=$1 pat=$2 ref=$3 rc=0
+	timeout 60 "$IMGFS" mount "$ref" "$MNT" >/dev/null 2>"$W/err" || rc=$?
+	if mountpoint -q "$MNT"; then
+		fail "$label: it mounted"
+		force_unmount "$MNT"
+	elif [ "$rc" -eq 2 ] && [ "$(wc -l <"$W/err")" -eq 1 ] && grep -Fq "imgfs: $ref: " "$W/err" &&
+		grep -Eq "$pat" "$W/err"; then
+		pass "$label: exit 2, one line: $(cat "$W/err")"
+	else
+		fail "$label: rc=$rc, stderr: $(cat "$W/err")"
+	fi
+}
+cache_before
+bad_daemon "docker-daemon: a missing tag" "no such image in the Docker Engine at $SOCK" \
+	docker-daemon:localhost/tiny:nope
+bad_daemon "docker-daemon: a name with a space" "not an image name" "docker-daemon:a b"
+DOCKER_HOST=tcp://127.0.0.1:1 bad_daemon "docker-daemon: a tcp:// DOCKER_HOST" "unix:// socket only" \
+	docker-daemon:localhost/tiny
+stop_dockerd
+bad_daemon "docker-daemon: a stopped daemon" "cannot reach the Docker Engine at $SOCK" \
+	docker-daemon:localhost/tiny:latest
+no_leftovers "the Engine failures"
+finish
