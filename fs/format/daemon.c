@@ -33,7 +33,7 @@ int imgfs_daemon_is_ref(const char *image)
 struct dref {
 	const char *ref;     /* as given, for messages */
 	const char *engine;  /* "Docker Engine" or "podman service" */
-	const char *name;    /* inside REF */
+	char name[IMGFS_DAEMON_NAME_MAX + 8]; /* with ":latest" when REF has no tag */
 	char sock[PATH_MAX];
 };
 
@@ -57,10 +57,11 @@ static int parse_ref(const char *ref, struct dref *d, struct imgfs_err *err)
 	memset(d, 0, sizeof(*d));
 	d->ref = ref;
 	d->engine = podman ? "podman service" : "Docker Engine";
-	d->name = ref + (podman ? sizeof(podman_prefix) : sizeof(docker_prefix)) - 1;
-	if (!d->name[0] || strlen(d->name) > IMGFS_DAEMON_NAME_MAX)
+	p = ref + (podman ? sizeof(podman_prefix) : sizeof(docker_prefix)) - 1;
+	if (!p[0] || strlen(p) > IMGFS_DAEMON_NAME_MAX)
 		return imgfs_errf(err, -EINVAL, 1, "%s: no image name (%sNAME[:TAG])", ref,
 				  podman ? podman_prefix : docker_prefix);
+	strcpy(d->name, p);
 	/* the name goes into a URL path as it is: only the characters of
 	 * docker references, nothing that would need escaping or climb */
 	for (p = d->name; *p; p++)
@@ -69,6 +70,11 @@ static int parse_ref(const char *ref, struct dref *d, struct imgfs_err *err)
 			return imgfs_errf(err, -EINVAL, 1, "%s: not an image name", ref);
 	if (strstr(d->name, "..") || d->name[0] == '/' || d->name[0] == '.')
 		return imgfs_errf(err, -EINVAL, 1, "%s: not an image name", ref);
+	/* NAME means NAME:latest, as for docker pull and containers-transports(5):
+	 * the Engine would save every tag of a bare repository name */
+	p = strrchr(d->name, '/');
+	if (!strchr(p ? p : d->name, ':') && !strchr(d->name, '@'))
+		strcat(d->name, ":latest");
 	if (!podman) {
 		env = getenv("DOCKER_HOST");
 		if (env && env[0])
