@@ -162,6 +162,14 @@ fi
 	fail "stream with --index again: spools $(ls "$W"/kept.db.*.tar | tr '\n' ' ')"
 force_unmount "$MNT"
 
+# imgfs index of a stream without --index keeps nothing and says so
+cache_before
+out=$(cat "$IMG" | "$IMGFS" index --json - 2>&1)
+python3 -c 'import json,sys; d=json.loads(sys.argv[1]); sys.exit(0 if d["index"] is None and d["layers"] == 2 else 1)' "$out" &&
+	pass "imgfs index --json of a stream: \"index\": null, 2 layers" ||
+	fail "imgfs index --json of a stream printed: $out"
+no_leftovers "imgfs index of a stream"
+
 # bad_stream LABEL PATTERN CMD...: CMD's output piped into imgfs mount -:
 # exit 2, one line naming '-' and matching PATTERN, nothing mounted or left
 bad_stream() {

@@ -425,13 +425,20 @@ static int cmd_index(int argc, char **argv)
 	if (c.json) {
 		/* schema: imgfs(1), JSON OUTPUT */
 		fputs("{\"index\": ", stdout);
-		json_str(stdout, info.index_path);
+		/* a stream's index without --index is not kept: null */
+		if (info.temporary)
+			fputs("null", stdout);
+		else
+			json_str(stdout, info.index_path);
 		printf(", \"reused\": %s, \"seconds\": %.3f, \"layers\": %llu, \"inodes\": %llu,"
 		       " \"entries\": %llu}\n",
 		       info.reused ? "true" : "false", info.seconds, (unsigned long long)info.layers,
 		       (unsigned long long)info.inodes, (unsigned long long)info.entries);
 	} else if (!c.o.quiet) {
-		printf("index: %s\n", info.index_path);
+		if (info.temporary)
+			printf("index: not kept (a stream is indexed each time; --index PATH keeps it)\n");
+		else
+			printf("index: %s\n", info.index_path);
 		printf("%s in %.3f s: %llu layers, %llu tar entries, %llu inodes\n",
 		       info.reused ? "reused" : "built", info.seconds, (unsigned long long)info.layers,
 		       (unsigned long long)info.entries, (unsigned long long)info.inodes);
