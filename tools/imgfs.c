@@ -137,7 +137,8 @@ static int filter_opts(struct cmdline *c)
 
 static int parse(int argc, char **argv, struct cmdline *c, int for_mount)
 {
-	enum { O_IMAGE = 256, O_PLATFORM, O_INDEX, O_CACHE, O_REBUILD, O_JSON, O_HELP, O_HUMAN };
+	enum { O_IMAGE = 256, O_PLATFORM, O_INDEX, O_CACHE, O_REBUILD, O_JSON, O_HELP, O_HUMAN,
+	       O_TLS, O_CREDS };
 	static const struct option lopts[] = {
 		{ "image", required_argument, NULL, O_IMAGE },
 		{ "platform", required_argument, NULL, O_PLATFORM },
@@ -149,6 +150,8 @@ static int parse(int argc, char **argv, struct cmdline *c, int for_mount)
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, O_HELP },
 		{ "human-readable", no_argument, NULL, O_HUMAN },
+		{ "tls-verify", required_argument, NULL, O_TLS },
+		{ "creds", required_argument, NULL, O_CREDS },
 		{ NULL, 0, NULL, 0 },
 	};
 	size_t used = 0;
@@ -176,6 +179,20 @@ static int parse(int argc, char **argv, struct cmdline *c, int for_mount)
 		case O_INDEX: c->o.index_path = optarg; break;
 		case O_CACHE: c->o.cache_dir = optarg; break;
 		case O_REBUILD: c->o.force = 1; break;
+		case O_TLS:
+			if (strcmp(optarg, "true") && strcmp(optarg, "false")) {
+				fprintf(stderr, "imgfs: --tls-verify takes true or false\n");
+				return -1;
+			}
+			c->o.tls_verify = strcmp(optarg, "false") ? 1 : -1;
+			break;
+		case O_CREDS:
+			if (!strchr(optarg, ':')) {
+				fprintf(stderr, "imgfs: --creds takes USER:PASSWORD\n");
+				return -1;
+			}
+			c->o.creds = optarg;
+			break;
 		case O_JSON:
 			if (for_mount)
 				return -1;

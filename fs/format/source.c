@@ -478,6 +478,20 @@ static int open_plain(struct imgfs_source *s, const char *tar, const char *name)
 	return scan_members(s);
 }
 
+int imgfs_source_open_tar(struct imgfs_source *s, const char *name, const char *tar,
+			  sqlite3 *db, struct imgfs_err *err)
+{
+	memset(s, 0, sizeof(*s));
+	s->fd = -1;
+	s->db = db;
+	s->err = err;
+	s->outer_filter = "none";
+	s->path = strdup(name);
+	if (!s->path)
+		return imgfs_errf(err, -ENOMEM, 0, "out of memory");
+	return open_plain(s, tar, name);
+}
+
 int imgfs_source_open(struct imgfs_source *s, const char *path, const char *spool,
 		      uint64_t max_ratio, sqlite3 *db, struct imgfs_err *err)
 {

@@ -93,6 +93,11 @@ int imgfs_source_open(struct imgfs_source *s, const char *path, const char *spoo
 		      uint64_t max_ratio, sqlite3 *db, struct imgfs_err *err);
 void imgfs_source_close(struct imgfs_source *s);
 
+/* Opens the plain tar TAR (a spool the caller wrote: a registry image) as
+ * the image NAME. */
+int imgfs_source_open_tar(struct imgfs_source *s, const char *name, const char *tar,
+			  sqlite3 *db, struct imgfs_err *err);
+
 /* Finds member NAME, following member symlinks and hardlinks inside the
  * archive.  Returns 0, -ENOENT, or -ELOOP/-EINVAL (ERR set) for bad links. */
 int imgfs_source_member(struct imgfs_source *s, const char *name, struct imgfs_region *r);

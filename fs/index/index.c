@@ -19,6 +19,7 @@
 
 #include "build/build_i.h"
 #include "format/daemon_i.h"
+#include "format/registry_i.h"
 #include "format/source_i.h"
 #include "index/leftovers_i.h"
 #include "pkg/attribute_i.h"
@@ -98,6 +99,17 @@ static int identity_special(const struct imgfs_opts *o, struct identity *id,
 	if (strlen(o->image) >= sizeof(id->image))
 		return imgfs_errf(err, -ENAMETOOLONG, 1, "%s: name too long", o->image);
 	strcpy(id->image, o->image);
+	if (imgfs_registry_is_ref(o->image)) {
+		char digest[256];
+		int rc = imgfs_registry_digest(o, digest, sizeof(digest), err);
+
+		if (rc)
+			return rc;
+		snprintf(id->key, sizeof(id->key), "v%d|registry|%s|%s|%s|%s", IMGFS_SCHEMA_VERSION,
+			 o->image, digest, o->image_name ? o->image_name : "",
+			 o->platform ? o->platform : "");
+		return 0;
+	}
 	if (imgfs_daemon_is_ref(o->image)) {
 		char iid[256], sock[PATH_MAX];
 		int rc = imgfs_daemon_image_id(o->image, iid, sizeof(iid), sock, sizeof(sock), err);
@@ -120,7 +132,8 @@ static int identity_of(const struct imgfs_opts *o, struct identity *id, struct i
 {
 	struct stat st;
 
-	if (imgfs_daemon_is_ref(o->image) || imgfs_source_is_stream(o->image))
+	if (imgfs_daemon_is_ref(o->image) || imgfs_registry_is_ref(o->image) ||
+	    imgfs_source_is_stream(o->image))
 		return identity_special(o, id, err);
 
 	if (!realpath(o->image, id->image)) {

@@ -27,6 +27,8 @@ struct imgfs_opts {
 	int quiet;
 	int timing;             /* print each build phase's elapsed time on stderr */
 	uint64_t max_ratio;     /* decompression-bomb ratio; 0: the default (1024) */
+	int tls_verify;         /* docker://: -1 --tls-verify=false, else verify */
+	const char *creds;      /* docker://: --creds USER:PASS, or NULL */
 	/* Called now and then while a build reads the image (not more than
 	 * ten times a second): DONE of TOTAL stored bytes read.  May be NULL. */
 	void (*progress)(void *ctx, uint64_t done, uint64_t total);
