@@ -47,7 +47,14 @@ stop_dockerd() {
 	DPID=
 	[ -n "$DRUN" ] && rm -rf "$DRUN"
 }
-trap 'rc=$?; stop_dockerd; (exit $rc); cleanup' EXIT
+RPID=
+stop_registry() {
+	[ -n "$RPID" ] || return 0
+	kill "$RPID" 2>/dev/null
+	wait "$RPID" 2>/dev/null
+	RPID=
+}
+trap 'rc=$?; stop_dockerd; stop_registry; (exit $rc); cleanup' EXIT
 
 # snapshot MNT: what a mount shows: stat fields of every entry, sha256
 # of every regular file, every extended attribute.
@@ -57,15 +64,16 @@ snapshot() {
 		getfattr -R -P -d -m - -e hex . 2>/dev/null)
 }
 
-# cache_before, then no_leftovers LABEL: the cache directory holds the
-# same files as at cache_before (a stream's index, spool and cache are gone).
-cache_before() { ls -A "$C" >"$W/cache.before"; }
+# cache_before, then no_leftovers LABEL: the cache directory holds no file
+# that it did not hold at cache_before (a stream's index, spool and cache
+# are gone; a failed build left nothing), the lock of an index aside.
+cache_before() { ls -A "$C" | grep -v '\.lock$' >"$W/cache.before"; }
 no_leftovers() {
-	ls -A "$C" >"$W/cache.now"
-	if cmp -s "$W/cache.before" "$W/cache.now"; then
+	ls -A "$C" | grep -v '\.lock$' >"$W/cache.now"
+	if [ -z "$(comm -13 "$W/cache.before" "$W/cache.now")" ]; then
 		pass "$1: nothing of it in the cache directory"
 	else
-		fail "$1: the cache directory changed: $(diff "$W/cache.before" "$W/cache.now" | grep '^[<>]' | tr '\n' ' ')"
+		fail "$1: left in the cache directory: $(comm -13 "$W/cache.before" "$W/cache.now" | tr '\n' ' ')"
 	fi
 }
 
@@ -195,6 +203,155 @@ bad_stream "a gzip docker-archive cut in the middle" "the stream ended early" \
 	head -c $(($(stat -c %s "$FX/tiny.docker.tar.gz") / 2)) "$FX/tiny.docker.tar.gz"
 bad_stream "an empty stream" "the stream is empty" true
 bad_stream "a stream of text" "" echo "no image here"
+
+# ------------------------------------------------------------ registry
+
+# bad_ref LABEL PATTERN REF [ARGS]: exit 2, one line naming REF, matching PATTERN
+bad_ref() {
+	local label=$1 pat=$2 ref=$3 rc=0; shift 3
+	timeout 60 "$IMGFS" mount "$@" "$ref" "$MNT" >/dev/null 2>"$W/err" || rc=$?
+	if mountpoint -q "$MNT"; then
+		fail "$label: it mounted"
+		force_unmount "$MNT"
+	elif [ "$rc" -eq 2 ] && [ "$(wc -l <"$W/err")" -eq 1 ] && grep -Fq "imgfs: $ref: " "$W/err" &&
+		grep -Eq -- "$pat" "$W/err"; then
+		pass "$label: exit 2, one line: $(cat "$W/err")"
+	else
+		fail "$label: rc=$rc, stderr: $(cat "$W/err")"
+	fi
+}
+
+# mount_ref LABEL REF [ARGS]: mounts REF on $MNT with -v (stderr in $W/err)
+mount_ref() {
+	local label=$1 ref=$2 rc=0; shift 2
+	T_MOUNTS+=("$MNT")
+	timeout 120 "$IMGFS" mount -v "$@" "$ref" "$MNT" 2>"$W/err" || rc=$?
+	[ "$rc" -eq 0 ] && mountpoint -q "$MNT" && return 0
+	fail "$label: rc=$rc: $(grep -v timing "$W/err" | head -2)"
+	return 1
+}
+
+registry_part() {
+	local R port d
+	if ! command -v docker-registry >/dev/null || ! command -v skopeo >/dev/null; then
+		skip_part "registry: docker-registry or skopeo missing (apt-get install docker-registry skopeo)"
+		return
+	fi
+	port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+	R=127.0.0.1:$port
+	rm -rf "$W/registry"
+	mkdir -p "$W/registry"
+	printf 'version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n    rootdirectory: %s\nhttp:\n  addr: %s\n' \
+		"$W/registry/data" "$R" >"$W/registry/config.yml"
+	docker-registry serve "$W/registry/config.yml" >"$W/registry.log" 2>&1 &
+	RPID=$!
+	for _ in $(seq 1 40); do
+		curl -sf "http://$R/v2/" >/dev/null 2>&1 && break
+		sleep 0.25
+	done
+	if ! curl -sf "http://$R/v2/" >/dev/null 2>&1; then
+		skip_part "registry: docker-registry does not start: $(tail -1 "$W/registry.log")"
+		stop_registry
+		return
+	fi
+	local push_ok=1
+	for p in "docker-archive:$FX/tiny.docker.tar tiny:latest" "oci-archive:$FX/tiny.oci.tar tiny-oci:1" \
+		"docker-archive:$FX/tiny.docker.tar multi:amd" \
+		"docker-archive:$FX/tiny-multi.docker.tar:localhost/tiny:base multi:arm"; do
+		set -- $p
+		skopeo copy -q --dest-tls-verify=false "$1" "docker://$R/$2" >"$W/skopeo.out" 2>&1 ||
+			{ push_ok=0; fail "skopeo copy $1 docker://$R/$2: $(tail -1 "$W/skopeo.out")"; }
+	done
+	[ "$push_ok" = 1 ] && pass "skopeo pushed tiny (docker-archive and oci-archive) and tiny:base to $R"
+
+	for ref in "docker://$R/tiny:latest" "docker://$R/tiny" "docker://$R/tiny-oci:1"; do
+		if mount_ref "$ref" "$ref" --tls-verify=false; then
+			check "$ref: tree equals tiny.reference*" compare_tree "$MNT" "$FX/tiny"
+			grep -q " built " "$W/err" && pass "$ref: the first mount builds" ||
+				fail "$ref: first mount: $(cat "$W/err")"
+		fi
+		force_unmount "$MNT"
+	done
+	if mount_ref "second mount" "docker://$R/tiny:latest" --tls-verify=false; then
+		grep -q " reused " "$W/err" &&
+			check "docker://$R/tiny:latest again: the index is reused (same manifest digest), tree equals the reference" \
+				compare_tree "$MNT" "$FX/tiny" ||
+			fail "docker:// second mount: $(cat "$W/err")"
+	fi
+	force_unmount "$MNT"
+
+	# an OCI index of two platforms, written here: --platform picks
+	python3 - "$R" >"$W/index.json" <<'PY' || fail "could not read the manifests of multi:amd and multi:arm"
+import hashlib, json, sys, urllib.request
+r = sys.argv[1]
+acc = "application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json"
+out = []
+for tag, arch in (("amd", "amd64"), ("arm", "arm64")):
+    req = urllib.request.Request(f"http://{r}/v2/multi/manifests/{tag}", headers={"Accept": acc})
+    with urllib.request.urlopen(req) as f:
+        body, mt = f.read(), f.headers["Content-Type"]
+    out.append({"mediaType": mt, "size": len(body), "digest": "sha256:" + hashlib.sha256(body).hexdigest(),
+                "platform": {"os": "linux", "architecture": arch}})
+print(json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json", "manifests": out}))
+PY
+	curl -sf -X PUT -H "Content-Type: application/vnd.oci.image.index.v1+json" --data-binary "@$W/index.json" \
+		"http://$R/v2/multi/manifests/latest" >/dev/null || fail "could not push the index multi:latest"
+	if mount_image "$FX/tiny-multi.docker.tar" "$MNT2" --image localhost/tiny:base; then
+		snapshot "$MNT2" >"$W/snap.base"
+		force_unmount "$MNT2"
+	fi
+	if mount_ref "index arm64" "docker://$R/multi:latest" --tls-verify=false --platform linux/arm64; then
+		snapshot "$MNT" >"$W/snap.arm"
+		check "docker://$R/multi:latest --platform linux/arm64: the tree of tiny:base" \
+			show_diff "multi arm64" "$W/snap.base" "$W/snap.arm"
+	fi
+	force_unmount "$MNT"
+	if mount_ref "index amd64" "docker://$R/multi:latest" --tls-verify=false --platform linux/amd64; then
+		check "docker://$R/multi:latest --platform linux/amd64: tree equals tiny.reference*" \
+			compare_tree "$MNT" "$FX/tiny"
+	fi
+	force_unmount "$MNT"
+
+	# the tag pushed again with another image: the manifest digest differs,
+	# so the index is rebuilt and shows the new image
+	if skopeo copy -q --dest-tls-verify=false "docker-archive:$FX/tiny-multi.docker.tar:localhost/tiny:base" \
+		"docker://$R/tiny:latest" >"$W/skopeo.out" 2>&1 &&
+		mount_ref "tag pushed again" "docker://$R/tiny:latest" --tls-verify=false; then
+		snapshot "$MNT" >"$W/snap.repushed"
+		grep -q " built " "$W/err" &&
+			check "docker://$R/tiny:latest pushed again: indexed again, the tree of tiny:base" \
+				show_diff "re-pushed tag" "$W/snap.base" "$W/snap.repushed" ||
+			fail "docker:// re-pushed tag: not rebuilt: $(grep -v timing "$W/err")"
+	else
+		fail "docker:// re-pushed tag: $(tail -1 "$W/skopeo.out")"
+	fi
+	force_unmount "$MNT"
+
+	cache_before
+	bad_ref "docker://: a platform the index lacks" "no manifest for linux/s390x" \
+		"docker://$R/multi:latest" --tls-verify=false --platform linux/s390x
+	bad_ref "docker://: a missing tag" "MANIFEST_UNKNOWN" "docker://$R/tiny:nope" --tls-verify=false
+	bad_ref "docker://: a missing repository" "HTTP 404" "docker://$R/nothere:1" --tls-verify=false
+	bad_ref "docker://: plain HTTP without --tls-verify=false" "TLS .*--tls-verify=false" "docker://$R/tiny:latest"
+	bad_ref "docker://: a registry that is not there" "cannot reach the registry" \
+		"docker://127.0.0.1:1/tiny:latest" --tls-verify=false
+	# a layer blob changed in the registry's storage (same size): its
+	# digest no longer matches, whatever the registry says
+	d=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["manifests"][0]["digest"])' "$W/index.json")
+	d=$(curl -sf -H "Accept: application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json" \
+		"http://$R/v2/multi/manifests/$d" | python3 -c 'import json,sys; print(json.load(sys.stdin)["layers"][0]["digest"][7:])')
+	local blob=$W/registry/data/docker/registry/v2/blobs/sha256/${d:0:2}/$d/data
+	if [ -f "$blob" ]; then
+		python3 -c 'import sys; p = sys.argv[1]; b = bytearray(open(p, "rb").read()); b[len(b) // 2] ^= 1; open(p, "wb").write(b)' "$blob"
+		bad_ref "docker://: a corrupted layer blob" "layer 0 sha256:$d does not match its digest \\(got" \
+			"docker://$R/multi:amd" --tls-verify=false
+	else
+		fail "docker://: no blob file for layer $d in the registry's storage"
+	fi
+	no_leftovers "docker:// failures"
+	stop_registry
+}
+registry_part
 
 # ------------------------------------------------------- Docker Engine
 

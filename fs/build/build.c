@@ -365,7 +365,10 @@ static int build_into(struct imgfs_build *b, const struct imgfs_opts *o, const c
 		goto out;
 	b->image = src.path;
 	imgfs_source_reader(&src, &rd);
-	rc = imgfs_manifest_parse(&desc, &rd, o->image_name, o->platform, b->err);
+	/* a registry's index was resolved to one platform's manifest already
+	 * (registry.c): the archive it wrote holds that one alone */
+	rc = imgfs_manifest_parse(&desc, &rd, o->image_name,
+				  imgfs_registry_is_ref(o->image) ? NULL : o->platform, b->err);
 	if (rc == -ENOMSG) {
 		/* A plain filesystem tar (docker export, a bare layer) -- unless
 		 * it holds what only image archives hold: then it is an image

@@ -716,7 +716,7 @@ int imgfs_registry_save(const struct imgfs_opts *o, const char *spool, struct im
 		imgfs_digest_update(&d, m.body, m.len);
 		imgfs_digest_end(&d, mdigest, sizeof(mdigest));
 	}
-	if (strstr(mt, "v1+prettyjws") || strstr(mt, "manifest.v1"))
+	if (strstr(mt, "v1+prettyjws") || strstr(mt, "vnd.docker.distribution.manifest.v1"))
 		rc = imgfs_errf(err, -ENOTSUP, 1, "%s: a schema 1 manifest: not supported", o->image);
 	if (rc)
 		goto out;
