@@ -48,11 +48,16 @@ stop_dockerd() {
 	[ -n "$DRUN" ] && rm -rf "$DRUN"
 }
 RPID=
+PPID_=
 stop_registry() {
-	[ -n "$RPID" ] || return 0
-	kill "$RPID" 2>/dev/null
-	wait "$RPID" 2>/dev/null
+	local p
+	for p in "$PPID_" "$RPID"; do
+		[ -n "$p" ] || continue
+		kill "$p" 2>/dev/null
+		wait "$p" 2>/dev/null
+	done
 	RPID=
+	PPID_=
 }
 trap 'rc=$?; stop_dockerd; stop_registry; (exit $rc); cleanup' EXIT
 
@@ -335,6 +340,32 @@ PY
 	bad_ref "docker://: plain HTTP without --tls-verify=false" "TLS .*--tls-verify=false" "docker://$R/tiny:latest"
 	bad_ref "docker://: a registry that is not there" "cannot reach the registry" \
 		"docker://127.0.0.1:1/tiny:latest" --tls-verify=false
+	no_leftovers "docker:// failures"
+
+	# bearer-token auth: tests/registry_proxy.py asks for a token that its
+	# /token endpoint gives for the right basic credentials only
+	rm -f "$W/proxy.port"
+	python3 "$SRCDIR/tests/registry_proxy.py" "$W/proxy.port" "http://$R" "tester:s3cret" \
+		>"$W/proxy.log" 2>&1 &
+	PPID_=$!
+	for _ in $(seq 1 40); do [ -s "$W/proxy.port" ] && break; sleep 0.25; done
+	local P=127.0.0.1:$(cat "$W/proxy.port" 2>/dev/null)
+	if mount_ref "bearer auth" "docker://$P/multi:arm" --tls-verify=false --creds tester:s3cret; then
+		snapshot "$MNT" >"$W/snap.auth"
+		check "docker:// behind bearer-token auth with --creds: the tree of tiny:base" \
+			show_diff "bearer auth" "$W/snap.base" "$W/snap.auth"
+	fi
+	force_unmount "$MNT"
+	cache_before
+	bad_ref "docker://: bearer auth without --creds" "access refused .*give --creds" \
+		"docker://$P/multi:arm" --tls-verify=false
+	bad_ref "docker://: bearer auth with wrong --creds" "token: access refused .*bad credentials" \
+		"docker://$P/multi:arm" --tls-verify=false --creds tester:wrong
+	bad_ref "docker://: a registry that stops mid-layer" "stopped sending|bytes of" \
+		"docker://$P/cut:arm" --tls-verify=false --creds tester:s3cret
+	no_leftovers "docker:// auth and cut failures"
+
+	cache_before
 	# a layer blob changed in the registry's storage (same size): its
 	# digest no longer matches, whatever the registry says
 	d=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["manifests"][0]["digest"])' "$W/index.json")
@@ -348,8 +379,23 @@ PY
 	else
 		fail "docker://: no blob file for layer $d in the registry's storage"
 	fi
-	no_leftovers "docker:// failures"
+	no_leftovers "docker:// corrupted blob"
+
+	# offline: the last index of a reference, with a warning; none: refused
 	stop_registry
+	local rc=0
+	timeout 60 "$IMGFS" mount --tls-verify=false "docker://$R/tiny-oci:1" "$MNT" 2>"$W/err" || rc=$?
+	T_MOUNTS+=("$MNT")
+	if [ "$rc" -eq 0 ] && mountpoint -q "$MNT" && [ "$(wc -l <"$W/err")" -eq 1 ] &&
+		grep -q "^imgfs: warning: docker://$R/tiny-oci:1: cannot reach the registry .*: using the last index" "$W/err"; then
+		check "docker:// offline: the last index of the reference, one warning line; tree equals tiny.reference*" \
+			compare_tree "$MNT" "$FX/tiny"
+	else
+		fail "docker:// offline: rc=$rc: $(cat "$W/err")"
+	fi
+	force_unmount "$MNT"
+	bad_ref "docker:// offline, never indexed" "cannot reach the registry" \
+		"docker://$R/never:1" --tls-verify=false
 }
 registry_part
 
@@ -465,7 +511,17 @@ bad_daemon "docker-daemon: a name with a space" "not an image name" "docker-daem
 DOCKER_HOST=tcp://127.0.0.1:1 bad_daemon "docker-daemon: a tcp:// DOCKER_HOST" "unix:// socket only" \
 	docker-daemon:localhost/tiny
 stop_dockerd
-bad_daemon "docker-daemon: a stopped daemon" "cannot reach the Docker Engine at $SOCK" \
-	docker-daemon:localhost/tiny:latest
+bad_daemon "docker-daemon: a stopped daemon, an image never indexed" "cannot reach the Docker Engine at $SOCK" \
+	docker-daemon:localhost/never:1
+rc=0
+"$IMGFS" mount docker-daemon:localhost/tiny:latest "$MNT" 2>"$W/err" || rc=$?
+if [ "$rc" -eq 0 ] && mountpoint -q "$MNT" && [ "$(wc -l <"$W/err")" -eq 1 ] &&
+	grep -q "^imgfs: warning: docker-daemon:localhost/tiny:latest: cannot reach the Docker Engine .*: using the last index" "$W/err"; then
+	check "docker-daemon: a stopped daemon: the last index of the reference (the moved tag: tiny:base), one warning" \
+		show_diff "offline daemon" "$W/snap.base" <(snapshot "$MNT")
+else
+	fail "docker-daemon: a stopped daemon, indexed before: rc=$rc: $(cat "$W/err")"
+fi
+force_unmount "$MNT"
 no_leftovers "the Engine failures"
 finish

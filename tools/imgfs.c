@@ -291,6 +291,9 @@ static int prepare(struct cmdline *c, struct imgfs_build_info *info, struct imgf
 	if (p.drawn)
 		fputs("\r\033[K", stderr);
 	c->o.progress = NULL;
+	if (rc == 0 && info->offline && !c->o.quiet)
+		fprintf(stderr, "imgfs: warning: %s: using the last index of this reference\n",
+			info->offline_why);
 	if (info->damaged && !c->o.quiet)
 		fprintf(stderr, "imgfs: %s: the index was damaged (its checksum did not match): rebuilt\n",
 			info->index_path);

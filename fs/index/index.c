@@ -86,6 +86,9 @@ struct identity {
 	char image[PATH_MAX];
 	char key[PATH_MAX + 512]; /* path, size, mtime, ctime, inode, fingerprint, options */
 	int stream;               /* none: a stream is read once, indexed each time */
+	int offline;              /* the registry or engine is unreachable: KEY is
+				   * unknown, the last index of the reference will do */
+	struct imgfs_err why;     /* why, when OFFLINE */
 };
 
 /* The Engine's image ID is the identity of a docker-daemon: or podman:
@@ -101,10 +104,16 @@ static int identity_special(const struct imgfs_opts *o, struct identity *id,
 	strcpy(id->image, o->image);
 	if (imgfs_registry_is_ref(o->image)) {
 		char digest[256];
-		int rc = imgfs_registry_digest(o, digest, sizeof(digest), err);
+		int rc = imgfs_registry_digest(o, digest, sizeof(digest), &id->why);
 
-		if (rc)
+		if (rc == -ECONNREFUSED) {
+			id->offline = 1;
+			return 0;
+		}
+		if (rc) {
+			*err = id->why;
 			return rc;
+		}
 		snprintf(id->key, sizeof(id->key), "v%d|registry|%s|%s|%s|%s", IMGFS_SCHEMA_VERSION,
 			 o->image, digest, o->image_name ? o->image_name : "",
 			 o->platform ? o->platform : "");
@@ -112,10 +121,16 @@ static int identity_special(const struct imgfs_opts *o, struct identity *id,
 	}
 	if (imgfs_daemon_is_ref(o->image)) {
 		char iid[256], sock[PATH_MAX];
-		int rc = imgfs_daemon_image_id(o->image, iid, sizeof(iid), sock, sizeof(sock), err);
+		int rc = imgfs_daemon_image_id(o->image, iid, sizeof(iid), sock, sizeof(sock), &id->why);
 
-		if (rc)
+		if (rc == -ECONNREFUSED) {
+			id->offline = 1;
+			return 0;
+		}
+		if (rc) {
+			*err = id->why;
 			return rc;
+		}
 		snprintf(id->key, sizeof(id->key), "v%d|daemon|%s|%s|%s|%s|%s", IMGFS_SCHEMA_VERSION,
 			 sock, o->image, iid, o->image_name ? o->image_name : "",
 			 o->platform ? o->platform : "");
@@ -279,7 +294,10 @@ static int index_fresh(const char *path, const struct identity *id, struct imgfs
 		goto out;
 	if (sqlite3_step(q) != SQLITE_ROW)
 		goto out;
-	if (!sqlite3_column_text(q, 0) || strcmp((const char *)sqlite3_column_text(q, 0), id->key))
+	/* offline, the last index of the reference: whatever it was built from */
+	if (!sqlite3_column_text(q, 0) ||
+	    (id->offline ? strncmp((const char *)sqlite3_column_text(q, 0), id->key, strlen(id->key))
+			 : strcmp((const char *)sqlite3_column_text(q, 0), id->key)))
 		goto out;
 	if (sqlite3_column_int(q, 1) != 1 || sqlite3_column_int(q, 6) != IMGFS_SCHEMA_VERSION)
 		goto out;
@@ -473,6 +491,23 @@ int imgfs_index_prepare(const struct imgfs_opts *o, struct imgfs_build_info *inf
 	}
 	if (flock(lfd, LOCK_EX) != 0) {
 		rc = imgfs_errf(err, -errno, 0, "%s: %s", lock, strerror(errno));
+		goto out;
+	}
+	if (id->offline) {
+		/* the key's prefix names the reference; the digest is unknown */
+		if (imgfs_registry_is_ref(o->image))
+			snprintf(id->key, sizeof(id->key), "v%d|registry|%s|", IMGFS_SCHEMA_VERSION, o->image);
+		else
+			snprintf(id->key, sizeof(id->key), "v%d|daemon|", IMGFS_SCHEMA_VERSION);
+		if (o->force || !index_fresh(info->index_path, id, info, kept)) {
+			*err = id->why; /* nothing to fall back on */
+			rc = -ECONNREFUSED;
+			goto out;
+		}
+		info->reused = 1;
+		info->offline = 1;
+		snprintf(info->offline_why, sizeof(info->offline_why), "%s", id->why.msg);
+		rc = 0;
 		goto out;
 	}
 	if (!o->force && index_fresh(info->index_path, id, info, kept)) {

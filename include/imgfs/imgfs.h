@@ -45,6 +45,9 @@ struct imgfs_build_info {
 	uint64_t entries;       /* tar entries read over all layers */
 	int temporary;          /* 1: the index of a stream without --index: remove it
 				 * with imgfs_index_discard once opened */
+	int offline;            /* 1: the registry or engine was unreachable (OFFLINE_WHY):
+				 * the last index of the reference was reused */
+	char offline_why[1024];
 	char index_path[4096];
 };
 
