@@ -356,7 +356,28 @@ PY
 			show_diff "bearer auth" "$W/snap.base" "$W/snap.auth"
 	fi
 	force_unmount "$MNT"
+	# credentials from auth files, as podman and docker login write them:
+	# a namespaced entry (HOST/REPO) before the host's own (wrong here)
+	python3 - "$P" >"$W/auth.json" <<'PY'
+import base64, json, sys
+b = lambda s: base64.b64encode(s.encode()).decode()
+print(json.dumps({"auths": {sys.argv[1]: {"auth": b("tester:wrong")},
+                            sys.argv[1] + "/multi": {"auth": b("tester:s3cret")}}}))
+PY
+	if REGISTRY_AUTH_FILE=$W/auth.json XDG_RUNTIME_DIR=$W/none HOME=$W/none \
+		mount_ref "auth file" "docker://$P/multi:arm" --tls-verify=false --rebuild; then
+		pass "docker:// with \$REGISTRY_AUTH_FILE: its HOST/REPO entry is used"
+	fi
+	force_unmount "$MNT"
+	mkdir -p "$W/home/.docker"
+	python3 -c 'import base64, json, sys; print(json.dumps({"auths": {"http://" + sys.argv[1]: {"auth": base64.b64encode(b"tester:s3cret").decode()}}}))' \
+		"$P" >"$W/home/.docker/config.json"
+	if XDG_RUNTIME_DIR=$W/none HOME=$W/home mount_ref "docker config" "docker://$P/multi:arm" --tls-verify=false --rebuild; then
+		pass "docker:// with ~/.docker/config.json (an http:// key)"
+	fi
+	force_unmount "$MNT"
 	cache_before
+	REGISTRY_AUTH_FILE=$W/none XDG_RUNTIME_DIR=$W/none HOME=$W/none \
 	bad_ref "docker://: bearer auth without --creds" "access refused .*give --creds" \
 		"docker://$P/multi:arm" --tls-verify=false
 	bad_ref "docker://: bearer auth with wrong --creds" "token: access refused .*bad credentials" \

@@ -9,6 +9,8 @@
 #include <archive_entry.h>
 #include <curl/curl.h>
 #include <errno.h>
+#include <limits.h>
+#include <nettle/base64.h>
 #include <sqlite3.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -28,6 +30,8 @@ static const char prefix[] = "docker://";
 #define MT_DOCKER_LIST "application/vnd.docker.distribution.manifest.list.v2+json"
 #define MT_OCI_MANIFEST "application/vnd.oci.image.manifest.v1+json"
 #define MT_DOCKER_MANIFEST "application/vnd.docker.distribution.manifest.v2+json"
+/* Sanity limit: an auth file read whole (a few hundred bytes a login). */
+#define AUTH_FILE_MAX (1u << 20)
 /* how often the spool's free space is checked while blobs stream in */
 #define SPACE_CHECK_EVERY (1u << 20)
 
@@ -44,6 +48,8 @@ struct reg {
 	const char *scheme;       /* "https", or "http" with --tls-verify=false */
 	int insecure;
 	const char *creds;        /* USER:PASS or NULL */
+	char named[256];          /* the host as the reference names it: the key of auth files */
+	char file_creds[1024];    /* what an auth file gave */
 	int basic;                /* the registry asked for basic auth */
 	char *auth;               /* "Authorization: Bearer ..." or NULL */
 	struct imgfs_err *err;
@@ -105,6 +111,7 @@ static int parse_ref(const char *ref, struct reg *r, struct imgfs_err *err)
 		strcpy(r->host, "docker.io");
 		snprintf(r->repo, sizeof(r->repo), "%s%s", first_end ? "" : "library/", name);
 	}
+	snprintf(r->named, sizeof(r->named), "%s", r->host);
 	if (!strcmp(r->host, "docker.io") || !strcmp(r->host, "index.docker.io"))
 		strcpy(r->host, "registry-1.docker.io");
 	if (!valid(r->repo, "._-/") || strstr(r->repo, "..") || strstr(r->repo, "//") ||
@@ -459,6 +466,107 @@ static int request(struct reg *r, const char *path, int head, const char *accept
 	return answer_error(r, p, what);
 }
 
+/* USER:PASS for R from the auth file PATH ({"auths": {KEY: {"auth":
+ * base64(USER:PASS)}}}, as podman, skopeo and docker login write it) into
+ * R->file_creds: 1 when found.  Keys: HOST/REPO and its parents (podman's
+ * namespaced entries), HOST, https://HOST, and Docker Hub's legacy key. */
+static int creds_from_file(struct reg *r, const char *path)
+{
+	char *doc = NULL, key[800], jpath[900], *b64 = NULL;
+	size_t len = 0, n;
+	FILE *f = fopen(path, "re");
+	int found = 0, k;
+
+	if (!f)
+		return 0;
+	doc = malloc(AUTH_FILE_MAX + 1);
+	if (doc)
+		len = fread(doc, 1, AUTH_FILE_MAX + 1, f);
+	fclose(f);
+	if (!doc || len > AUTH_FILE_MAX) {
+		free(doc);
+		return 0;
+	}
+	doc[len] = '\0';
+	for (k = 0; !found && k < 4; k++) {
+		char *slash;
+
+		if (k == 0) {
+			/* HOST/REPO, then each parent namespace, then HOST */
+			snprintf(key, sizeof(key), "%s/%s", r->named, r->repo);
+			for (;;) {
+				snprintf(jpath, sizeof(jpath), "$.auths.\"%s\".auth", key);
+				free(b64);
+				b64 = json_text(doc, jpath);
+				if (b64 || !(slash = strrchr(key, '/')))
+					break;
+				*slash = '\0';
+			}
+		} else {
+			if (k == 1)
+				snprintf(key, sizeof(key), "https://%s", r->named);
+			else if (k == 2)
+				snprintf(key, sizeof(key), "http://%s", r->named);
+			else if (!strcmp(r->named, "docker.io"))
+				snprintf(key, sizeof(key), "https://index.docker.io/v1/");
+			else
+				break;
+			snprintf(jpath, sizeof(jpath), "$.auths.\"%s\".auth", key);
+			free(b64);
+			b64 = json_text(doc, jpath);
+		}
+		if (b64 && b64[0]) {
+			struct base64_decode_ctx ctx;
+			size_t out_len = sizeof(r->file_creds) - 1;
+
+			n = strlen(b64);
+			base64_decode_init(&ctx);
+			if (BASE64_DECODE_LENGTH(n) < sizeof(r->file_creds) &&
+			    base64_decode_update(&ctx, &out_len, (uint8_t *)r->file_creds, n, b64) &&
+			    base64_decode_final(&ctx)) {
+				r->file_creds[out_len] = '\0';
+				found = strchr(r->file_creds, ':') != NULL && strlen(r->file_creds) == out_len;
+			}
+		}
+	}
+	free(b64);
+	free(doc);
+	if (!found)
+		r->file_creds[0] = '\0';
+	return found;
+}
+
+/* The credentials of --creds, else of the first auth file that has some:
+ * $REGISTRY_AUTH_FILE, ${XDG_RUNTIME_DIR}/containers/auth.json,
+ * ~/.config/containers/auth.json, ~/.docker/config.json (skopeo's order). */
+static void find_creds(struct reg *r, const char *given)
+{
+	const char *env = getenv("REGISTRY_AUTH_FILE"), *run = getenv("XDG_RUNTIME_DIR"),
+		   *home = getenv("HOME");
+	char path[PATH_MAX];
+
+	r->creds = given;
+	if (given)
+		return;
+	if (env && env[0] && creds_from_file(r, env))
+		goto found;
+	if (run && run[0] == '/' &&
+	    (size_t)snprintf(path, sizeof(path), "%s/containers/auth.json", run) < sizeof(path) &&
+	    creds_from_file(r, path))
+		goto found;
+	if (home && home[0] == '/' &&
+	    (size_t)snprintf(path, sizeof(path), "%s/.config/containers/auth.json", home) < sizeof(path) &&
+	    creds_from_file(r, path))
+		goto found;
+	if (home && home[0] == '/' &&
+	    (size_t)snprintf(path, sizeof(path), "%s/.docker/config.json", home) < sizeof(path) &&
+	    creds_from_file(r, path))
+		goto found;
+	return;
+found:
+	r->creds = r->file_creds;
+}
+
 /* Sets up R for O->image: the reference, the scheme, the options. */
 static int open_reg(const struct imgfs_opts *o, struct reg *r, struct imgfs_err *err)
 {
@@ -468,7 +576,7 @@ static int open_reg(const struct imgfs_opts *o, struct reg *r, struct imgfs_err 
 		return rc;
 	r->insecure = o->tls_verify < 0;
 	r->scheme = "https";
-	r->creds = o->creds;
+	find_creds(r, o->creds);
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
 		return imgfs_errf(err, -ENOMEM, 0, "libcurl: cannot initialise");
 	return 0;
