@@ -207,6 +207,23 @@ bad_stream "a docker-archive cut at a 512-byte boundary" "the stream ended early
 bad_stream "a gzip docker-archive cut in the middle" "the stream ended early" \
 	head -c $(($(stat -c %s "$FX/tiny.docker.tar.gz") / 2)) "$FX/tiny.docker.tar.gz"
 bad_stream "an empty stream" "the stream is empty" true
+# standard input a terminal (script(1) gives it one): refused, not waited on
+if command -v script >/dev/null; then
+	cache_before
+	rc=0
+	timeout 20 script -qec "'$IMGFS' mount - '$MNT'" /dev/null >"$W/tty.out" 2>&1 </dev/null || rc=$?
+	if mountpoint -q "$MNT"; then
+		fail "- on a terminal: it mounted"
+		force_unmount "$MNT"
+	elif [ "$rc" -eq 2 ] && grep -q "imgfs: -: a terminal, not an image" "$W/tty.out"; then
+		pass "- on a terminal: exit 2 at once: $(tr -d '\r' <"$W/tty.out")"
+	else
+		fail "- on a terminal: rc=$rc: $(cat "$W/tty.out")"
+	fi
+	no_leftovers "- on a terminal"
+else
+	skip_part "script(1) missing: - on a terminal not tried"
+fi
 bad_stream "a stream of text" "" echo "no image here"
 
 # ------------------------------------------------------------ registry

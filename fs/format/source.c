@@ -529,6 +529,10 @@ int imgfs_source_open(struct imgfs_source *s, const char *path, const char *spoo
 		s->fd = strcmp(path, "-") == 0 ? dup(STDIN_FILENO) : open(path, O_RDONLY | O_CLOEXEC);
 		if (s->fd < 0)
 			return imgfs_errf(err, -errno, 1, "%s: %s", path, strerror(errno));
+		/* an image typed on a keyboard is a mistake, not a wait */
+		if (isatty(s->fd))
+			return imgfs_errf(err, -EINVAL, 1, "%s: a terminal, not an image: pipe one in "
+					  "(docker save IMAGE | imgfs mount - MNT)", path);
 		rc = spool_outer(s, spool);
 		if (rc)
 			return rc;
