@@ -294,6 +294,27 @@ registry_part() {
 		fi
 		force_unmount "$MNT"
 	done
+	# on a terminal (script(1) gives one): the download's progress line,
+	# bytes of the blobs' total, the total computed here from the manifest
+	if command -v script >/dev/null; then
+		local total
+		total=$(curl -sf -H "Accept: application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json" \
+			"http://$R/v2/tiny-oci/manifests/1" | python3 -c '
+import json, sys
+m = json.load(sys.stdin)
+n = m["config"]["size"] + sum(l["size"] for l in m["layers"])
+u = 0
+while n >= 1024 and u < 4:
+    n /= 1024; u += 1
+print(("%.1f %s" if u else "%.0f %s") % (n, ["B", "KiB", "MiB", "GiB", "TiB"][u]))')
+		script -qec "'$IMGFS' index --rebuild --tls-verify=false docker://$R/tiny-oci:1" /dev/null \
+			</dev/null >"$W/progress.out" 2>&1
+		grep -q "indexing tiny-oci:1: $total of $total (100%)" "$W/progress.out" &&
+			pass "docker:// on a terminal: the progress line reaches $total of $total" ||
+			fail "docker:// on a terminal: no '$total of $total' in: $(tr '\r' '\n' <"$W/progress.out" | tail -4)"
+	else
+		skip_part "script(1) missing: the progress line not tried"
+	fi
 	if mount_ref "second mount" "docker://$R/tiny:latest" --tls-verify=false; then
 		grep -q " reused " "$W/err" &&
 			check "docker://$R/tiny:latest again: the index is reused (same manifest digest), tree equals the reference" \

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "format/platform_i.h"
 #include "format/ref_i.h"
@@ -50,6 +51,9 @@ struct reg {
 	const char *creds;        /* USER:PASS or NULL */
 	char named[256];          /* the host as the reference names it: the key of auth files */
 	char file_creds[1024];    /* what an auth file gave */
+	const struct imgfs_opts *o; /* its progress callback */
+	uint64_t total, done;     /* bytes of the blobs, for the progress line */
+	struct timespec last;     /* of the last progress call */
 	int basic;                /* the registry asked for basic auth */
 	char *auth;               /* "Authorization: Bearer ..." or NULL */
 	struct imgfs_err *err;
@@ -136,6 +140,7 @@ struct resp {
 	struct imgfs_digest *dg;
 	uint64_t got, want, checked;
 	const char *spool;
+	struct reg *reg;         /* blob: its progress */
 	int failed;              /* errno of a failed write or an over-long body */
 	struct imgfs_err *err;
 };
@@ -188,6 +193,21 @@ static size_t on_header(char *p, size_t size, size_t n, void *ctx)
 	return len;
 }
 
+/* The progress line (the command's: bytes downloaded of the blobs'
+ * total), at most ten times a second unless FORCE. */
+static void report(struct reg *r, int force)
+{
+	struct timespec t;
+
+	if (!r->o || !r->o->progress)
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	if (!force && (double)(t.tv_sec - r->last.tv_sec) + (double)(t.tv_nsec - r->last.tv_nsec) / 1e9 < 0.1)
+		return;
+	r->last = t;
+	r->o->progress(r->o->progress_ctx, r->done, r->total);
+}
+
 static size_t on_body(char *p, size_t size, size_t n, void *ctx)
 {
 	struct resp *r = ctx;
@@ -213,6 +233,10 @@ static size_t on_body(char *p, size_t size, size_t n, void *ctx)
 		}
 		imgfs_digest_update(r->dg, p, len);
 		r->got += len;
+		if (r->reg) {
+			r->reg->done += len;
+			report(r->reg, 0);
+		}
 		return len;
 	}
 	if (r->len + len > r->max) {
@@ -676,7 +700,7 @@ static int tar_blob(struct reg *r, struct archive *aw, const char *spool, const 
 	char path[900], *member = imgfs_blob_path(digest), got[IMGFS_DIGEST_TEXT_MAX];
 	struct imgfs_digest d;
 	struct resp p = { .max = 1 << 16, .err = r->err, .aw = aw, .dg = &d, .want = size,
-			  .spool = spool };
+			  .spool = spool, .reg = r };
 	int rc;
 
 	if (!member)
@@ -858,6 +882,13 @@ int imgfs_registry_save(const struct imgfs_opts *o, const char *spool, struct im
 		goto out;
 	}
 	sqlite3_bind_text(q, 1, m.body, (int)m.len, SQLITE_STATIC);
+	/* the total first, for the progress line */
+	while (sqlite3_step(q) == SQLITE_ROW)
+		if (sqlite3_column_int64(q, 1) > 0)
+			r.total += (uint64_t)sqlite3_column_int64(q, 1);
+	sqlite3_reset(q);
+	r.o = o;
+	report(&r, 1);
 	while (sqlite3_step(q) == SQLITE_ROW) {
 		const char *d = (const char *)sqlite3_column_text(q, 0);
 		sqlite3_int64 size = sqlite3_column_int64(q, 1);
@@ -880,6 +911,7 @@ int imgfs_registry_save(const struct imgfs_opts *o, const char *spool, struct im
 		rc = imgfs_errf(err, -EINVAL, 1, "%s: manifest %s names no config", o->image, mdigest);
 		goto out;
 	}
+	report(&r, 1);
 	rc = tar_bytes(&r, aw, "index.json", index, strlen(index));
 	if (rc == 0 && archive_write_close(aw) != ARCHIVE_OK)
 		rc = imgfs_errf(err, -EIO, 0, "%s: %s", spool, archive_error_string(aw));
