@@ -182,6 +182,11 @@ python3 -c 'import json,sys; d=json.loads(sys.argv[1]); sys.exit(0 if d["index"]
 	pass "imgfs index --json of a stream: \"index\": null, 2 layers" ||
 	fail "imgfs index --json of a stream printed: $out"
 no_leftovers "imgfs index of a stream"
+out=$(cat "$FX/tiny.docker.tar.gz" | "$IMGFS" layers --json - 2>&1)
+python3 -c 'import json,sys; d=json.loads(sys.argv[1]); sys.exit(0 if d["index"] is None and len(d["layers"]) == 2 else 1)' "$out" &&
+	pass "imgfs layers --json of a stream: \"index\": null, 2 layers" ||
+	fail "imgfs layers --json of a stream printed: $out"
+no_leftovers "imgfs layers of a stream"
 
 # bad_stream LABEL PATTERN CMD...: CMD's output piped into imgfs mount -:
 # exit 2, one line naming '-' and matching PATTERN, nothing mounted or left

@@ -561,7 +561,10 @@ static int cmd_layers(int argc, char **argv)
 		fputs("{\"image\": ", stdout);
 		json_str(stdout, c.o.image);
 		fputs(", \"index\": ", stdout);
-		json_str(stdout, info.index_path);
+		if (info.temporary) /* a stream's: removed at the end */
+			fputs("null", stdout);
+		else
+			json_str(stdout, info.index_path);
 		fputs(", \"cache\": ", stdout);
 		if (cache)
 			json_str(stdout, cache);
