@@ -187,6 +187,19 @@ python3 -c 'import json,sys; d=json.loads(sys.argv[1]); sys.exit(0 if d["index"]
 	pass "imgfs layers --json of a stream: \"index\": null, 2 layers" ||
 	fail "imgfs layers --json of a stream printed: $out"
 no_leftovers "imgfs layers of a stream"
+# imgfs verify reads a stream too: the same verdicts as for the file
+for img in "$FX/tiny.docker.tar" "$FX/tiny.oci.tar"; do
+	"$IMGFS" verify "$img" >"$W/verify.file" 2>&1
+	frc=$?
+	rc=0
+	cat "$img" | "$IMGFS" verify - >"$W/verify.stream" 2>&1 || rc=$?
+	if [ "$frc" -eq 0 ] && [ "$rc" -eq 0 ] && [ "$(grep -c '^ok ' "$W/verify.file")" -gt 0 ] &&
+		diff <(awk '{ print $1, $2, $3, $4 }' "$W/verify.file") <(awk '{ print $1, $2, $3, $4 }' "$W/verify.stream") >/dev/null; then
+		pass "imgfs verify - of $(basename "$img"): the file's $(grep -c '^ok ' "$W/verify.file") ok lines"
+	else
+		fail "imgfs verify - of $(basename "$img"): rc=$rc (file $frc): $(head -3 "$W/verify.stream")"
+	fi
+done
 
 # bad_stream LABEL PATTERN CMD...: CMD's output piped into imgfs mount -:
 # exit 2, one line naming '-' and matching PATTERN, nothing mounted or left
