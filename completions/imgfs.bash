@@ -8,7 +8,7 @@ _imgfs() {
 	_init_completion -n : || return
 
 	local commands='mount umount index layers check packages duplicates report verify help'
-	local common='--image --platform --index --cache-dir --rebuild --estimate-compressed --quiet --verbose --help'
+	local common='--image --platform --index --cache-dir --rebuild --estimate-compressed --quiet --verbose --help --tls-verify --creds'
 
 	cmd=
 	for ((i = 1; i < cword; i++)); do
@@ -28,7 +28,11 @@ _imgfs() {
 		_filedir -d
 		return
 		;;
-	--image | --platform)
+	--image | --platform | --creds)
+		return
+		;;
+	--tls-verify)
+		COMPREPLY=($(compgen -W 'true false' -- "$cur"))
 		return
 		;;
 	-o)

@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <zstd.h>
 
@@ -57,6 +58,31 @@ static void teardown(void)
 }
 
 /* Opens PATH as the source of this test; returns the rc. */
+/* A child that opens the FIFO PATH for writing, writes the LEN bytes of P
+ * and exits; wait_child() reaps it (0: it wrote them all). */
+static pid_t child;
+static int fifo_write(const char *path, const void *p, size_t len)
+{
+	child = fork();
+	if (child < 0)
+		return -errno;
+	if (child == 0) {
+		int fd = open(path, O_WRONLY);
+
+		_exit(fd < 0 || (len && write(fd, p, len) != (ssize_t)len) ? 1 : 0);
+	}
+	return 0;
+}
+
+static int wait_child(void)
+{
+	int st;
+
+	if (waitpid(child, &st, 0) != child || !WIFEXITED(st))
+		return -1;
+	return WEXITSTATUS(st);
+}
+
 static int open_src(const char *path)
 {
 	int rc = imgfs_source_open(&src, path, spool, 0, db, &err);
@@ -545,15 +571,53 @@ START_TEST(not_an_image)
 	imgfs_source_close(&src);
 	free(missing);
 
-	/* a FIFO: neither a regular file nor a directory (opening it would
-	 * block) */
+	/* a FIFO whose writer writes nothing: an empty stream */
 	memset(&err, 0, sizeof(err));
 	if (asprintf(&path, "%s/fifo", dir) < 0)
 		abort();
 	ck_assert_int_eq(mkfifo(path, 0600), 0);
+	ck_assert_int_eq(fifo_write(path, NULL, 0), 0);
 	ck_assert_int_eq(open_src(path), -EINVAL);
+	ck_assert_int_eq(err.input, 1);
+	ck_assert_ptr_nonnull(strstr(err.msg, "the stream is empty"));
+	ck_assert_int_eq(wait_child(), 0);
+	imgfs_source_close(&src);
+	unlink(path);
 	free(path);
 	free(junk);
+}
+END_TEST
+
+/* A FIFO is read once as a stream into the spool: its members are then
+ * found like a file's, with the bytes the writer wrote. */
+START_TEST(fifo_stream)
+{
+	const struct tu_entry e[] = {
+		{ .path = "a.txt", .type = TU_FILE, .content = "hello from a pipe\n" },
+		{ .path = "dir/", .type = TU_DIR },
+	};
+	struct tu_blob t;
+	struct imgfs_region r;
+	char *path, buf[64] = "";
+
+	tu_tar(&t, e, 2, TU_GZIP);
+	if (asprintf(&path, "%s/fifo2", dir) < 0)
+		abort();
+	ck_assert_int_eq(mkfifo(path, 0600), 0);
+	ck_assert_int_eq(fifo_write(path, t.data, t.len), 0);
+	ck_assert_int_eq(open_src(path), 0);
+	ck_assert_int_eq(wait_child(), 0);
+	ck_assert_int_eq(src.stream, 1);
+	ck_assert_str_eq(src.outer_filter, "gzip");
+	ck_assert_str_eq(src.tar_path, spool);
+	ck_assert_int_eq(imgfs_source_member(&src, "a.txt", &r), 0);
+	ck_assert_uint_eq(r.size, 18);
+	ck_assert_int_eq(pread(r.fd, buf, r.size, (off_t)r.off), 18);
+	ck_assert_str_eq(buf, "hello from a pipe\n");
+	imgfs_source_close(&src);
+	unlink(path);
+	free(path);
+	tu_blob_free(&t);
 }
 END_TEST
 
@@ -728,6 +792,7 @@ static Suite *source_suite(void)
 	tcase_add_test(tar, zstd_spooled);
 	tcase_add_test(tar, bad_compressed);
 	tcase_add_test(other, not_an_image);
+	tcase_add_test(other, fifo_stream);
 	tcase_add_test(other, reader);
 	tcase_add_test(other, layout_dir);
 	tcase_add_test(other, sniff);

@@ -196,6 +196,7 @@ static int check_one(struct imgfs_opts *o, const char *image, const struct rule 
 		snprintf(err.msg, sizeof(err.msg), "%.900s: cannot compare the hidden copies: %s",
 			 info.index_path, strerror(-rc));
 	imgfs_fs_close(fs);
+	imgfs_index_discard(o, &info);
 	if (rc) {
 		const char *why = err.msg[0] ? err.msg : strerror(-rc);
 

@@ -142,7 +142,7 @@ static int filter_opts(struct cmdline *c)
 static int parse(int argc, char **argv, struct cmdline *c, int for_mount)
 {
 	enum { O_IMAGE = 256, O_PLATFORM, O_INDEX, O_CACHE, O_REBUILD, O_JSON, O_HELP, O_HUMAN,
-	       O_ESTIMATE };
+	       O_ESTIMATE, O_TLS, O_CREDS };
 	static const struct option lopts[] = {
 		{ "image", required_argument, NULL, O_IMAGE },
 		{ "platform", required_argument, NULL, O_PLATFORM },
@@ -155,6 +155,8 @@ static int parse(int argc, char **argv, struct cmdline *c, int for_mount)
 		{ "help", no_argument, NULL, O_HELP },
 		{ "human-readable", no_argument, NULL, O_HUMAN },
 		{ "estimate-compressed", no_argument, NULL, O_ESTIMATE },
+		{ "tls-verify", required_argument, NULL, O_TLS },
+		{ "creds", required_argument, NULL, O_CREDS },
 		{ NULL, 0, NULL, 0 },
 	};
 	size_t used = 0;
@@ -183,6 +185,20 @@ static int parse(int argc, char **argv, struct cmdline *c, int for_mount)
 		case O_CACHE: c->o.cache_dir = optarg; break;
 		case O_REBUILD: c->o.force = 1; break;
 		case O_ESTIMATE: c->o.estimate_compressed = 1; break;
+		case O_TLS:
+			if (strcmp(optarg, "true") && strcmp(optarg, "false")) {
+				fprintf(stderr, "imgfs: --tls-verify takes true or false\n");
+				return -1;
+			}
+			c->o.tls_verify = strcmp(optarg, "false") ? 1 : -1;
+			break;
+		case O_CREDS:
+			if (!strchr(optarg, ':')) {
+				fprintf(stderr, "imgfs: --creds takes USER:PASSWORD\n");
+				return -1;
+			}
+			c->o.creds = optarg;
+			break;
 		case O_JSON:
 			if (for_mount)
 				return -1;
@@ -323,6 +339,9 @@ static int prepare(struct cmdline *c, struct imgfs_build_info *info, struct imgf
 	if (p.drawn)
 		fputs("\r\033[K", stderr);
 	c->o.progress = NULL;
+	if (rc == 0 && info->offline && !c->o.quiet)
+		fprintf(stderr, "imgfs: warning: %s: using the last index of this reference\n",
+			info->offline_why);
 	if (info->damaged && !c->o.quiet)
 		fprintf(stderr, "imgfs: %s: the index was damaged (its checksum did not match): rebuilt\n",
 			info->index_path);
@@ -455,8 +474,11 @@ static int cmd_mount(int argc, char **argv)
 
 		c.o.image = c.args[i];
 		rc = prepare(&c, &info, &err);
-		if (rc == 0)
+		if (rc == 0) {
 			rc = imgfs_fs_open(&fss[i], info.index_path, &err);
+			/* a stream's index is the mount's alone: it holds its files open */
+			imgfs_index_discard(&c.o, &info);
+		}
 		if (rc) {
 			rc = fail(&err, rc);
 			goto out;
@@ -570,17 +592,25 @@ static int cmd_index(int argc, char **argv)
 	if (c.json) {
 		/* schema: imgfs(1), JSON OUTPUT */
 		fputs("{\"index\": ", stdout);
-		json_str(stdout, info.index_path);
+		/* a stream's index without --index is not kept: null */
+		if (info.temporary)
+			fputs("null", stdout);
+		else
+			json_str(stdout, info.index_path);
 		printf(", \"reused\": %s, \"seconds\": %.3f, \"layers\": %llu, \"inodes\": %llu,"
 		       " \"entries\": %llu}\n",
 		       info.reused ? "true" : "false", info.seconds, (unsigned long long)info.layers,
 		       (unsigned long long)info.inodes, (unsigned long long)info.entries);
 	} else if (!c.o.quiet) {
-		printf("index: %s\n", info.index_path);
+		if (info.temporary)
+			printf("index: not kept (a stream is indexed each time; --index PATH keeps it)\n");
+		else
+			printf("index: %s\n", info.index_path);
 		printf("%s in %.3f s: %llu layers, %llu tar entries, %llu inodes\n",
 		       info.reused ? "reused" : "built", info.seconds, (unsigned long long)info.layers,
 		       (unsigned long long)info.entries, (unsigned long long)info.inodes);
 	}
+	imgfs_index_discard(&c.o, &info); /* nothing to keep it for without --index */
 	return fflush(stdout) ? EXIT_RUNTIME : 0;
 }
 
@@ -612,11 +642,15 @@ static int cmd_layers(int argc, char **argv)
 		if (rc == 0)
 			rc = imgfs_fs_open(&fs, info.index_path, &err);
 		if (rc) {
+			if (info.index_path[0])
+				imgfs_index_discard(&c.o, &info);
 			rc = fail(&err, rc);
 			goto out;
 		}
-		rc = layers_collect(fs, c.args[i], info.index_path, &imgs[n++]);
+		/* a stream's index is not kept: its path is null */
+		rc = layers_collect(fs, c.args[i], info.temporary ? NULL : info.index_path, &imgs[n++]);
 		imgfs_fs_close(fs);
+		imgfs_index_discard(&c.o, &info);
 		if (rc) {
 			fprintf(stderr, "imgfs: %s: layers: %s\n", c.args[i], strerror(-rc));
 			rc = EXIT_RUNTIME;

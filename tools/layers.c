@@ -57,8 +57,8 @@ int layers_collect(struct imgfs_fs *fs, const char *image, const char *index,
 
 	memset(img, 0, sizeof(*img));
 	img->image = image;
-	img->index = strdup(index);
-	if (!img->index)
+	img->index = index ? strdup(index) : NULL;
+	if (index && !img->index)
 		return -ENOMEM;
 	/* the content cache of compressed layers, if any */
 	img->cache = imgfs_fs_meta(fs, "cache");

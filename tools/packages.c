@@ -223,6 +223,7 @@ int imgfs_cmd_packages(int argc, char **argv)
 		rc = imgfs_fs_open(&fs, info.index_path, &err);
 	if (rc) {
 		fprintf(stderr, "imgfs: %s\n", err.msg[0] ? err.msg : strerror(-rc));
+		imgfs_index_discard(&o, &info);
 		return err.input ? EXIT_INPUT : EXIT_RUNTIME;
 	}
 	rc = layers ? by_layer(fs, o.image, info.index_path, json, &err)
@@ -230,6 +231,7 @@ int imgfs_cmd_packages(int argc, char **argv)
 	if (rc < 0)
 		fprintf(stderr, "imgfs: %s\n", err.msg[0] ? err.msg : strerror(-rc));
 	imgfs_fs_close(fs);
+	imgfs_index_discard(&o, &info);
 	if (fflush(stdout) && !rc)
 		rc = -EIO;
 	return rc ? EXIT_RUNTIME : 0;

@@ -28,6 +28,8 @@ struct usage {
 #define OPT_REBUILD "  --rebuild           build the index even when a fresh one exists\n" \
 	"  --estimate-compressed  gzip -6 each uncompressed layer at index time for\n" \
 	"                      what a registry would store (imgfs layers: PUSH)\n"
+#define OPT_REGISTRY "  --tls-verify=false  docker://: a plain-HTTP or self-signed registry\n" \
+	"  --creds USER:PASS   docker://: the registry's user and password\n"
 #define OPT_VERBOSE "  -v, --verbose       the index build's phase times and summary on stderr\n"
 #define OPT_HELP "  -h, --help          this text\n"
 
@@ -35,7 +37,8 @@ static const struct usage usages[] = {
 	{ "mount",
 	  "imgfs mount [-f|-d] [-q|-v] [-o OPTS] [--image NAME[:TAG]] [--platform P]\n"
 	  "            [--index PATH] [--cache-dir DIR] [--rebuild]\n"
-	  "            [--estimate-compressed] IMAGE... MOUNTPOINT\n"
+	  "            [--estimate-compressed] [--tls-verify=false] [--creds USER:PASS]\n"
+	  "            IMAGE... MOUNTPOINT\n"
 	  "imgfs IMAGE MOUNTPOINT [-o OPTS]    (mount helper: mount -t fuse.imgfs)\n",
 	  "\n"
 	  "Builds or reuses the index of IMAGE and mounts its merged tree read-only on\n"
@@ -46,7 +49,7 @@ static const struct usage usages[] = {
 	  "  -f                  stay in the foreground until unmounted\n"
 	  "  -d                  stay in the foreground, with libfuse's debug output\n"
 	  "  -o OPTS             mount options, comma-separated (several -o add up)\n"
-	  OPT_IMAGE OPT_PLATFORM OPT_INDEX OPT_CACHE OPT_REBUILD
+	  OPT_IMAGE OPT_PLATFORM OPT_INDEX OPT_CACHE OPT_REBUILD OPT_REGISTRY
 	  "  -q, --quiet         no progress line while the index is built\n"
 	  OPT_VERBOSE OPT_HELP
 	  "\n"
@@ -68,7 +71,8 @@ static const struct usage usages[] = {
 	{ "index",
 	  "imgfs index [-q|-v] [--json] [--rebuild] [--image NAME[:TAG]]\n"
 	  "            [--platform P] [--index PATH] [--cache-dir DIR]\n"
-	  "            [--estimate-compressed] IMAGE\n",
+	  "            [--estimate-compressed] [--tls-verify=false] [--creds USER:PASS]\n"
+	  "            IMAGE\n",
 	  "\n"
 	  "Builds the index of IMAGE, or finds a fresh one, and prints its path, whether\n"
 	  "it was built or reused, the time taken, and its layers, tar entries, inodes.\n"
@@ -76,13 +80,14 @@ static const struct usage usages[] = {
 	  "  -q, --quiet         no progress line, and nothing printed on success\n"
 	  OPT_VERBOSE
 	  "  --json              one JSON object instead of text (imgfs(1), JSON OUTPUT)\n"
-	  OPT_REBUILD OPT_IMAGE OPT_PLATFORM OPT_INDEX OPT_CACHE OPT_HELP
+	  OPT_REBUILD OPT_IMAGE OPT_PLATFORM OPT_INDEX OPT_CACHE OPT_REGISTRY OPT_HELP
 	  "\n"
 	  "example: imgfs index --json app.tar\n" },
 	{ "layers",
 	  "imgfs layers [-q|-v] [-h|--human-readable] [--json] [--rebuild]\n"
 	  "             [--image NAME[:TAG]] [--platform P] [--index PATH]\n"
-	  "             [--cache-dir DIR] [--estimate-compressed] IMAGE...\n",
+	  "             [--cache-dir DIR] [--estimate-compressed] [--tls-verify=false]\n"
+	  "             [--creds USER:PASS] IMAGE...\n",
 	  "\n"
 	  "Prints one row per layer, base first, numbered from 0: digest, stored size,\n"
 	  "uncompressed size, content (its regular files' bytes), tar entries,\n"
@@ -96,7 +101,7 @@ static const struct usage usages[] = {
 	  OPT_VERBOSE
 	  "  -h, --human-readable  sizes as 1.5 KiB, 12.3 MiB (here -h is not --help)\n"
 	  "  --json              one JSON object instead of text (imgfs(1), JSON OUTPUT)\n"
-	  OPT_REBUILD OPT_IMAGE OPT_PLATFORM OPT_INDEX OPT_CACHE OPT_HELP
+	  OPT_REBUILD OPT_IMAGE OPT_PLATFORM OPT_INDEX OPT_CACHE OPT_REGISTRY OPT_HELP
 	  "\n"
 	  "example: imgfs layers --json app.tar | jq '.layers[].size'\n" },
 	{ "check",
@@ -194,7 +199,9 @@ static const char global_text[] =
 	"       imgfs --help | --version\n"
 	"\n"
 	"IMAGE: a docker save / podman save tarball, an OCI archive or layout directory,\n"
-	"or a plain rootfs tar; any compression.  The merged tree is mounted read-only.\n"
+	"or a plain rootfs tar; any compression; - (standard input), a pipe or FIFO;\n"
+	"docker-daemon:NAME[:TAG] ($DOCKER_HOST) or podman:NAME[:TAG] (the Engine API).\n"
+	"The merged tree is mounted read-only.\n"
 	"Virtual xattrs: user.imgfs.size, .files, .layer, .layers, .created_by, .wasted;\n"
 	"hidden view: MOUNTPOINT/.imgfs/layers/N and .imgfs/hidden/N.  See imgfs(1).\n"
 	"imgfs help COMMAND: what COMMAND does, its options one line each, an example.\n"

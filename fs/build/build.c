@@ -13,6 +13,7 @@
 #include "build/estimate_i.h"
 #include "build/layer_i.h"
 #include "format/manifest_i.h"
+#include "format/registry_i.h"
 #include "format/source_i.h"
 #include "store/schema_i.h"
 #include "util/err_i.h"
@@ -382,12 +383,24 @@ static int build_into(struct imgfs_build *b, const struct imgfs_opts *o, const c
 
 	memset(&desc, 0, sizeof(desc));
 	memset(&prev, 0, sizeof(prev));
-	rc = imgfs_source_open(&src, o->image, spool, o->max_ratio, b->db, b->err);
+	if (imgfs_registry_is_ref(o->image)) {
+		/* the registry's blobs, digest-checked, as an oci-archive */
+		memset(&src, 0, sizeof(src));
+		src.fd = -1;
+		rc = imgfs_registry_save(o, spool, b->err);
+		if (rc == 0)
+			rc = imgfs_source_open_tar(&src, o->image, spool, b->db, b->err);
+	} else {
+		rc = imgfs_source_open(&src, o->image, spool, o->max_ratio, b->db, b->err);
+	}
 	if (rc)
 		goto out;
 	b->image = src.path;
 	imgfs_source_reader(&src, &rd);
-	rc = imgfs_manifest_parse(&desc, &rd, o->image_name, o->platform, b->err);
+	/* a registry's index was resolved to one platform's manifest already
+	 * (registry.c): the archive it wrote holds that one alone */
+	rc = imgfs_manifest_parse(&desc, &rd, o->image_name,
+				  imgfs_registry_is_ref(o->image) ? NULL : o->platform, b->err);
 	if (rc == -ENOMSG) {
 		/* A plain filesystem tar (docker export, a bare layer) -- unless
 		 * it holds what only image archives hold: then it is an image

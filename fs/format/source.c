@@ -18,6 +18,7 @@
 #include "util/guard_i.h"
 #include "util/path_i.h"
 #include "store/schema_i.h"
+#include "format/daemon_i.h"
 #include "format/tarhdr_i.h"
 
 const char *imgfs_sniff_compression(const unsigned char *p, size_t len)
@@ -59,6 +60,29 @@ static int support_filters(struct archive *a)
 	return 0;
 }
 
+/* 1 when the error of A says its input ended too soon (libarchive's
+ * "Truncated tar archive", "truncated gzip input", ...). */
+static int truncated(struct archive *a)
+{
+	const char *m = archive_error_string(a);
+
+	return m && strcasestr(m, "truncated") != NULL;
+}
+
+/* Our name of the libarchive filter CODE, for the index's meta table. */
+static const char *filter_name(int code)
+{
+	switch (code) {
+	case ARCHIVE_FILTER_GZIP: return "gzip";
+	case ARCHIVE_FILTER_ZSTD: return "zstd";
+	case ARCHIVE_FILTER_XZ: return "xz";
+	case ARCHIVE_FILTER_LZMA: return "lzma";
+	case ARCHIVE_FILTER_BZIP2: return "bzip2";
+	case ARCHIVE_FILTER_LZ4: return "lz4";
+	default: return "none";
+	}
+}
+
 /* Decompresses the whole outer file into SPOOL with libarchive's raw
  * format, so members can be read with pread afterwards. */
 static int spool_outer(struct imgfs_source *s, const char *spool)
@@ -66,7 +90,7 @@ static int spool_outer(struct imgfs_source *s, const char *spool)
 	struct archive *a = archive_read_new();
 	struct archive_entry *e;
 	char *buf = NULL;
-	int out = -1, rc = 0;
+	int out = -1, rc = 0, r = ARCHIVE_OK;
 	uint64_t total = 0;
 	const size_t bufsz = 1 << 20;
 
@@ -81,9 +105,16 @@ static int spool_outer(struct imgfs_source *s, const char *spool)
 	}
 	archive_read_support_format_raw(a);
 	if (archive_read_open_fd(a, s->fd, 1 << 16) != ARCHIVE_OK ||
-	    archive_read_next_header(a, &e) != ARCHIVE_OK) {
-		rc = imgfs_errf(s->err, -EINVAL, 1, "%s: cannot decompress: %s", s->path,
-				archive_error_string(a));
+	    (r = archive_read_next_header(a, &e)) != ARCHIVE_OK) {
+		if (s->stream && (r == ARCHIVE_EOF || archive_filter_bytes(a, -1) == 0))
+			rc = imgfs_errf(s->err, -EINVAL, 1, "%s: the stream is empty", s->path);
+		else if (s->stream && truncated(a))
+			rc = imgfs_errf(s->err, -EINVAL, 1, "%s: the stream ended early: %s", s->path,
+					archive_error_string(a));
+		else
+			rc = imgfs_errf(s->err, -EINVAL, 1, "%s: cannot %s: %s", s->path,
+					s->stream ? "read the stream" : "decompress",
+					archive_error_string(a));
 		goto out;
 	}
 	out = open(spool, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
@@ -96,6 +127,11 @@ static int spool_outer(struct imgfs_source *s, const char *spool)
 
 		if (n == 0)
 			break;
+		if (n < 0 && s->stream && truncated(a)) {
+			rc = imgfs_errf(s->err, -EINVAL, 1, "%s: the stream ended early: %s", s->path,
+					archive_error_string(a));
+			goto out;
+		}
 		if (n < 0) {
 			rc = imgfs_errf(s->err, -EINVAL, 1, "%s: corrupt %s stream at byte %lld: %s",
 					s->path, s->outer_filter,
@@ -116,6 +152,13 @@ static int spool_outer(struct imgfs_source *s, const char *spool)
 					strerror(errno));
 			goto out;
 		}
+	}
+	if (s->stream) {
+		if (total == 0) {
+			rc = imgfs_errf(s->err, -EINVAL, 1, "%s: the stream is empty", s->path);
+			goto out;
+		}
+		s->outer_filter = filter_name(archive_filter_code(a, 0));
 	}
 	close(s->fd);
 	s->fd = open(spool, O_RDONLY | O_CLOEXEC);
@@ -354,6 +397,11 @@ static int scan_members(struct imgfs_source *s)
 		r = archive_read_next_header(a, &e);
 		if (r == ARCHIVE_EOF)
 			break;
+		if ((r == ARCHIVE_FATAL || r == ARCHIVE_RETRY) && s->stream && truncated(a)) {
+			rc = imgfs_errf(s->err, -EINVAL, 1, "%s: the stream ended early: %s", s->path,
+					archive_error_string(a));
+			goto out;
+		}
 		if (r == ARCHIVE_FATAL || r == ARCHIVE_RETRY) {
 			rc = imgfs_errf(s->err, -EINVAL, 1, "%s: %s%s", s->path,
 					n ? "damaged tar: " : "not a container image (tar or OCI layout): ",
@@ -404,6 +452,46 @@ out:
 	return rc;
 }
 
+int imgfs_source_is_stream(const char *path)
+{
+	struct stat st;
+
+	if (strcmp(path, "-") == 0)
+		return 1;
+	return stat(path, &st) == 0 && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode);
+}
+
+/* Reads the plain tar at TAR (a spool this build wrote) as the image NAME. */
+static int open_plain(struct imgfs_source *s, const char *tar, const char *name)
+{
+	struct stat st;
+
+	s->fd = open(tar, O_RDONLY | O_CLOEXEC);
+	if (s->fd < 0 || fstat(s->fd, &st) != 0)
+		return imgfs_errf(s->err, -errno, 0, "%s: %s", tar, strerror(errno));
+	s->tar_path = strdup(tar);
+	if (!s->tar_path)
+		return imgfs_errf(s->err, -ENOMEM, 0, "out of memory");
+	s->tar_size = (uint64_t)st.st_size;
+	if (s->tar_size == 0)
+		return imgfs_errf(s->err, -EINVAL, 1, "%s: empty image", name);
+	return scan_members(s);
+}
+
+int imgfs_source_open_tar(struct imgfs_source *s, const char *name, const char *tar,
+			  sqlite3 *db, struct imgfs_err *err)
+{
+	memset(s, 0, sizeof(*s));
+	s->fd = -1;
+	s->db = db;
+	s->err = err;
+	s->outer_filter = "none";
+	s->path = strdup(name);
+	if (!s->path)
+		return imgfs_errf(err, -ENOMEM, 0, "out of memory");
+	return open_plain(s, tar, name);
+}
+
 int imgfs_source_open(struct imgfs_source *s, const char *path, const char *spool,
 		      uint64_t max_ratio, sqlite3 *db, struct imgfs_err *err)
 {
@@ -417,6 +505,39 @@ int imgfs_source_open(struct imgfs_source *s, const char *path, const char *spoo
 	s->err = err;
 	s->max_ratio = max_ratio;
 	s->outer_filter = "none";
+	if (imgfs_daemon_is_ref(path)) {
+		int rc;
+
+		s->path = strdup(path);
+		if (!s->path)
+			return imgfs_errf(err, -ENOMEM, 0, "out of memory");
+		rc = imgfs_daemon_save(path, spool, err);
+		if (rc)
+			return rc;
+		return open_plain(s, spool, path);
+	}
+	if (imgfs_source_is_stream(path)) {
+		int rc;
+
+		/* read once, front to back, into SPOOL (decompressed on the
+		 * way): the members are read with pread afterwards */
+		s->stream = 1;
+		s->path = strdup(path);
+		if (!s->path)
+			return imgfs_errf(err, -ENOMEM, 0, "out of memory");
+		/* a FIFO's open waits for its writer, as cat's would */
+		s->fd = strcmp(path, "-") == 0 ? dup(STDIN_FILENO) : open(path, O_RDONLY | O_CLOEXEC);
+		if (s->fd < 0)
+			return imgfs_errf(err, -errno, 1, "%s: %s", path, strerror(errno));
+		/* an image typed on a keyboard is a mistake, not a wait */
+		if (isatty(s->fd))
+			return imgfs_errf(err, -EINVAL, 1, "%s: a terminal, not an image: pipe one in "
+					  "(docker save IMAGE | imgfs mount - MNT)", path);
+		rc = spool_outer(s, spool);
+		if (rc)
+			return rc;
+		return scan_members(s);
+	}
 	real = realpath(path, NULL);
 	if (!real)
 		return imgfs_errf(err, -errno, 1, "%s: %s", path, strerror(errno));

@@ -36,7 +36,13 @@ struct imgfs_source {
 	size_t n_dir;
 	struct imgfs_err *err;
 	uint64_t max_ratio;  /* bomb ratio for the spool, 0: IMGFS_BOMB_RATIO */
+	int stream;        /* read once from a pipe, FIFO or standard input */
 };
+
+/* 1 when PATH is read as a stream: "-" (standard input) or a path that is
+ * no regular file or directory (a pipe, a FIFO, /dev/fd/N of a process
+ * substitution). */
+int imgfs_source_is_stream(const char *path);
 
 /* A libarchive reader over region R (tar, any compression, or empty).
  * Free with imgfs_region_archive_free.  NULL when out of memory
@@ -77,13 +83,20 @@ int imgfs_region_hash_finish(const struct imgfs_region *r, struct imgfs_region_h
  * memory.  Free with imgfs_region_archive_free. */
 struct archive *imgfs_region_stream(const struct imgfs_region *r, struct imgfs_region_hash *h);
 
-/* Opens the image at PATH.  A compressed outer tar is decompressed once into
- * SPOOL (a path the caller owns and removes on failure), which then stands in
- * for the image.  Member names are recorded in a temp table of DB.
+/* Opens the image at PATH.  A compressed outer tar, a stream (see
+ * imgfs_source_is_stream) and an image of the Docker Engine
+ * (imgfs_daemon_is_ref) are written once into SPOOL (decompressed; a path
+ * the caller owns and removes on failure), which then stands in for the
+ * image.  Member names are recorded in a temp table of DB.
  * Returns 0 or a negative errno with ERR set. */
 int imgfs_source_open(struct imgfs_source *s, const char *path, const char *spool,
 		      uint64_t max_ratio, sqlite3 *db, struct imgfs_err *err);
 void imgfs_source_close(struct imgfs_source *s);
+
+/* Opens the plain tar TAR (a spool the caller wrote: a registry image) as
+ * the image NAME. */
+int imgfs_source_open_tar(struct imgfs_source *s, const char *name, const char *tar,
+			  sqlite3 *db, struct imgfs_err *err);
 
 /* Finds member NAME, following member symlinks and hardlinks inside the
  * archive.  Returns 0, -ENOENT, or -ELOOP/-EINVAL (ERR set) for bad links. */

@@ -11,12 +11,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "build/build_i.h"
+#include "format/daemon_i.h"
+#include "format/registry_i.h"
+#include "format/source_i.h"
 #include "index/leftovers_i.h"
 #include "pkg/attribute_i.h"
 #include "read/pin_i.h"
@@ -81,11 +85,71 @@ static uint64_t fingerprint(const char *path, const struct stat *st)
 struct identity {
 	char image[PATH_MAX];
 	char key[PATH_MAX + 512]; /* path, size, mtime, ctime, inode, fingerprint, options */
+	int stream;               /* none: a stream is read once, indexed each time */
+	int offline;              /* the registry or engine is unreachable: KEY is
+				   * unknown, the last index of the reference will do */
+	struct imgfs_err why;     /* why, when OFFLINE */
 };
+
+/* The Engine's image ID is the identity of a docker-daemon: or podman:
+ * image (one small GET: a second mount of it reads no layer); a stream
+ * has none, its key is unique to this build. */
+static int identity_special(const struct imgfs_opts *o, struct identity *id,
+			    struct imgfs_err *err)
+{
+	struct timespec ts;
+
+	if (strlen(o->image) >= sizeof(id->image))
+		return imgfs_errf(err, -ENAMETOOLONG, 1, "%s: name too long", o->image);
+	strcpy(id->image, o->image);
+	if (imgfs_registry_is_ref(o->image)) {
+		char digest[256];
+		int rc = imgfs_registry_digest(o, digest, sizeof(digest), &id->why);
+
+		if (rc == -ECONNREFUSED) {
+			id->offline = 1;
+			return 0;
+		}
+		if (rc) {
+			*err = id->why;
+			return rc;
+		}
+		snprintf(id->key, sizeof(id->key), "v%d|registry|%s|%s|%s|%s", IMGFS_SCHEMA_VERSION,
+			 o->image, digest, o->image_name ? o->image_name : "",
+			 o->platform ? o->platform : "");
+		return 0;
+	}
+	if (imgfs_daemon_is_ref(o->image)) {
+		char iid[256], sock[PATH_MAX];
+		int rc = imgfs_daemon_image_id(o->image, iid, sizeof(iid), sock, sizeof(sock), &id->why);
+
+		if (rc == -ECONNREFUSED) {
+			id->offline = 1;
+			return 0;
+		}
+		if (rc) {
+			*err = id->why;
+			return rc;
+		}
+		snprintf(id->key, sizeof(id->key), "v%d|daemon|%s|%s|%s|%s|%s", IMGFS_SCHEMA_VERSION,
+			 sock, o->image, iid, o->image_name ? o->image_name : "",
+			 o->platform ? o->platform : "");
+		return 0;
+	}
+	id->stream = 1;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	snprintf(id->key, sizeof(id->key), "v%d|stream|%d|%lld.%09ld", IMGFS_SCHEMA_VERSION,
+		 (int)getpid(), (long long)ts.tv_sec, ts.tv_nsec);
+	return 0;
+}
 
 static int identity_of(const struct imgfs_opts *o, struct identity *id, struct imgfs_err *err)
 {
 	struct stat st;
+
+	if (imgfs_daemon_is_ref(o->image) || imgfs_registry_is_ref(o->image) ||
+	    imgfs_source_is_stream(o->image))
+		return identity_special(o, id, err);
 
 	if (!realpath(o->image, id->image)) {
 		int e = errno;
@@ -113,6 +177,26 @@ static int identity_of(const struct imgfs_opts *o, struct identity *id, struct i
 		 (unsigned long long)fingerprint(id->image, &st),
 		 o->image_name ? o->image_name : "", o->platform ? o->platform : "");
 	return 0;
+}
+
+/* Removes the files of stream indexes (stream-PID-*) in DIR whose process
+ * is gone (a SIGKILL during the build; a mount removes its own at once). */
+static void sweep_dead_streams(const char *dir)
+{
+	char pat[PATH_MAX + 32];
+	glob_t g;
+	size_t i;
+
+	if ((size_t)snprintf(pat, sizeof(pat), "%s/stream-*", dir) >= sizeof(pat) ||
+	    strpbrk(dir, "*?[\\") || glob(pat, GLOB_NOSORT, NULL, &g) != 0)
+		return;
+	for (i = 0; i < g.gl_pathc; i++) {
+		long pid = strtol(g.gl_pathv[i] + strlen(dir) + strlen("/stream-"), NULL, 10);
+
+		if (pid > 0 && kill((pid_t)pid, 0) != 0 && errno == ESRCH)
+			unlink(g.gl_pathv[i]);
+	}
+	globfree(&g);
 }
 
 /* The default index path: $XDG_CACHE_HOME/imgfs/<name>-<hash>.db, the hash
@@ -145,6 +229,15 @@ static int default_index_path(const struct imgfs_opts *o, const struct identity 
 		}
 		if (mkdir(dir, 0755) != 0 && errno != EEXIST)
 			return imgfs_errf(err, -errno, 0, "%s: %s", dir, strerror(errno));
+	}
+	if (id->stream) {
+		/* unique, and named by its process: what a killed one left is
+		 * swept by the next stream's build */
+		sweep_dead_streams(dir);
+		if ((size_t)snprintf(out, len, "%s/stream-%d-%016llx.db", dir, (int)getpid(),
+				     (unsigned long long)imgfs_fnv64(h, id->key, strlen(id->key))) >= len)
+			return imgfs_errf(err, -ENAMETOOLONG, 0, "%s: index path too long", dir);
+		return 0;
 	}
 	base = base ? base + 1 : id->image;
 	for (i = 0; base[i] && i < sizeof(name) - 1; i++)
@@ -203,7 +296,10 @@ static int index_fresh(const char *path, const struct identity *id, int want_est
 		goto out;
 	if (sqlite3_step(q) != SQLITE_ROW)
 		goto out;
-	if (!sqlite3_column_text(q, 0) || strcmp((const char *)sqlite3_column_text(q, 0), id->key))
+	/* offline, the last index of the reference: whatever it was built from */
+	if (!sqlite3_column_text(q, 0) ||
+	    (id->offline ? strncmp((const char *)sqlite3_column_text(q, 0), id->key, strlen(id->key))
+			 : strcmp((const char *)sqlite3_column_text(q, 0), id->key)))
 		goto out;
 	if (sqlite3_column_int(q, 1) != 1 || sqlite3_column_int(q, 6) != IMGFS_SCHEMA_VERSION)
 		goto out;
@@ -389,6 +485,12 @@ int imgfs_index_prepare(const struct imgfs_opts *o, struct imgfs_build_info *inf
 		if (rc)
 			goto out;
 	}
+	if (id->stream && !o->index_path) {
+		/* a unique name: no other build can want it, nothing to lock */
+		info->temporary = 1;
+		rc = build(o, info->index_path, id, info, err);
+		goto out;
+	}
 	/* Two mounts of one image at once: the second waits for the first's
 	 * build and then finds the index fresh. */
 	snprintf(lock, sizeof(lock), "%s.lock", info->index_path);
@@ -399,6 +501,23 @@ int imgfs_index_prepare(const struct imgfs_opts *o, struct imgfs_build_info *inf
 	}
 	if (flock(lfd, LOCK_EX) != 0) {
 		rc = imgfs_errf(err, -errno, 0, "%s: %s", lock, strerror(errno));
+		goto out;
+	}
+	if (id->offline) {
+		/* the key's prefix names the reference; the digest is unknown */
+		if (imgfs_registry_is_ref(o->image))
+			snprintf(id->key, sizeof(id->key), "v%d|registry|%s|", IMGFS_SCHEMA_VERSION, o->image);
+		else
+			snprintf(id->key, sizeof(id->key), "v%d|daemon|", IMGFS_SCHEMA_VERSION);
+		if (o->force || !index_fresh(info->index_path, id, o->estimate_compressed, info, kept)) {
+			*err = id->why; /* nothing to fall back on */
+			rc = -ECONNREFUSED;
+			goto out;
+		}
+		info->reused = 1;
+		info->offline = 1;
+		snprintf(info->offline_why, sizeof(info->offline_why), "%s", id->why.msg);
+		rc = 0;
 		goto out;
 	}
 	if (!o->force && index_fresh(info->index_path, id, o->estimate_compressed, info, kept)) {
@@ -416,4 +535,19 @@ out:
 	free(kept);
 	info->seconds = now() - t0;
 	return rc;
+}
+
+void imgfs_index_discard(const struct imgfs_opts *o, const struct imgfs_build_info *info)
+{
+	const char *base = strrchr(info->index_path, '/');
+	char beside[PATH_MAX + 8];
+
+	if (!info->temporary)
+		return;
+	unlink(info->index_path);
+	imgfs_leftovers_sweep(info->index_path, NULL, NULL);
+	/* a --cache-dir holds its content cache under the index's name */
+	if (o->cache_dir && (size_t)snprintf(beside, sizeof(beside), "%s/%s", o->cache_dir,
+					      base ? base + 1 : info->index_path) < sizeof(beside))
+		imgfs_leftovers_sweep(beside, NULL, NULL);
 }

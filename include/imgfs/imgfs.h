@@ -37,6 +37,8 @@ struct imgfs_opts {
 	int timing;             /* print each build phase's elapsed time on stderr */
 	uint64_t max_ratio;     /* decompression-bomb ratio; 0: the default (1024) */
 	int estimate_compressed; /* gzip each uncompressed layer for its registry size */
+	int tls_verify;         /* docker://: -1 --tls-verify=false, else verify */
+	const char *creds;      /* docker://: --creds USER:PASS, or NULL */
 	/* Called now and then while a build reads the image (not more than
 	 * ten times a second), and once as each step after the reading
 	 * begins.  May be NULL. */
@@ -52,6 +54,11 @@ struct imgfs_build_info {
 	uint64_t layers;
 	uint64_t inodes;        /* inodes in the merged tree, root included */
 	uint64_t entries;       /* tar entries read over all layers */
+	int temporary;          /* 1: the index of a stream without --index: remove it
+				 * with imgfs_index_discard once opened */
+	int offline;            /* 1: the registry or engine was unreachable (OFFLINE_WHY):
+				 * the last index of the reference was reused */
+	char offline_why[1024];
 	char index_path[4096];
 };
 
@@ -60,6 +67,12 @@ struct imgfs_build_info {
  * place.  Fills INFO.  Returns 0 or a negative errno with ERR set. */
 int imgfs_index_prepare(const struct imgfs_opts *o, struct imgfs_build_info *info,
 			struct imgfs_err *err);
+
+/* Removes the index INFO names and its content cache and spool when it is
+ * temporary (a stream's, without --index); nothing otherwise.  A mount
+ * calls it once imgfs_fs_open holds them open: the mount keeps reading
+ * them, and nothing is left once it ends, however it ends. */
+void imgfs_index_discard(const struct imgfs_opts *o, const struct imgfs_build_info *info);
 
 /* Removes the files of the build in progress (the temporary index, its
  * content cache and spool).  Async-signal-safe: for the command's SIGINT,
