@@ -37,8 +37,8 @@ static const struct usage usages[] = {
 	{ "mount",
 	  "imgfs mount [-f|-d] [-q|-v] [-o OPTS] [--image NAME[:TAG]] [--platform P]\n"
 	  "            [--index PATH] [--cache-dir DIR] [--rebuild]\n"
-	  "            [--estimate-compressed] [--tls-verify=false] [--creds USER:PASS]\n"
-	  "            IMAGE... MOUNTPOINT\n"
+	  "            [--estimate-compressed] [--tls-verify=false]\n"
+	  "            [--creds USER:PASS] IMAGE... MOUNTPOINT\n"
 	  "imgfs IMAGE MOUNTPOINT [-o OPTS]    (mount helper: mount -t fuse.imgfs)\n",
 	  "\n"
 	  "Builds or reuses the index of IMAGE and mounts its merged tree read-only on\n"
@@ -71,8 +71,8 @@ static const struct usage usages[] = {
 	{ "index",
 	  "imgfs index [-q|-v] [--json] [--rebuild] [--image NAME[:TAG]]\n"
 	  "            [--platform P] [--index PATH] [--cache-dir DIR]\n"
-	  "            [--estimate-compressed] [--tls-verify=false] [--creds USER:PASS]\n"
-	  "            IMAGE\n",
+	  "            [--estimate-compressed] [--tls-verify=false]\n"
+	  "            [--creds USER:PASS] IMAGE\n",
 	  "\n"
 	  "Builds the index of IMAGE, or finds a fresh one, and prints its path, whether\n"
 	  "it was built or reused, the time taken, and its layers, tar entries, inodes.\n"
@@ -86,8 +86,8 @@ static const struct usage usages[] = {
 	{ "layers",
 	  "imgfs layers [-q|-v] [-h|--human-readable] [--json] [--rebuild]\n"
 	  "             [--image NAME[:TAG]] [--platform P] [--index PATH]\n"
-	  "             [--cache-dir DIR] [--estimate-compressed] [--tls-verify=false]\n"
-	  "             [--creds USER:PASS] IMAGE...\n",
+	  "             [--cache-dir DIR] [--estimate-compressed]\n"
+	  "             [--tls-verify=false] [--creds USER:PASS] IMAGE...\n",
 	  "\n"
 	  "Prints one row per layer, base first, numbered from 0: digest, stored size,\n"
 	  "uncompressed size, content (its regular files' bytes), tar entries,\n"
