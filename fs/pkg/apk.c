@@ -21,6 +21,9 @@ static int apk_package(struct pkg_ctx *c, const char *name, const char *version,
 
 	if (rc)
 		return pkg_is_fatal(rc) ? rc : 0;
+	c->pkgs[pkg].location = strdup("/lib/apk/db/installed");
+	if (!c->pkgs[pkg].location)
+		return pkg_nomem(c);
 	return pkg_attribute(c, pkg, IMGFS_ROOT_INO, paths);
 }
 

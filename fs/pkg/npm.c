@@ -78,6 +78,19 @@ out:
 
 /* The package in directory ENT (DISPLAY: its name under node_modules),
  * named by its package.json through JSON.  Returns 0 or a fatal -errno. */
+/* P's location: its package directory DIR's path (none when it has no
+ * path that fits).  Returns 0 or a fatal -errno. */
+static int npm_location(struct pkg_ctx *c, struct pkg *p, uint64_t dir)
+{
+	char path[PKG_PATH_MAX + 1];
+	int rc = pkg_path_of(c, dir, path, sizeof(path));
+
+	if (rc)
+		return pkg_is_fatal(rc) ? rc : 0;
+	p->location = strdup(path);
+	return p->location ? 0 : pkg_nomem(c);
+}
+
 static int npm_package(struct pkg_ctx *c, sqlite3_stmt *json, const struct entry *ent,
 		       const char *display)
 {
@@ -114,6 +127,8 @@ static int npm_package(struct pkg_ctx *c, sqlite3_stmt *json, const struct entry
 	sqlite3_clear_bindings(json);
 	free(buf);
 	if (found)
+		rc = npm_location(c, &c->pkgs[pkg], ent->ino);
+	if (found && !rc)
 		rc = npm_walk(c, pkg, ent->ino);
 	return pkg_is_fatal(rc) ? rc : 0;
 }
