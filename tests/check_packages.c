@@ -763,6 +763,54 @@ START_TEST(graph_pip)
 }
 END_TEST
 
+/* Dependency fields and markers no tool wrote: nothing fails, names are
+ * what is between the separators, a marker that does not parse holds
+ * (the requirement is listed), nesting past DEPTH_MAX too. */
+START_TEST(graph_malformed)
+{
+	char deep[200] = "Name: deep\nRequires-Dist: a ; ";
+	size_t i;
+	const struct tu_entry e[] = {
+		D("var/"), D("var/lib/"), D("var/lib/dpkg/"),
+		F("var/lib/dpkg/status",
+		  "Package: odd\nStatus: install ok installed\nVersion: 1\n"
+		  "Depends:  , | ,(>= 1) , a:any|, ((, b (>> 2) c,|\n"
+		  "Provides: ,, (= 1)\n\n"
+		  "Package: a\nStatus: install ok installed\nVersion: 1\n\n"
+		  "Package: b\nStatus: install ok installed\nVersion: 1\nDepends: b\n"),
+		D("s/"), D("s/lib/"), D("s/lib/python3.7/"), D("s/lib/python3.7/site-packages/"),
+		D("s/lib/python3.7/site-packages/m-1.dist-info/"),
+		F("s/lib/python3.7/site-packages/m-1.dist-info/METADATA",
+		  "Name: m\nRequires-Dist: a ; python_version <\n"
+		  "Requires-Dist: b ; (python_version > '3' \n"
+		  "Requires-Dist: c ; python_version == '3.7' and\n"
+		  "Requires-Dist: d ; nosuchvar == '1'\n"
+		  "Requires-Dist: e ; 'x' in 'xyz' and 'q' not in 'xyz' and python_version ~= '3.6'\n"
+		  "Requires-Dist: f ; python_full_version >= '3.7.1'\n"
+		  "Requires-Dist: ; python_version > '3'\n"
+		  "Requires-Dist: [x] ; python_version > '3'\n"),
+		F("s/lib/python3.7/site-packages/m-1.dist-info/RECORD", ""),
+		D("s/lib/python3.7/site-packages/deep-1.dist-info/"),
+		F("s/lib/python3.7/site-packages/deep-1.dist-info/METADATA", deep),
+		F("s/lib/python3.7/site-packages/deep-1.dist-info/RECORD", ""),
+	};
+
+	for (i = 0; i < 40; i++)
+		strcat(deep, "(");
+	strcat(deep, "extra == 'x'\n");
+	rebuild(e, sizeof(e) / sizeof(e[0]));
+	/* a self-dependency is no edge */
+	ck_assert_str_eq(requires_of("odd"), "a b");
+	/* "((" names nothing: no requirement */
+	ck_assert_str_eq(missing_of("odd"), "");
+	ck_assert_str_eq(requires_of("b"), "");
+	ck_assert_str_eq(graph_of("b"), "1 - 0");
+	/* e holds; f does not (3.7.0: no patch level is known) */
+	ck_assert_str_eq(missing_of("m"), "a,b,c,d,e");
+	ck_assert_str_eq(missing_of("deep"), "a");
+}
+END_TEST
+
 static Suite *packages_suite(void)
 {
 	Suite *s = suite_create("packages");
@@ -782,6 +830,7 @@ static Suite *packages_suite(void)
 	tcase_add_test(t, graph_dpkg);
 	tcase_add_test(t, graph_why);
 	tcase_add_test(t, graph_pip);
+	tcase_add_test(t, graph_malformed);
 	suite_add_tcase(s, t);
 	return s;
 }
