@@ -143,7 +143,8 @@ static int whole(struct imgfs_fs *fs, const char *image, const char *index, int 
 		printf("%-7s %-32s %-24s %8s %13s %13s %-10s %7s\n", "MANAGER", "NAME", "VERSION",
 		       "FILES", "BYTES", "RETAINED", "LAYERS", "MISSING");
 	}
-	rc = imgfs_fs_packages_graph(fs, sort, roots_only, &t, print_pkg, &o, err);
+	rc = imgfs_fs_packages_graph(fs, sort, (roots_only ? IMGFS_PKG_ROOTS_ONLY : 0) |
+				     (json ? IMGFS_PKG_LISTS : 0), &t, print_pkg, &o, err);
 	if (rc)
 		return rc;
 	if (json)

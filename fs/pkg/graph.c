@@ -19,11 +19,13 @@
 
 #include "store/schema_i.h"
 
-/* Edges over the whole graph: 8 bytes each; a full Debian install has
- * about 60k packages and 300k edges.  A hostile database could ask for
- * far more (one name provided by every package, required by every
- * package); past this the graph is cut, with a warning. */
-#define GRAPH_EDGES_MAX 4000000u
+/* Edges over the whole graph: a full Debian install has about 60k
+ * packages and 300k edges.  A hostile database could ask for far more
+ * (one name provided by every package, required by every package: a
+ * 1.5 MB status file makes 6 million); each costs a row of pkgdep, about
+ * 6 us to write, so past this bound (some 6 s) the graph is cut, with a
+ * warning. */
+#define GRAPH_EDGES_MAX 1000000u
 /* Steps of the dominator iteration and of the claims' common dominators
  * (a step climbs one dominator tree edge): real graphs take a few per
  * node; a crafted one could make both quadratic.  About a second. */

@@ -90,7 +90,7 @@ static int db_fail(sqlite3 *db, struct imgfs_fs *fs, struct imgfs_err *err)
 	return -EIO;
 }
 
-static int packages(struct imgfs_fs *fs, enum imgfs_pkg_sort sort, int roots_only, int graph,
+static int packages(struct imgfs_fs *fs, enum imgfs_pkg_sort sort, int flags, int graph,
 		    struct imgfs_pkg_totals *t, imgfs_pkg_fn fn, void *ctx, struct imgfs_err *err)
 {
 	sqlite3 *db = NULL;
@@ -104,12 +104,12 @@ static int packages(struct imgfs_fs *fs, enum imgfs_pkg_sort sort, int roots_onl
 		goto out;
 	if (sqlite3_prepare_v2(db, totals_sql, -1, &tq, NULL) != SQLITE_OK ||
 	    sqlite3_step(tq) != SQLITE_ROW ||
-	    sqlite3_prepare_v2(db, packages_sql[sort == IMGFS_PKG_BY_RETAINED][!!roots_only], -1, &q,
+	    sqlite3_prepare_v2(db, packages_sql[sort == IMGFS_PKG_BY_RETAINED][!!(flags & IMGFS_PKG_ROOTS_ONLY)], -1, &q,
 			       NULL) != SQLITE_OK) {
 		rc = db_fail(db, fs, err);
 		goto out;
 	}
-	for (k = 0; graph && k < N_LISTS; k++)
+	for (k = 0; (flags & IMGFS_PKG_LISTS) && k < N_LISTS; k++)
 		if (sqlite3_prepare_v2(db, lists_sql[k], -1, &lq[k], NULL) != SQLITE_OK) {
 			rc = db_fail(db, fs, err);
 			goto out;
@@ -132,7 +132,7 @@ static int packages(struct imgfs_fs *fs, enum imgfs_pkg_sort sort, int roots_onl
 			p.root = sqlite3_column_int(q, 11);
 			p.retained_bytes = sqlite3_column_int64(q, 12);
 		}
-		for (k = 0; graph && k < N_LISTS; k++) {
+		for (k = 0; (flags & IMGFS_PKG_LISTS) && k < N_LISTS; k++) {
 			sqlite3_reset(lq[k]);
 			sqlite3_bind_int64(lq[k], 1, sqlite3_column_int64(q, 9));
 			if (sqlite3_step(lq[k]) != SQLITE_ROW) {
@@ -162,11 +162,11 @@ int imgfs_fs_packages(struct imgfs_fs *fs, struct imgfs_pkg_totals *t, imgfs_pkg
 	return packages(fs, IMGFS_PKG_BY_BYTES, 0, 0, t, fn, ctx, err);
 }
 
-int imgfs_fs_packages_graph(struct imgfs_fs *fs, enum imgfs_pkg_sort sort, int roots_only,
+int imgfs_fs_packages_graph(struct imgfs_fs *fs, enum imgfs_pkg_sort sort, int flags,
 			    struct imgfs_pkg_totals *t, imgfs_pkg_fn fn, void *ctx,
 			    struct imgfs_err *err)
 {
-	return packages(fs, sort, roots_only, 1, t, fn, ctx, err);
+	return packages(fs, sort, flags, 1, t, fn, ctx, err);
 }
 
 int imgfs_fs_packages_by_layer(struct imgfs_fs *fs, imgfs_pkg_layer_fn lfn, imgfs_pkg_fn pfn,

@@ -193,9 +193,12 @@ enum imgfs_pkg_sort {
 	IMGFS_PKG_BY_BYTES = 0,   /* most bytes first */
 	IMGFS_PKG_BY_RETAINED,    /* most retained bytes first */
 };
-/* imgfs_fs_packages() in order SORT with the graph's fields filled; only
- * the roots when ROOTS_ONLY. */
-int imgfs_fs_packages_graph(struct imgfs_fs *fs, enum imgfs_pkg_sort sort, int roots_only,
+/* Flags of imgfs_fs_packages_graph(). */
+#define IMGFS_PKG_ROOTS_ONLY 1    /* only the roots */
+#define IMGFS_PKG_LISTS 2         /* fill requires, required_by, missing_requires, retained */
+/* imgfs_fs_packages() in order SORT with the graph's fields filled (the
+ * lists only with IMGFS_PKG_LISTS: they cost four queries a package). */
+int imgfs_fs_packages_graph(struct imgfs_fs *fs, enum imgfs_pkg_sort sort, int flags,
 			    struct imgfs_pkg_totals *t, imgfs_pkg_fn fn, void *ctx,
 			    struct imgfs_err *err);
 
