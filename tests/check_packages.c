@@ -811,6 +811,32 @@ START_TEST(graph_malformed)
 }
 END_TEST
 
+/* apk's graph: D: tokens through P: names and p: provides (so:, cmd:),
+ * versions cut, "!" conflicts no edge, a missing one listed. */
+START_TEST(graph_apk)
+{
+	const struct tu_entry e[] = {
+		D("lib/"), D("lib/apk/"), D("lib/apk/db/"),
+		F("lib/apk/db/installed",
+		  "P:app\nV:1\nD:so:libc.musl-x86_64.so.1 cmd:sh busybox>=1.36 !conflicting gone=2\n"
+		  "F:usr\nR:app\n\n"
+		  "P:musl\nV:1.2\np:so:libc.musl-x86_64.so.1=1\nF:lib\nR:ld-musl\n\n"
+		  "P:busybox\nV:1.36\np:cmd:sh=1.36 cmd:ls\nD:musl\n\n"
+		  "P:conflicting\nV:1\n"),
+		D("usr/"), F("usr/app", "aa"), F("lib/ld-musl", "mmmm"),
+	};
+
+	rebuild(e, sizeof(e) / sizeof(e[0]));
+	ck_assert_str_eq(requires_of("app"), "busybox musl");
+	ck_assert_str_eq(missing_of("app"), "gone");
+	ck_assert_str_eq(requires_of("busybox"), "musl");
+	ck_assert_int_eq(one("SELECT root FROM pkg WHERE name = 'conflicting'"), 1);
+	/* app retains musl's bytes: only app's tree needs it */
+	ck_assert_str_eq(graph_of("app"), "1 - 6");
+	ck_assert_str_eq(graph_of("musl"), "0 app 4");
+}
+END_TEST
+
 static Suite *packages_suite(void)
 {
 	Suite *s = suite_create("packages");
@@ -831,6 +857,7 @@ static Suite *packages_suite(void)
 	tcase_add_test(t, graph_why);
 	tcase_add_test(t, graph_pip);
 	tcase_add_test(t, graph_malformed);
+	tcase_add_test(t, graph_apk);
 	suite_add_tcase(s, t);
 	return s;
 }

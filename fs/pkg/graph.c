@@ -1,7 +1,8 @@
 /* This file contains the package dependency graph: each requirement a
  * database lists resolved to the installed packages it names (dpkg: the
  * package or a provider of the name, each alternative of "a | b"; pip: the
- * PEP 503 name in the same site-packages directory), the roots (each
+ * PEP 503 name in the same site-packages directory; apk: a D: token's
+ * package or its p: providers), the roots (each
  * package of a strongly connected component no edge enters, and the dpkg
  * packages apt did not mark automatic), the dominator tree below a virtual
  * root above them all (Cooper, Harvey and Kennedy's iterative algorithm,
