@@ -837,6 +837,54 @@ START_TEST(graph_apk)
 }
 END_TEST
 
+/* npm's graph: dependencies and optionalDependencies resolved the way
+ * Node does, the nearest node_modules upward: a nested copy first, then
+ * the hoisted one; scoped names; a name nothing provides is missing. */
+START_TEST(graph_npm)
+{
+	const struct tu_entry e[] = {
+		D("app/"), D("app/node_modules/"), D("app/node_modules/a/"),
+		F("app/node_modules/a/package.json",
+		  "{\"name\": \"a\", \"dependencies\": {\"b\": \"^2\", \"@s/c\": \"1\"},"
+		  " \"optionalDependencies\": {\"fsevents\": \"*\"}, \"devDependencies\": {\"d\": \"1\"}}"),
+		F("app/node_modules/a/index.js", "a"),
+		D("app/node_modules/a/node_modules/"), D("app/node_modules/a/node_modules/b/"),
+		F("app/node_modules/a/node_modules/b/package.json", "{\"name\": \"b\", \"version\": \"2.0.0\"}"),
+		F("app/node_modules/a/node_modules/b/i.js", "bb"),
+		D("app/node_modules/b/"),
+		F("app/node_modules/b/package.json", "{\"name\": \"b\", \"version\": \"1.0.0\"}"),
+		F("app/node_modules/b/i.js", "bbbb"),
+		D("app/node_modules/@s/"), D("app/node_modules/@s/c/"),
+		F("app/node_modules/@s/c/package.json",
+		  "{\"name\": \"@s/c\", \"dependencies\": {\"b\": \"1\", \"top\": \"1\"}}"),
+		F("app/node_modules/@s/c/i.js", "cccccccc"),
+		D("app/node_modules/d/"), F("app/node_modules/d/package.json", "{\"name\": \"d\"}"),
+		D("node_modules/"), D("node_modules/top/"),
+		F("node_modules/top/package.json", "{\"name\": \"top\", \"dependencies\": [\"x\"]}"),
+	};
+
+	rebuild(e, sizeof(e) / sizeof(e[0]));
+	/* a's b is its nested 2.0.0; c's the hoisted 1.0.0; top from / */
+	ck_assert_str_eq(text_of("SELECT group_concat(v, ' ') FROM (SELECT q.name || '@' ||"
+				 " coalesce(q.version, '-') AS v FROM pkg p JOIN pkgdep e ON e.pkg = p.id"
+				 " JOIN pkg q ON q.id = e.dep WHERE p.name = ?1 ORDER BY 1)", "a"),
+			 "@s/c@- b@2.0.0");
+	ck_assert_str_eq(text_of("SELECT group_concat(v, ' ') FROM (SELECT q.name || '@' ||"
+				 " coalesce(q.version, '-') AS v FROM pkg p JOIN pkgdep e ON e.pkg = p.id"
+				 " JOIN pkg q ON q.id = e.dep WHERE p.name = ?1 ORDER BY 1)", "@s/c"),
+			 "b@1.0.0 top@-");
+	ck_assert_str_eq(missing_of("a"), "fsevents");
+	ck_assert_str_eq(requires_of("top"), "");
+	/* devDependencies are no edge: d is a root */
+	ck_assert_int_eq(one("SELECT root FROM pkg WHERE name = 'd'"), 1);
+	/* a retains the files (package.json included) of itself, its nested
+	 * b, @s/c, and the hoisted b and top that only @s/c requires: 304
+	 * bytes, the sum of those files' lengths above */
+	ck_assert_str_eq(graph_of("a"), "1 - 304");
+	ck_assert_str_eq(graph_of("top"), "0 @s/c 38"); /* its package.json: 38 bytes */
+}
+END_TEST
+
 static Suite *packages_suite(void)
 {
 	Suite *s = suite_create("packages");
@@ -858,6 +906,7 @@ static Suite *packages_suite(void)
 	tcase_add_test(t, graph_pip);
 	tcase_add_test(t, graph_malformed);
 	tcase_add_test(t, graph_apk);
+	tcase_add_test(t, graph_npm);
 	suite_add_tcase(s, t);
 	return s;
 }

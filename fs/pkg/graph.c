@@ -2,7 +2,8 @@
  * database lists resolved to the installed packages it names (dpkg: the
  * package or a provider of the name, each alternative of "a | b"; pip: the
  * PEP 503 name in the same site-packages directory; apk: a D: token's
- * package or its p: providers), the roots (each
+ * package or its p: providers; npm: the package directory Node would load,
+ * the name under the nearest node_modules upward), the roots (each
  * package of a strongly connected component no edge enters, and the dpkg
  * packages apt did not mark automatic), the dominator tree below a virtual
  * root above them all (Cooper, Harvey and Kennedy's iterative algorithm,
@@ -143,6 +144,12 @@ static int make_keys(struct graph *g)
 				return -ENOMEM;
 			name = g->names[i];
 		}
+		/* npm resolves by directory, not by name */
+		if (!strcmp(p->manager, "npm")) {
+			if (!p->location)
+				continue;
+			name = p->location;
+		}
 		if (add_key(g, &cap, p->manager, p->scope, name, i))
 			return -ENOMEM;
 		/* provides is "a\nb\n": cut in place into names */
@@ -213,6 +220,47 @@ static int add_edge(struct graph *g, size_t from, size_t to)
 	return 0;
 }
 
+/* Node's resolution of NAME (LEN bytes) required by the npm package in
+ * directory DIR: DIR/node_modules/NAME, then the same in each directory
+ * above (but those named node_modules), to the root.  The package found,
+ * or g->n. */
+static size_t npm_find(const struct graph *g, const char *dir, const char *name, size_t len)
+{
+	char path[2 * PKG_PATH_MAX + 2];
+	size_t dl = strlen(dir);
+
+	if (dl > PKG_PATH_MAX || len > PKG_PATH_MAX)
+		return g->n;
+	memcpy(path, dir, dl);
+	for (;;) {
+		const char *base;
+		size_t k, l;
+
+		while (dl > 1 && path[dl - 1] == '/')
+			dl--;
+		path[dl] = '\0';
+		base = strrchr(path, '/');
+		base = base ? base + 1 : path;
+		if (strcmp(base, "node_modules")) {
+			/* the root's is "/node_modules/NAME" */
+			size_t at = dl == 1 && path[0] == '/' ? 0 : dl;
+
+			l = at + (size_t)snprintf(path + at, sizeof(path) - at, "/node_modules/%.*s",
+						  (int)len, name);
+			k = find_key(g, "npm", 0, path, l);
+			if (k < g->n_keys)
+				return g->keys[k].pkg;
+			path[dl] = '\0';
+		}
+		if (dl <= 1)
+			return g->n;
+		while (dl > 0 && path[dl - 1] != '/')
+			dl--;
+		if (dl > 1)
+			dl--;
+	}
+}
+
 /* Package P's requirements ("a|b\nc\n") resolved: an edge to every
  * package installed under each alternative, a row of pkgmissing for each
  * group that names none ("a | b"). */
@@ -225,6 +273,16 @@ static int resolve_deps(struct graph *g, size_t p, sqlite3_stmt *miss)
 		size_t glen = strcspn(s, "\n"), found = 0;
 		const char *a = s, *end = s + glen;
 
+		while (a < end && !strcmp(pk->manager, "npm")) {
+			size_t alen = strcspn(a, "|\n"), q = pk->location ? npm_find(g, pk->location, a, alen) : g->n;
+
+			if (q < g->n) {
+				found++;
+				if (q != p && add_edge(g, p, q))
+					return -ENOMEM;
+			}
+			a += alen + (a[alen] == '|');
+		}
 		while (a < end) {
 			size_t alen = strcspn(a, "|\n"), k;
 
