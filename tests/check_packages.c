@@ -575,6 +575,10 @@ static const char dpkg_graph_status[] =
 	"Package: cyc2\nStatus: install ok installed\nVersion: 1\nArchitecture: amd64\n"
 	"Depends: cyc1\n\n"
 	"Package: orphan\nStatus: install ok installed\nVersion: 1\nArchitecture: amd64\n\n"
+	"Package: mcyc\nStatus: install ok installed\nVersion: 1\nArchitecture: amd64\n"
+	"Depends: acyc\n\n"
+	"Package: acyc\nStatus: install ok installed\nVersion: 1\nArchitecture: amd64\n"
+	"Recommends: mcyc\n\n"
 	"Package: gone\nStatus: deinstall ok config-files\nVersion: 2\n";
 
 /* libc and tool2 are manual (no mark, and "Auto-Installed: 0"); the
@@ -589,7 +593,8 @@ static const char dpkg_graph_states[] =
 	"Package: tool2\nArchitecture: amd64\nAuto-Installed: 0\n\n"
 	"Package: cyc1\nArchitecture: amd64\nAuto-Installed: 1\n\n"
 	"Package: cyc2\nArchitecture: amd64\nAuto-Installed: 1\n\n"
-	"Package: orphan\nArchitecture: amd64\nAuto-Installed: 1\n";
+	"Package: orphan\nArchitecture: amd64\nAuto-Installed: 1\n\n"
+	"Package: acyc\nArchitecture: amd64\nAuto-Installed: 1\n";
 
 static void dpkg_graph_image(void)
 {
@@ -599,7 +604,7 @@ static void dpkg_graph_image(void)
 		F("f/rec", "rrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrr"),
 		F("f/ab", "abababababababababababababababababababababababababababababababab"),
 		F("f/shared", "s"), F("f/tool2", "tt"), F("f/cyc1", "cccc"), F("f/cyc2", "dddddddd"),
-		F("f/orphan", "o"),
+		F("f/orphan", "o"), F("f/mcyc", "m"), F("f/acyc", "aa"),
 		D("var/"), D("var/lib/"), D("var/lib/dpkg/"), D("var/lib/dpkg/info/"),
 		D("var/lib/apt/"), F("var/lib/apt/extended_states", dpkg_graph_states),
 		F("var/lib/dpkg/status", dpkg_graph_status),
@@ -615,6 +620,8 @@ static void dpkg_graph_image(void)
 		F("var/lib/dpkg/info/cyc1.list", "/f/cyc1\n"),
 		F("var/lib/dpkg/info/cyc2.list", "/f/cyc2\n"),
 		F("var/lib/dpkg/info/orphan.list", "/f/orphan\n"),
+		F("var/lib/dpkg/info/mcyc.list", "/f/mcyc\n"),
+		F("var/lib/dpkg/info/acyc.list", "/f/acyc\n"),
 	};
 
 	rebuild(e, sizeof(e) / sizeof(e[0]));
@@ -635,11 +642,14 @@ START_TEST(graph_dpkg)
 	ck_assert_str_eq(missing_of("liba"), "");
 	ck_assert_int_eq(one("SELECT count(*) FROM pkg WHERE name = 'gone'"), 0);
 	/* roots: app and orphan (nothing requires them, orphan though
-	 * automatic), libc and tool2 (manual), cyc1 and cyc2 (a source
-	 * cycle); app's mark is for i386, not its amd64 */
+	 * automatic), libc, tool2 and mcyc (manual), cyc1 and cyc2 (a source
+	 * cycle); not acyc, in a source cycle with manual mcyc, which apt
+	 * would autoremove with it; app's mark is for i386, not its amd64 */
 	ck_assert_str_eq(text_of("SELECT group_concat(name, ' ') FROM (SELECT name FROM pkg"
 				 " WHERE root AND ?1 ORDER BY 1)", "1"),
-			 "app cyc1 cyc2 libc orphan tool2");
+			 "app cyc1 cyc2 libc mcyc orphan tool2");
+	ck_assert_str_eq(graph_of("acyc"), "0 mcyc 2");
+	ck_assert_str_eq(graph_of("mcyc"), "1 - 3");
 	ck_assert_int_eq(one("SELECT auto FROM pkg WHERE name = 'liba'"), 1);
 	ck_assert_int_eq(one("SELECT auto FROM pkg WHERE name = 'tool2'"), 0);
 	ck_assert_int_eq(one("SELECT auto FROM pkg WHERE name = 'app'"), 0);

@@ -291,9 +291,9 @@ def reach(starts, banned=None):
     return seen
 
 
-# a root: nothing outside its cycle (the packages it reaches that reach it
-# back) requires any of the cycle, or a dpkg package apt did not mark
-# automatic
+# a root: a dpkg package apt did not mark automatic, or a package of a
+# cycle (the packages it reaches that reach it back) that nothing outside
+# requires and that holds no such manual package
 reaches = [reach([i]) for i in range(n)]
 preds = [set() for _ in range(n)]
 for j in range(n):
@@ -302,7 +302,8 @@ for j in range(n):
 roots = set()
 for i, p in enumerate(pkgs):
     cycle = {j for j in reaches[i] if i in reaches[j]} | {i}
-    if all(preds[k] <= cycle for k in cycle) or (p["manager"] == "dpkg" and not p["auto"]):
+    manual = [k for k in cycle if pkgs[k]["manager"] == "dpkg" and not pkgs[k]["auto"]]
+    if (all(preds[k] <= cycle for k in cycle) and not manual) or (p["manager"] == "dpkg" and not p["auto"]):
         roots.add(i)
 claimers = {}
 for i, p in enumerate(pkgs):

@@ -3,9 +3,10 @@
  * package or a provider of the name, each alternative of "a | b"; pip: the
  * PEP 503 name in the same site-packages directory; apk: a D: token's
  * package or its p: providers; npm: the package directory Node would load,
- * the name under the nearest node_modules upward), the roots (each
- * package of a strongly connected component no edge enters, and the dpkg
- * packages apt did not mark automatic), the dominator tree below a virtual
+ * the name under the nearest node_modules upward), the roots (the dpkg
+ * packages apt did not mark automatic, and each package of a strongly
+ * connected component no edge enters and holding none of those), the
+ * dominator tree below a virtual
  * root above them all (Cooper, Harvey and Kennedy's iterative algorithm,
  * "A Simple, Fast Dominance Algorithm", 2001) and the retained bytes: a
  * regular file's bytes go to the nearest common dominator of the packages
@@ -361,10 +362,16 @@ static int make_csr(struct graph *g)
 	return 0;
 }
 
-/* The roots: each package of a strongly connected component no edge
- * enters from outside (Tarjan's algorithm, iterative: a chain of 200000
- * packages would overflow the stack), and the dpkg packages apt did not
- * mark automatic. */
+/* 1 for a dpkg package apt did not mark automatic. */
+static int manual(const struct pkg *p)
+{
+	return !strcmp(p->manager, "dpkg") && !p->autoinst;
+}
+
+/* The roots: the dpkg packages apt did not mark automatic, and each
+ * package of a strongly connected component no edge enters from outside
+ * and holding no such package (Tarjan's algorithm, iterative: a chain of
+ * 200000 packages would overflow the stack). */
 static int find_roots(struct graph *g)
 {
 	size_t n = g->n, i, sp = 0, cs = 0;
@@ -422,11 +429,14 @@ static int find_roots(struct graph *g)
 	for (i = 0; i < g->n_e; i++)
 		if (comp[g->e[i].from] != comp[g->e[i].to])
 			entered[comp[g->e[i].to]] = 1;
-	for (i = 0; i < n; i++) {
-		const struct pkg *p = &g->c->pkgs[i];
-
-		g->root[i] = !entered[comp[i]] || (!strcmp(p->manager, "dpkg") && !p->autoinst);
-	}
+	/* a source component holding a manual package is held by it: apt
+	 * autoremoves the rest of it with it (build-essential's cycle with
+	 * dpkg-dev, which apt installed for it); "entered" marks those too */
+	for (i = 0; i < n; i++)
+		if (manual(&g->c->pkgs[i]))
+			entered[comp[i]] = 1;
+	for (i = 0; i < n; i++)
+		g->root[i] = !entered[comp[i]] || manual(&g->c->pkgs[i]);
 	rc = 0;
 out:
 	free(idx);
