@@ -100,7 +100,7 @@ _imgfs() {
 		;;
 	packages)
 		[[ $cur == -* ]] && {
-			COMPREPLY=($(compgen -W '--json --by-layer --image --platform --index --cache-dir --help' -- "$cur"))
+			COMPREPLY=($(compgen -W '--json --by-layer --sort --why --removable --image --platform --index --cache-dir --help' -- "$cur"))
 			return
 		}
 		;;
@@ -116,7 +116,7 @@ _imgfs() {
 	for ((i = 2; i < cword; i++)); do
 		[[ ${words[i]} == -* ]] && continue
 		case ${words[i - 1]} in
-		-o | --output | --image | --platform | --index | --cache-dir | --ci-config) continue ;;
+		-o | --output | --image | --platform | --index | --cache-dir | --ci-config | --sort | --why) continue ;;
 		esac
 		args=$((args + 1))
 	done

@@ -1,8 +1,10 @@
 /* This file contains the tests of package attribution (fs/pkg/):
  * dpkg, pip (dist-info and egg-info), npm and apk databases in a small
  * two-layer image, paths through symlinked directories, files deleted by
- * the later layer, files claimed twice, directory owners, and databases
- * that are malformed but must not fail the index build. */
+ * the later layer, files claimed twice, directory owners, databases
+ * that are malformed but must not fail the index build, and the
+ * dependency graph: edges, markers, roots, dominators, retained bytes and
+ * the chains of --why. */
 #include "imgfs/imgfs.h"
 
 #include <check.h>
@@ -515,6 +517,384 @@ START_TEST(work_bound)
 }
 END_TEST
 
+/* A text from SQL with ?1 bound to ARG: "" without a row or for NULL. */
+static char *text_of(const char *sql, const char *arg)
+{
+	static char out[1024];
+	sqlite3_stmt *q;
+
+	out[0] = '\0';
+	ck_assert_msg(sqlite3_prepare_v2(db, sql, -1, &q, NULL) == SQLITE_OK, "%s: %s", sql,
+		      sqlite3_errmsg(db));
+	sqlite3_bind_text(q, 1, arg, -1, SQLITE_STATIC);
+	if (sqlite3_step(q) == SQLITE_ROW && sqlite3_column_text(q, 0))
+		snprintf(out, sizeof(out), "%s", (const char *)sqlite3_column_text(q, 0));
+	sqlite3_finalize(q);
+	return out;
+}
+
+/* The names package NAME requires, sorted, space-separated. */
+static char *requires_of(const char *name)
+{
+	return text_of("SELECT group_concat(n, ' ') FROM (SELECT q.name AS n FROM pkg p"
+		       " JOIN pkgdep e ON e.pkg = p.id JOIN pkg q ON q.id = e.dep WHERE p.name = ?1"
+		       " ORDER BY 1)", name);
+}
+
+static char *missing_of(const char *name)
+{
+	return text_of("SELECT group_concat(n, ',') FROM (SELECT m.name AS n FROM pkg p"
+		       " JOIN pkgmissing m ON m.pkg = p.id WHERE p.name = ?1 ORDER BY 1)", name);
+}
+
+/* "root idom retained_bytes" of package NAME ("-" for a NULL idom). */
+static char *graph_of(const char *name)
+{
+	return text_of("SELECT p.root || ' ' || coalesce(d.name, '-') || ' ' || p.retained_bytes"
+		       " FROM pkg p LEFT JOIN pkg d ON d.id = p.idom WHERE p.name = ?1", name);
+}
+
+/* Package sizes are powers of two, so that a retained sum names the files
+ * it counts. */
+static const char dpkg_graph_status[] =
+	"Package: app\nStatus: install ok installed\nVersion: 1\nArchitecture: amd64\n"
+	"Depends: liba (>= 1.0) | libb, virt, gone (>= 2), libc:any, nothing | nada\n"
+	"Recommends: rec\n\n"
+	"Package: liba\nStatus: install ok installed\nVersion: 1\nArchitecture: amd64\n\n"
+	"Package: libb\nStatus: install ok installed\nVersion: 1\nArchitecture: amd64\n\n"
+	"Package: provider\nStatus: install ok installed\nVersion: 1\nArchitecture: all\n"
+	"Provides: virt (= 1), other\n\n"
+	"Package: libc\nStatus: install ok installed\nVersion: 1\nArchitecture: amd64\n\n"
+	"Package: rec\nStatus: install ok installed\nVersion: 1\nArchitecture: amd64\n"
+	"Pre-Depends: shared\n\n"
+	"Package: shared\nStatus: install ok installed\nVersion: 1\nArchitecture: amd64\n\n"
+	"Package: tool2\nStatus: install ok installed\nVersion: 1\nArchitecture: amd64\n"
+	"Depends: shared\n\n"
+	"Package: cyc1\nStatus: install ok installed\nVersion: 1\nArchitecture: amd64\n"
+	"Depends: cyc2\n\n"
+	"Package: cyc2\nStatus: install ok installed\nVersion: 1\nArchitecture: amd64\n"
+	"Depends: cyc1\n\n"
+	"Package: orphan\nStatus: install ok installed\nVersion: 1\nArchitecture: amd64\n\n"
+	"Package: mcyc\nStatus: install ok installed\nVersion: 1\nArchitecture: amd64\n"
+	"Depends: acyc\n\n"
+	"Package: acyc\nStatus: install ok installed\nVersion: 1\nArchitecture: amd64\n"
+	"Recommends: mcyc\n\n"
+	"Package: gone\nStatus: deinstall ok config-files\nVersion: 2\n";
+
+/* libc and tool2 are manual (no mark, and "Auto-Installed: 0"); the
+ * others automatic, orphan too: nothing requires it, so it is a root. */
+static const char dpkg_graph_states[] =
+	"Package: liba\nArchitecture: amd64\nAuto-Installed: 1\n\n"
+	"Package: libb\nArchitecture: amd64\nAuto-Installed: 1\n\n"
+	"Package: provider\nArchitecture: amd64\nAuto-Installed: 1\n\n"
+	"Package: rec\nArchitecture: amd64\nAuto-Installed: 1\n\n"
+	"Package: shared\nArchitecture: amd64\nAuto-Installed: 1\n\n"
+	"Package: app\nArchitecture: i386\nAuto-Installed: 1\n\n"
+	"Package: tool2\nArchitecture: amd64\nAuto-Installed: 0\n\n"
+	"Package: cyc1\nArchitecture: amd64\nAuto-Installed: 1\n\n"
+	"Package: cyc2\nArchitecture: amd64\nAuto-Installed: 1\n\n"
+	"Package: orphan\nArchitecture: amd64\nAuto-Installed: 1\n\n"
+	"Package: acyc\nArchitecture: amd64\nAuto-Installed: 1\n";
+
+static void dpkg_graph_image(void)
+{
+	const struct tu_entry e[] = {
+		D("f/"), F("f/app", "1"), F("f/liba", "22"), F("f/libb", "4444"),
+		F("f/provider", "88888888"), F("f/libc", "cccccccccccccccc"),
+		F("f/rec", "rrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrr"),
+		F("f/ab", "abababababababababababababababababababababababababababababababab"),
+		F("f/shared", "s"), F("f/tool2", "tt"), F("f/cyc1", "cccc"), F("f/cyc2", "dddddddd"),
+		F("f/orphan", "o"), F("f/mcyc", "m"), F("f/acyc", "aa"),
+		D("var/"), D("var/lib/"), D("var/lib/dpkg/"), D("var/lib/dpkg/info/"),
+		D("var/lib/apt/"), F("var/lib/apt/extended_states", dpkg_graph_states),
+		F("var/lib/dpkg/status", dpkg_graph_status),
+		F("var/lib/dpkg/info/app.list", "/f/app\n"),
+		/* f/ab: claimed by liba and libb, both dominated by app */
+		F("var/lib/dpkg/info/liba.list", "/f/liba\n/f/ab\n"),
+		F("var/lib/dpkg/info/libb.list", "/f/libb\n/f/ab\n"),
+		F("var/lib/dpkg/info/provider.list", "/f/provider\n"),
+		F("var/lib/dpkg/info/libc.list", "/f/libc\n"),
+		F("var/lib/dpkg/info/rec.list", "/f/rec\n"),
+		F("var/lib/dpkg/info/shared.list", "/f/shared\n"),
+		F("var/lib/dpkg/info/tool2.list", "/f/tool2\n"),
+		F("var/lib/dpkg/info/cyc1.list", "/f/cyc1\n"),
+		F("var/lib/dpkg/info/cyc2.list", "/f/cyc2\n"),
+		F("var/lib/dpkg/info/orphan.list", "/f/orphan\n"),
+		F("var/lib/dpkg/info/mcyc.list", "/f/mcyc\n"),
+		F("var/lib/dpkg/info/acyc.list", "/f/acyc\n"),
+	};
+
+	rebuild(e, sizeof(e) / sizeof(e[0]));
+}
+
+/* dpkg's graph: alternatives, virtual names, qualifiers and versions,
+ * missing dependencies, Recommends and Pre-Depends, apt's marks, a cycle,
+ * and a dependency shared by two roots, retained by neither. */
+START_TEST(graph_dpkg)
+{
+	dpkg_graph_image();
+	/* both alternatives installed: both edges; virt: its provider */
+	ck_assert_str_eq(requires_of("app"), "liba libb libc provider rec");
+	ck_assert_str_eq(missing_of("app"), "gone,nothing | nada");
+	ck_assert_str_eq(requires_of("rec"), "shared");
+	ck_assert_str_eq(requires_of("cyc1"), "cyc2");
+	ck_assert_str_eq(requires_of("cyc2"), "cyc1");
+	ck_assert_str_eq(missing_of("liba"), "");
+	ck_assert_int_eq(one("SELECT count(*) FROM pkg WHERE name = 'gone'"), 0);
+	/* roots: app and orphan (nothing requires them, orphan though
+	 * automatic), libc, tool2 and mcyc (manual), cyc1 and cyc2 (a source
+	 * cycle); not acyc, in a source cycle with manual mcyc, which apt
+	 * would autoremove with it; app's mark is for i386, not its amd64 */
+	ck_assert_str_eq(text_of("SELECT group_concat(name, ' ') FROM (SELECT name FROM pkg"
+				 " WHERE root AND ?1 ORDER BY 1)", "1"),
+			 "app cyc1 cyc2 libc mcyc orphan tool2");
+	ck_assert_str_eq(graph_of("acyc"), "0 mcyc 2");
+	ck_assert_str_eq(graph_of("mcyc"), "1 - 3");
+	ck_assert_int_eq(one("SELECT auto FROM pkg WHERE name = 'liba'"), 1);
+	ck_assert_int_eq(one("SELECT auto FROM pkg WHERE name = 'tool2'"), 0);
+	ck_assert_int_eq(one("SELECT auto FROM pkg WHERE name = 'app'"), 0);
+	/* app: itself 1, liba 2, libb 4, provider 8, rec 32, their shared
+	 * f/ab 64; not libc (a root), not shared (tool2 needs it too) */
+	ck_assert_str_eq(graph_of("app"), "1 - 111");
+	ck_assert_str_eq(graph_of("liba"), "0 app 2");
+	ck_assert_str_eq(graph_of("libb"), "0 app 4");
+	ck_assert_str_eq(graph_of("rec"), "0 app 32");
+	ck_assert_str_eq(graph_of("shared"), "0 - 1");
+	ck_assert_str_eq(graph_of("tool2"), "1 - 2");
+	ck_assert_str_eq(graph_of("libc"), "1 - 16");
+	ck_assert_str_eq(graph_of("cyc1"), "1 - 4");
+	ck_assert_str_eq(graph_of("cyc2"), "1 - 8");
+	ck_assert_str_eq(text_of("SELECT location FROM pkg WHERE name = ?1", "app"),
+			 "/var/lib/dpkg/status");
+}
+END_TEST
+
+struct chains {
+	char text[1024];
+};
+
+static int add_chain(void *ctx, const struct imgfs_pkg_link *c, size_t n)
+{
+	struct chains *ch = ctx;
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		snprintf(ch->text + strlen(ch->text), sizeof(ch->text) - strlen(ch->text), "%s%s",
+			 i ? ">" : ch->text[0] ? " " : "", c[i].name);
+	return 0;
+}
+
+/* --why: the chains from each root, nearest first, none through another
+ * root; a root is its own chain; an unknown name matches nothing. */
+START_TEST(graph_why)
+{
+	struct imgfs_err err;
+	struct chains ch = { "" };
+	size_t found;
+
+	dpkg_graph_image();
+	ck_assert_int_eq(imgfs_fs_packages_why(fs, "shared", add_chain, &ch, &found, &err), 0);
+	ck_assert_str_eq(ch.text, "tool2>shared app>rec>shared");
+	ck_assert_int_eq(found, 1);
+	ch.text[0] = '\0';
+	ck_assert_int_eq(imgfs_fs_packages_why(fs, "dpkg:libc", add_chain, &ch, &found, &err), 0);
+	/* a root is its own chain; app requires it too */
+	ck_assert_str_eq(ch.text, "libc app>libc");
+	ch.text[0] = '\0';
+	ck_assert_int_eq(imgfs_fs_packages_why(fs, "nosuch", add_chain, &ch, &found, &err), 0);
+	ck_assert_int_eq(found, 0);
+	ck_assert_str_eq(ch.text, "");
+}
+END_TEST
+
+#define SITE "venv/lib/python3.9/site-packages/"
+#define OTHER "opt/lib/python3.12/site-packages/"
+
+/* pip's graph: markers for python 3.9 on x86_64 (numeric version order,
+ * platform, machine, extras), PEP 503 names, an egg's requires.txt, a
+ * missing requirement, and each site-packages directory its own scope. */
+START_TEST(graph_pip)
+{
+	const struct tu_entry e[] = {
+		D("venv/"), D("venv/lib/"), D("venv/lib/python3.9/"), D(SITE),
+		D(SITE "top-1.dist-info/"),
+		F(SITE "top-1.dist-info/METADATA",
+		  "Metadata-Version: 2.1\nName: top\nVersion: 1\n"
+		  "Requires-Dist: Dep_One (>=1.0)\n"
+		  "Requires-Dist: old ; python_version < \"3.8\"\n"
+		  "Requires-Dist: new ; python_version >= \"3.9\" and os_name == 'posix'\n"
+		  "Requires-Dist: tens ; python_version > \"3.10\"\n"
+		  "Requires-Dist: win ; sys_platform == \"win32\" or platform_system == 'Windows'\n"
+		  "Requires-Dist: x86[fast] ; platform_machine == \"x86_64\"\n"
+		  "Requires-Dist: arm ; platform_machine == \"aarch64\"\n"
+		  "Requires-Dist: testdep ; extra == \"test\"\n"
+		  "Requires-Dist: compat ; python_version ~= \"3.8\"\n"
+		  "Requires-Dist: absent\n"
+		  "Requires-Dist: egg\n"
+		  "\n"
+		  "Requires-Dist: body-text-is-no-header\n"),
+		F(SITE "top-1.dist-info/RECORD", "top.py,,\n"), F(SITE "top.py", "t"),
+		D(SITE "Dep.One-2.dist-info/"),
+		F(SITE "Dep.One-2.dist-info/METADATA", "Name: Dep.One\nVersion: 2\n"),
+		F(SITE "Dep.One-2.dist-info/RECORD", ""),
+#define DIST(n) D(SITE n "-1.dist-info/"), F(SITE n "-1.dist-info/METADATA", "Name: " n "\n"), \
+		F(SITE n "-1.dist-info/RECORD", "")
+		DIST("old"), DIST("new"), DIST("tens"), DIST("win"), DIST("x86"), DIST("arm"),
+		DIST("testdep"), DIST("compat"), DIST("plain"), DIST("never"), DIST("cond"),
+		DIST("body-text-is-no-header"),
+		D(SITE "egg-1.0-py3.9.egg-info/"),
+		F(SITE "egg-1.0-py3.9.egg-info/PKG-INFO", "Name: egg\nVersion: 1.0\n"),
+		F(SITE "egg-1.0-py3.9.egg-info/installed-files.txt", ""),
+		F(SITE "egg-1.0-py3.9.egg-info/requires.txt",
+		  "plain>=1\n\n[extra1]\nnever\n\n[:python_version < \"4\"]\ncond\n"),
+		D("opt/"), D("opt/lib/"), D("opt/lib/python3.12/"), D(OTHER),
+		D(OTHER "elsewhere-1.dist-info/"),
+		F(OTHER "elsewhere-1.dist-info/METADATA",
+		  "Name: elsewhere\nRequires-Dist: dep-one\nRequires-Dist: tens ; python_version > '3.10'\n"),
+		F(OTHER "elsewhere-1.dist-info/RECORD", ""),
+		D(OTHER "tens-1.dist-info/"), F(OTHER "tens-1.dist-info/METADATA", "Name: tens\n"),
+		F(OTHER "tens-1.dist-info/RECORD", ""),
+#undef DIST
+	};
+
+	rebuild(e, sizeof(e) / sizeof(e[0]));
+	ck_assert_str_eq(requires_of("top"), "Dep.One compat egg new x86");
+	ck_assert_str_eq(missing_of("top"), "absent");
+	ck_assert_str_eq(requires_of("egg"), "cond plain");
+	/* each directory its own scope: dep-one is the venv's; python 3.12 */
+	ck_assert_str_eq(requires_of("elsewhere"), "tens");
+	ck_assert_str_eq(missing_of("elsewhere"), "dep-one");
+	ck_assert_str_eq(text_of("SELECT location FROM pkg WHERE name = ?1", "egg"),
+			 "/" SITE "egg-1.0-py3.9.egg-info");
+	ck_assert_int_eq(one("SELECT root FROM pkg WHERE name = 'old'"), 1);
+	ck_assert_int_eq(one("SELECT root FROM pkg WHERE name = 'new'"), 0);
+	/* top retains its own byte, not that of old */
+	ck_assert_str_eq(graph_of("top"), "1 - 1");
+}
+END_TEST
+
+/* Dependency fields and markers no tool wrote: nothing fails, names are
+ * what is between the separators, a marker that does not parse holds
+ * (the requirement is listed), nesting past DEPTH_MAX too. */
+START_TEST(graph_malformed)
+{
+	char deep[200] = "Name: deep\nRequires-Dist: a ; ";
+	size_t i;
+	const struct tu_entry e[] = {
+		D("var/"), D("var/lib/"), D("var/lib/dpkg/"),
+		F("var/lib/dpkg/status",
+		  "Package: odd\nStatus: install ok installed\nVersion: 1\n"
+		  "Depends:  , | ,(>= 1) , a:any|, ((, b (>> 2) c,|\n"
+		  "Provides: ,, (= 1)\n\n"
+		  "Package: a\nStatus: install ok installed\nVersion: 1\n\n"
+		  "Package: b\nStatus: install ok installed\nVersion: 1\nDepends: b\n"),
+		D("s/"), D("s/lib/"), D("s/lib/python3.7/"), D("s/lib/python3.7/site-packages/"),
+		D("s/lib/python3.7/site-packages/m-1.dist-info/"),
+		F("s/lib/python3.7/site-packages/m-1.dist-info/METADATA",
+		  "Name: m\nRequires-Dist: a ; python_version <\n"
+		  "Requires-Dist: b ; (python_version > '3' \n"
+		  "Requires-Dist: c ; python_version == '3.7' and\n"
+		  "Requires-Dist: d ; nosuchvar == '1'\n"
+		  "Requires-Dist: e ; 'x' in 'xyz' and 'q' not in 'xyz' and python_version ~= '3.6'\n"
+		  "Requires-Dist: f ; python_full_version >= '3.7.1'\n"
+		  "Requires-Dist: ; python_version > '3'\n"
+		  "Requires-Dist: [x] ; python_version > '3'\n"),
+		F("s/lib/python3.7/site-packages/m-1.dist-info/RECORD", ""),
+		D("s/lib/python3.7/site-packages/deep-1.dist-info/"),
+		F("s/lib/python3.7/site-packages/deep-1.dist-info/METADATA", deep),
+		F("s/lib/python3.7/site-packages/deep-1.dist-info/RECORD", ""),
+	};
+
+	for (i = 0; i < 40; i++)
+		strcat(deep, "(");
+	strcat(deep, "extra == 'x'\n");
+	rebuild(e, sizeof(e) / sizeof(e[0]));
+	/* a self-dependency is no edge */
+	ck_assert_str_eq(requires_of("odd"), "a b");
+	/* "((" names nothing: no requirement */
+	ck_assert_str_eq(missing_of("odd"), "");
+	ck_assert_str_eq(requires_of("b"), "");
+	ck_assert_str_eq(graph_of("b"), "1 - 0");
+	/* e holds; f does not (3.7.0: no patch level is known) */
+	ck_assert_str_eq(missing_of("m"), "a,b,c,d,e");
+	ck_assert_str_eq(missing_of("deep"), "a");
+}
+END_TEST
+
+/* apk's graph: D: tokens through P: names and p: provides (so:, cmd:),
+ * versions cut, "!" conflicts no edge, a missing one listed. */
+START_TEST(graph_apk)
+{
+	const struct tu_entry e[] = {
+		D("lib/"), D("lib/apk/"), D("lib/apk/db/"),
+		F("lib/apk/db/installed",
+		  "P:app\nV:1\nD:so:libc.musl-x86_64.so.1 cmd:sh busybox>=1.36 !conflicting gone=2\n"
+		  "F:usr\nR:app\n\n"
+		  "P:musl\nV:1.2\np:so:libc.musl-x86_64.so.1=1\nF:lib\nR:ld-musl\n\n"
+		  "P:busybox\nV:1.36\np:cmd:sh=1.36 cmd:ls\nD:musl\n\n"
+		  "P:conflicting\nV:1\n"),
+		D("usr/"), F("usr/app", "aa"), F("lib/ld-musl", "mmmm"),
+	};
+
+	rebuild(e, sizeof(e) / sizeof(e[0]));
+	ck_assert_str_eq(requires_of("app"), "busybox musl");
+	ck_assert_str_eq(missing_of("app"), "gone");
+	ck_assert_str_eq(requires_of("busybox"), "musl");
+	ck_assert_int_eq(one("SELECT root FROM pkg WHERE name = 'conflicting'"), 1);
+	/* app retains musl's bytes: only app's tree needs it */
+	ck_assert_str_eq(graph_of("app"), "1 - 6");
+	ck_assert_str_eq(graph_of("musl"), "0 app 4");
+}
+END_TEST
+
+/* npm's graph: dependencies and optionalDependencies resolved the way
+ * Node does, the nearest node_modules upward: a nested copy first, then
+ * the hoisted one; scoped names; a name nothing provides is missing. */
+START_TEST(graph_npm)
+{
+	const struct tu_entry e[] = {
+		D("app/"), D("app/node_modules/"), D("app/node_modules/a/"),
+		F("app/node_modules/a/package.json",
+		  "{\"name\": \"a\", \"dependencies\": {\"b\": \"^2\", \"@s/c\": \"1\"},"
+		  " \"optionalDependencies\": {\"fsevents\": \"*\"}, \"devDependencies\": {\"d\": \"1\"}}"),
+		F("app/node_modules/a/index.js", "a"),
+		D("app/node_modules/a/node_modules/"), D("app/node_modules/a/node_modules/b/"),
+		F("app/node_modules/a/node_modules/b/package.json", "{\"name\": \"b\", \"version\": \"2.0.0\"}"),
+		F("app/node_modules/a/node_modules/b/i.js", "bb"),
+		D("app/node_modules/b/"),
+		F("app/node_modules/b/package.json", "{\"name\": \"b\", \"version\": \"1.0.0\"}"),
+		F("app/node_modules/b/i.js", "bbbb"),
+		D("app/node_modules/@s/"), D("app/node_modules/@s/c/"),
+		F("app/node_modules/@s/c/package.json",
+		  "{\"name\": \"@s/c\", \"dependencies\": {\"b\": \"1\", \"top\": \"1\"}}"),
+		F("app/node_modules/@s/c/i.js", "cccccccc"),
+		D("app/node_modules/d/"), F("app/node_modules/d/package.json", "{\"name\": \"d\"}"),
+		D("node_modules/"), D("node_modules/top/"),
+		F("node_modules/top/package.json", "{\"name\": \"top\", \"dependencies\": [\"x\"]}"),
+	};
+
+	rebuild(e, sizeof(e) / sizeof(e[0]));
+	/* a's b is its nested 2.0.0; c's the hoisted 1.0.0; top from / */
+	ck_assert_str_eq(text_of("SELECT group_concat(v, ' ') FROM (SELECT q.name || '@' ||"
+				 " coalesce(q.version, '-') AS v FROM pkg p JOIN pkgdep e ON e.pkg = p.id"
+				 " JOIN pkg q ON q.id = e.dep WHERE p.name = ?1 ORDER BY 1)", "a"),
+			 "@s/c@- b@2.0.0");
+	ck_assert_str_eq(text_of("SELECT group_concat(v, ' ') FROM (SELECT q.name || '@' ||"
+				 " coalesce(q.version, '-') AS v FROM pkg p JOIN pkgdep e ON e.pkg = p.id"
+				 " JOIN pkg q ON q.id = e.dep WHERE p.name = ?1 ORDER BY 1)", "@s/c"),
+			 "b@1.0.0 top@-");
+	ck_assert_str_eq(missing_of("a"), "fsevents");
+	ck_assert_str_eq(requires_of("top"), "");
+	/* devDependencies are no edge: d is a root */
+	ck_assert_int_eq(one("SELECT root FROM pkg WHERE name = 'd'"), 1);
+	/* a retains the files (package.json included) of itself, its nested
+	 * b, @s/c, and the hoisted b and top that only @s/c requires: 304
+	 * bytes, the sum of those files' lengths above */
+	ck_assert_str_eq(graph_of("a"), "1 - 304");
+	ck_assert_str_eq(graph_of("top"), "0 @s/c 38"); /* its package.json: 38 bytes */
+}
+END_TEST
+
 static Suite *packages_suite(void)
 {
 	Suite *s = suite_create("packages");
@@ -531,6 +911,12 @@ static Suite *packages_suite(void)
 	tcase_add_test(t, bad_databases);
 	tcase_add_test(t, no_truncation);
 	tcase_add_test(t, work_bound);
+	tcase_add_test(t, graph_dpkg);
+	tcase_add_test(t, graph_why);
+	tcase_add_test(t, graph_pip);
+	tcase_add_test(t, graph_malformed);
+	tcase_add_test(t, graph_apk);
+	tcase_add_test(t, graph_npm);
 	suite_add_tcase(s, t);
 	return s;
 }

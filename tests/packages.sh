@@ -22,7 +22,8 @@ IMG=$W/img/pkgs.tar
 
 # pkgs.tar: layer 0 has /lib -> usr/lib and every database; layer 1
 # deletes a file of dpkg package tool and adds one nobody owns.
-python3 "$SRCDIR/tests/pkgimage.py" "$IMG" || { fail "could not write the test image"; finish; }
+python3 "$SRCDIR/tests/pkgimage.py" "$IMG" "$W/tree" ||
+	{ fail "could not write the test image"; finish; }
 
 # ------------------------------------------------------------ the mount
 
@@ -115,13 +116,71 @@ else
 	fail "packages --by-layer: $(cat "$W/layers.json" "$W/err")"
 fi
 if "$IMGFS" packages "$IMG" >"$W/pkgs.txt" 2>"$W/err" &&
-	head -1 "$W/pkgs.txt" | grep -q '^MANAGER  *NAME  *VERSION  *FILES  *BYTES  *LAYERS  *MISSING$' &&
-	tail -1 "$W/pkgs.txt" | grep -Eq '^-  +\(unowned\) +- +[0-9]+ +[0-9]+ +- +-$' &&
-	sed -n 2p "$W/pkgs.txt" | grep -Eq '^dpkg +libx +1\.0 +1 +5000 +0 +0$'; then
+	head -1 "$W/pkgs.txt" | grep -q '^MANAGER  *NAME  *VERSION  *FILES  *BYTES  *RETAINED  *LAYERS  *MISSING$' &&
+	tail -1 "$W/pkgs.txt" | grep -Eq '^-  +\(unowned\) +- +[0-9]+ +[0-9]+ +- +- +-$' &&
+	sed -n 2p "$W/pkgs.txt" | grep -Eq '^dpkg +libx +1\.0 +1 +5000 +5000 +0 +0$'; then
 	pass "packages: text table, unowned last"
 else
 	fail "packages (text): $(cat "$W/pkgs.txt" "$W/err")"
 fi
+# ------------------------------------------------ the dependency graph
+
+# requires, missing_requires, root and retained_bytes of every dpkg and pip
+# package against tests/pkggraph.py, a model over the extracted tree
+graph_rows='.packages[] | select(.manager == "dpkg" or .manager == "pip") |
+	[.manager, .name, (.requires | join(",")), (.missing_requires | join(",")),
+	 (.root | tostring), (.retained_bytes | tostring)] | join("\t")'
+if python3 "$SRCDIR/tests/pkggraph.py" "$W/tree" | sort >"$W/graph.want" &&
+	jq -r "$graph_rows" "$W/pkgs.json" | sort >"$W/graph.got" &&
+	[ -s "$W/graph.want" ] && show_diff "the graph of pkgs.tar" "$W/graph.want" "$W/graph.got"; then
+	pass "graph: requires, missing, roots and retained bytes of $(wc -l <"$W/graph.got") packages equal the model's"
+else
+	fail "graph: imgfs and tests/pkggraph.py differ"
+fi
+# what the model's rows say, spelled out: tool keeps libx and (through
+# Recommends: python3-virt, a virtual name) python3-shared; mod.py is
+# claimed by pip shared too, so nobody retains it
+grep -q $'^dpkg\ttool\tdpkg:libx,dpkg:python3-shared\tnosuch\ttrue\t5007$' "$W/graph.want" &&
+	grep -q $'^pip\tdemo\t\tshared\ttrue\t' "$W/graph.want" &&
+	pass "graph: the model's tool and demo rows are the expected ones" ||
+	fail "graph: the model says $(cat "$W/graph.want")"
+if jq -e '(.packages[] | select(.name == "tool") | .retained == ["dpkg:libx", "dpkg:python3-shared", "dpkg:tool"]
+		and .location == "/var/lib/dpkg/status") and
+	(.packages[] | select(.name == "libx") | .required_by == ["dpkg:python3-shared", "dpkg:tool"]) and
+	(.packages[] | select(.name == "demo") | .location == "/app/venv/lib/python3.11/site-packages/demo-1.2.dist-info") and
+	(.packages[] | select(.name == "musl") | .location == "/lib/apk/db/installed" and .root)' \
+	"$W/pkgs.json" >/dev/null; then
+	pass "graph: retained, required_by, location"
+else
+	fail "graph: $(jq -c '.packages[] | select(.name == "tool" or .name == "libx" or .name == "demo")' "$W/pkgs.json")"
+fi
+if "$IMGFS" packages --json --why libx "$IMG" >"$W/why.json" 2>"$W/err" &&
+	jq -e '.why == "libx" and (.chains | map(map(.name)) ==
+		[["tool", "libx"]]) and .chains[0][0].created_by == "base" and .chains[0][0].layer == 0' \
+		"$W/why.json" >/dev/null &&
+	"$IMGFS" packages --why libx "$IMG" >"$W/why.txt" 2>"$W/err" &&
+	head -1 "$W/why.txt" | grep -qx 'dpkg:tool -> dpkg:libx'; then
+	pass "packages --why libx: tool -> libx, with its layer and step"
+else
+	fail "packages --why: $(cat "$W/why.json" "$W/why.txt" "$W/err")"
+fi
+"$IMGFS" packages --why no-such-package "$IMG" >/dev/null 2>"$W/err"
+[ $? -eq 2 ] && grep -q "pkgs.tar: no package named no-such-package" "$W/err" &&
+	pass "packages --why of an unknown name: one line, exit 2" ||
+	fail "packages --why no-such-package: $(cat "$W/err")"
+if "$IMGFS" packages --json --removable "$IMG" >"$W/rm.json" 2>"$W/err" &&
+	jq -e --slurpfile all "$W/pkgs.json" '(.packages | map(.root) | all) and
+	(.packages | map(.retained_bytes) | . == (sort | reverse)) and
+	(.packages | length) == ($all[0].packages | map(select(.root)) | length)' "$W/rm.json" >/dev/null &&
+	"$IMGFS" packages --sort retained "$IMG" >"$W/sorted.txt" 2>"$W/err" &&
+	sed -n 2p "$W/sorted.txt" | grep -Eq '^dpkg +tool +2\.0-1 +2 +7 +5007 '; then
+	pass "packages --removable: the roots, most retained first; --sort retained"
+else
+	fail "packages --removable/--sort: $(cat "$W/rm.json" "$W/sorted.txt" "$W/err")"
+fi
+"$IMGFS" packages --sort size "$IMG" >/dev/null 2>&1
+[ $? -eq 2 ] && pass "packages --sort size exits 2" || fail "packages --sort size did not exit 2"
+
 "$IMGFS" packages --frob "$IMG" >/dev/null 2>&1
 [ $? -eq 2 ] && pass "packages: bad option exits 2" || fail "packages: bad option did not exit 2"
 

@@ -6,7 +6,10 @@
 # each dpkg package's bytes equal the sizes of the regular files its .list
 # names in the reference tree (symlinked directories resolved, each file
 # once), and the venv's pip packages are listed with their bytes, equal to
-# what their RECORD names in the reference.
+# what their RECORD names in the reference; and every dpkg and venv pip
+# package's requires, missing requirements, root flag and retained bytes
+# equal tests/pkggraph.py's over the reference (markers evaluated with the
+# image's own `packaging`), and --why gcc-12 names build-essential.
 #
 # Environment (set by meson): IMGFS (the binary), SRCDIR, BUILDDIR.
 set -uo pipefail
@@ -171,6 +174,36 @@ EOF
 			"$(grep -c '^pip' "$W/pyapp.got") pip packages equal the reference's"
 	else
 		fail "pyapp: package bytes differ from the reference"
+	fi
+	# the graph against the model over the reference tree
+	site=$REF/app/venv/lib/python3.11/site-packages
+	popt=() how="tests/pkggraph.py"
+	[ -d "$site/packaging" ] && popt=(--packaging "$site") how="the image's own packaging"
+	if python3 "$SRCDIR/tests/pkggraph.py" "${popt[@]}" "$REF" | sort >"$W/graph.want" &&
+		jq -r '.packages[] | select(.manager == "dpkg" or .manager == "pip") |
+			[.manager, .name, (.requires | join(",")), (.missing_requires | join(",")),
+			 (.root | tostring), (.retained_bytes | tostring)] | join("\t")' \
+			"$W/pyapp.json" | sort >"$W/graph.got" &&
+		show_diff "pyapp graph" "$W/graph.want" "$W/graph.got"; then
+		pass "pyapp: requires, missing, root and retained bytes of $(grep -c '^dpkg' "$W/graph.got")" \
+			"dpkg and $(grep -c '^pip' "$W/graph.got") pip packages equal the model's" \
+			"(markers: $how)"
+	else
+		fail "pyapp: the graph differs from the model"
+	fi
+	# the model is not vacuous: the venv's packages have requirements
+	# and build-essential keeps more than its own bytes
+	awk -F'\t' '$1 == "pip" && $2 == "Flask" && $3 ~ /pip:Werkzeug/ {f=1}
+		$1 == "dpkg" && $2 == "build-essential" && $6 > 10000000 {b=1}
+		END {exit !(f && b)}' "$W/graph.want" &&
+		pass "pyapp: the model has Flask -> Werkzeug and build-essential retaining > 10 MB" ||
+		fail "pyapp: the model's rows are not what pyapp holds"
+	if "$IMGFS" packages --why gcc-12 "$PYAPP" >"$W/why.txt" 2>"$W/err" &&
+		grep -q '^dpkg:build-essential -> .* -> dpkg:gcc-12$' "$W/why.txt" &&
+		grep -q '^  dpkg:build-essential=.*  layer [0-9]*  .*apt-get install.*build-essential' "$W/why.txt"; then
+		pass "pyapp: --why gcc-12 names build-essential and its step"
+	else
+		fail "pyapp: --why gcc-12: $(cat "$W/why.txt" "$W/err")"
 	fi
 	for p in pytest flask cryptography pydantic_core; do
 		b=$(jq -r --arg p "$p" '[.packages[] | select(.manager == "pip" and

@@ -120,18 +120,24 @@ static const struct usage usages[] = {
 	  "\n"
 	  "example: imgfs check --ci-config .dive-ci app.tar\n" },
 	{ "packages",
-	  "imgfs packages [--json] [--by-layer] [--image NAME[:TAG]] [--platform P]\n"
+	  "imgfs packages [--json] [--by-layer | --why NAME | --removable]\n"
+	  "               [--sort KEY] [--image NAME[:TAG]] [--platform P]\n"
 	  "               [--index PATH] [--cache-dir DIR] IMAGE\n",
 	  "\n"
 	  "The packages the index found in the merged tree (dpkg, pip, npm, apk), most\n"
-	  "bytes first: manager, name, version, files, bytes, the layers holding its\n"
+	  "bytes first: manager, name, version, files, bytes, retained bytes (what\n"
+	  "removing it and what only it needs would free), the layers holding its\n"
 	  "files and the files it lists that the tree lacks; then the unowned files.\n"
 	  "\n"
 	  "  --json              one JSON object instead of the table\n"
 	  "  --by-layer          layer by layer, base first: its packages and unowned bytes\n"
+	  "  --sort KEY          bytes (the default) or retained\n"
+	  "  --why NAME          every shortest chain from a root to package NAME, with\n"
+	  "                      each package's layer and history step\n"
+	  "  --removable         the roots only, most retained bytes first\n"
 	  OPT_IMAGE OPT_PLATFORM OPT_INDEX OPT_CACHE OPT_HELP
 	  "\n"
-	  "example: imgfs packages --by-layer app.tar\n" },
+	  "example: imgfs packages --why gcc-12 app.tar\n" },
 	{ "duplicates",
 	  "imgfs duplicates [--json] [--min-size BYTES] [--image NAME[:TAG]]\n"
 	  "                 [--platform P] [--index PATH] [--cache-dir DIR] IMAGE\n",

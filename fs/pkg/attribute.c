@@ -2,8 +2,9 @@
  * is committed, it runs each database reader of the table below (dpkg,
  * apk, pip's dist-info and egg-info, npm's node_modules: pkg/dpkg.c ...)
  * over the merged tree, then records which packages claim each inode
- * (pkgfile), each package's totals (pkg) and the package owning most
- * bytes under each directory (pkgdir). */
+ * (pkgfile), each package's totals (pkg), the package owning most
+ * bytes under each directory (pkgdir) and the dependency graph with its
+ * retained bytes (pkg/graph.c). */
 #include "pkg/attribute_i.h"
 
 #include <errno.h>
@@ -18,6 +19,7 @@
 #include "store/schema_i.h"
 #include "imgfs/imgfs.h"
 #include "pkg/db_i.h"
+#include "pkg/graph_i.h"
 #include "pkg/view_i.h"
 
 /* The databases, in the order they are read: a claim's rank among equally
@@ -166,12 +168,17 @@ static int write_rows(struct pkg_ctx *c, struct imgfs_err *err)
 	}
 	sqlite3_finalize(level);
 	level = NULL;
-	if (sqlite3_exec(c->db, owners_sql, NULL, NULL, NULL) != SQLITE_OK ||
-	    sqlite3_exec(c->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+	if (sqlite3_exec(c->db, owners_sql, NULL, NULL, NULL) != SQLITE_OK)
+		goto fail;
+	rc = pkg_graph_write(c);
+	if (rc)
+		goto undo;
+	if (sqlite3_exec(c->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
 		goto fail;
 	return 0;
 fail:
 	rc = db_fail(c->db, err);
+undo:
 	/* the detail is taken: the half-written rows go */
 	if (!sqlite3_get_autocommit(c->db))
 		sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
@@ -242,6 +249,9 @@ out:
 		free(c->pkgs[i].name);
 		free(c->pkgs[i].version);
 		free(c->pkgs[i].arch);
+		free(c->pkgs[i].location);
+		free(c->pkgs[i].deps);
+		free(c->pkgs[i].provides);
 	}
 	free(c->pkgs);
 	free(c->claims);

@@ -1,6 +1,7 @@
 /* This file contains the npm reader: each package directory under every
  * node_modules (and @scope/), named by its package.json, owning the files
- * beneath it but those of nested node_modules. */
+ * beneath it but those of nested node_modules, requiring the names of its
+ * dependencies and optionalDependencies. */
 #include "pkg/db_i.h"
 
 #include <errno.h>
@@ -78,6 +79,19 @@ out:
 
 /* The package in directory ENT (DISPLAY: its name under node_modules),
  * named by its package.json through JSON.  Returns 0 or a fatal -errno. */
+/* P's location: its package directory DIR's path (none when it has no
+ * path that fits).  Returns 0 or a fatal -errno. */
+static int npm_location(struct pkg_ctx *c, struct pkg *p, uint64_t dir)
+{
+	char path[PKG_PATH_MAX + 1];
+	int rc = pkg_path_of(c, dir, path, sizeof(path));
+
+	if (rc)
+		return pkg_is_fatal(rc) ? rc : 0;
+	p->location = strdup(path);
+	return p->location ? 0 : pkg_nomem(c);
+}
+
 static int npm_package(struct pkg_ctx *c, sqlite3_stmt *json, const struct entry *ent,
 		       const char *display)
 {
@@ -105,6 +119,9 @@ static int npm_package(struct pkg_ctx *c, sqlite3_stmt *json, const struct entry
 			version = NULL;
 		rc = pkg_new(c, "npm", name, version, NULL, &pkg);
 		found = rc == 0;
+		if (found && sqlite3_column_type(json, 2) == SQLITE_TEXT &&
+		    !(c->pkgs[pkg].deps = strdup((const char *)sqlite3_column_text(json, 2))))
+			rc = pkg_nomem(c);
 	} else if (r == SQLITE_DONE) {
 		pkg_warn(c, "%s: not valid JSON", what);
 	} else {
@@ -114,6 +131,8 @@ static int npm_package(struct pkg_ctx *c, sqlite3_stmt *json, const struct entry
 	sqlite3_clear_bindings(json);
 	free(buf);
 	if (found)
+		rc = npm_location(c, &c->pkgs[pkg], ent->ino);
+	if (found && !rc)
 		rc = npm_walk(c, pkg, ent->ino);
 	return pkg_is_fatal(rc) ? rc : 0;
 }
@@ -173,9 +192,14 @@ int pkg_scan_npm(struct pkg_ctx *c)
 
 	if (rc || !n)
 		goto out;
+	/* the names required, a line each, as pkg/graph.c reads them */
 	if (sqlite3_prepare_v2(c->db, "SELECT json_extract(?1, '$.name'), "
-			       "json_extract(?1, '$.version') WHERE json_valid(?1)", -1,
-			       &json, NULL) != SQLITE_OK) {
+			       "json_extract(?1, '$.version'), (SELECT group_concat(key, char(10)) || char(10)"
+			       " FROM (SELECT key FROM json_each(?1, '$.dependencies')"
+			       " WHERE json_type(?1, '$.dependencies') = 'object' UNION"
+			       " SELECT key FROM json_each(?1, '$.optionalDependencies')"
+			       " WHERE json_type(?1, '$.optionalDependencies') = 'object'))"
+			       " WHERE json_valid(?1)", -1, &json, NULL) != SQLITE_OK) {
 		rc = pkg_sqlfail(c);
 		goto out;
 	}

@@ -36,6 +36,17 @@ struct pkg {
 	const char *manager;     /* static string */
 	char *name, *version, *arch;
 	int64_t missing;
+	/* Its database entry in the image (pkg.location), or NULL. */
+	char *location;
+	/* What it requires, as its database says it (pkg/graph.c parses it):
+	 * dpkg: Depends, Pre-Depends and Recommends joined by ", "; pip: one
+	 * requirement a line, "NAME[EXTRAS] (SPEC) ; MARKER"; or NULL. */
+	char *deps;
+	char *provides;          /* dpkg: Provides, or NULL */
+	/* Where its names resolve: pip's site-packages directory inode (a
+	 * venv is its own scope); 0 for the others. */
+	uint64_t scope;
+	int autoinst;            /* dpkg: apt marked it Auto-Installed */
 };
 
 struct claim {
@@ -61,6 +72,9 @@ struct pkg_ctx {
 	struct claim *claims;
 	size_t n_claims, cap_claims;
 	uint64_t npm_walked;
+	/* platform_machine of the pip markers (x86_64, aarch64...), from the
+	 * image config's architecture; "" until read, "?" when unknown. */
+	char machine[32];
 	/* The work done so far, against the bounds of pkg/pass.c: over the
 	 * pass, and by the database being read. */
 	uint64_t steps, lines, db_bytes;

@@ -286,3 +286,50 @@ out:
 	free(v);
 	return rc;
 }
+
+int pkg_path_of(struct pkg_ctx *c, uint64_t ino, char *buf, size_t size)
+{
+	sqlite3_stmt *q = NULL;
+	size_t at = size - 1;
+	int r, rc = 0, depth = 0;
+
+	buf[at] = '\0';
+	if (sqlite3_prepare_v2(c->db, "SELECT parent, name FROM dentry WHERE view = "
+			       IMGFS_SQL(IMGFS_VIEW_MERGED) " AND ino = ?1 ORDER BY id LIMIT 1",
+			       -1, &q, NULL) != SQLITE_OK)
+		return pkg_sqlfail(c);
+	/* built from the end: each name goes before what is there; a
+	 * directory has one name, so the walk climbs to the root, and a path
+	 * deeper than SIZE components cannot fit in SIZE bytes */
+	while (ino != IMGFS_ROOT_INO && !rc) {
+		size_t l;
+
+		sqlite3_bind_int64(q, 1, (sqlite3_int64)ino);
+		r = sqlite3_step(q);
+		if (r == SQLITE_DONE || ++depth > (int)size) {
+			rc = -ENOENT;
+			break;
+		}
+		if (r != SQLITE_ROW) {
+			rc = pkg_sqlfail(c);
+			break;
+		}
+		l = (size_t)sqlite3_column_bytes(q, 1);
+		if (l + 1 > at) {
+			rc = -ENAMETOOLONG;
+			break;
+		}
+		at -= l;
+		memcpy(buf + at, sqlite3_column_blob(q, 1), l);
+		buf[--at] = '/';
+		ino = (uint64_t)sqlite3_column_int64(q, 0);
+		sqlite3_reset(q);
+	}
+	sqlite3_finalize(q);
+	if (rc)
+		return rc;
+	if (at == size - 1)
+		buf[--at] = '/';
+	memmove(buf, buf + at, size - at);
+	return 0;
+}

@@ -47,4 +47,10 @@ int pkg_resolve_file(struct pkg_ctx *c, uint64_t base, const char *path, struct 
 int pkg_dirs_named(struct pkg_ctx *c, const char *name1, const char *name2, uint64_t **out,
 		   size_t *n);
 
+/* The path of the merged tree's inode INO ("/usr/lib"; "/" for the root)
+ * into BUF of SIZE bytes, from its first name in the dentry table.
+ * Returns 0, -ENAMETOOLONG (longer than SIZE), -ENOENT (no name), or a
+ * fatal -errno (on c->err). */
+int pkg_path_of(struct pkg_ctx *c, uint64_t ino, char *buf, size_t size);
+
 #endif

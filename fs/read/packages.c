@@ -1,6 +1,7 @@
 /* This file contains the package figures the index holds (filled by
- * fs/pkg at build time), read back for `imgfs packages`: per package, per
- * layer, and the bytes no package claims. */
+ * fs/pkg at build time), read back for `imgfs packages`: per package with
+ * its place in the dependency graph, per layer, and the bytes no package
+ * claims. */
 #include "imgfs/imgfs.h"
 
 #include <errno.h>
@@ -15,12 +16,34 @@
 /* One row per package, largest first; first_bytes: the bytes of the files
  * whose first (most specific) claim is this package, so that those and the
  * unowned bytes add up to the image's size. */
-static const char packages_sql[] =
-	"SELECT p.manager, p.name, p.version, p.arch, p.files, p.bytes, p.layers, p.missing,"
-	" coalesce(o.b, 0) FROM pkg p LEFT JOIN (SELECT f.pkg AS pkg, sum(i.size) AS b"
-	" FROM pkgfile f JOIN inode i ON i.ino = f.ino WHERE f.rank = 0 AND "
-	IMGFS_SQL_IS_REG("i.mode") " GROUP BY f.pkg) o ON o.pkg = p.id"
-	" ORDER BY p.bytes DESC, p.manager, p.name, p.id";
+#define PACKAGES_SQL(where, order) \
+	"SELECT p.manager, p.name, p.version, p.arch, p.files, p.bytes, p.layers, p.missing," \
+	" coalesce(o.b, 0), p.id, p.location, p.root, coalesce(p.retained_bytes, -1)" \
+	" FROM pkg p LEFT JOIN (SELECT f.pkg AS pkg, sum(i.size) AS b" \
+	" FROM pkgfile f JOIN inode i ON i.ino = f.ino WHERE f.rank = 0 AND " \
+	IMGFS_SQL_IS_REG("i.mode") " GROUP BY f.pkg) o ON o.pkg = p.id " where \
+	" ORDER BY " order "p.bytes DESC, p.manager, p.name, p.id"
+static const char *const packages_sql[2][2] = {
+	{ PACKAGES_SQL("", ""), PACKAGES_SQL("WHERE p.root", "") },
+	{ PACKAGES_SQL("", "coalesce(p.retained_bytes, -1) DESC, "),
+	  PACKAGES_SQL("WHERE p.root", "coalesce(p.retained_bytes, -1) DESC, ") },
+};
+
+/* The graph's lists of package ?1: "manager:name" lines, sorted. */
+#define LIST_SQL(from) \
+	"SELECT group_concat(s, char(10)) FROM (SELECT p.manager || ':' || p.name AS s " from \
+	" ORDER BY 1)"
+static const char *const lists_sql[] = {
+	LIST_SQL("FROM pkgdep d JOIN pkg p ON p.id = d.dep WHERE d.pkg = ?1"),
+	LIST_SQL("FROM pkgdep d JOIN pkg p ON p.id = d.pkg WHERE d.dep = ?1"),
+	"SELECT group_concat(name, char(10)) FROM (SELECT name FROM pkgmissing WHERE pkg = ?1"
+	" ORDER BY 1)",
+	/* the dominator subtree, walked down idom (no cycle: a tree) */
+	"WITH RECURSIVE sub(id) AS (SELECT id FROM pkg WHERE id = ?1 AND retained_bytes IS NOT NULL"
+	" UNION ALL SELECT p.id FROM pkg p JOIN sub ON p.idom = sub.id) "
+	LIST_SQL("FROM sub JOIN pkg p ON p.id = sub.id"),
+};
+#define N_LISTS (sizeof(lists_sql) / sizeof(lists_sql[0]))
 
 /* Size of the merged tree (hardlinks once), then its regular files that
  * no package claims. */
@@ -67,11 +90,12 @@ static int db_fail(sqlite3 *db, struct imgfs_fs *fs, struct imgfs_err *err)
 	return -EIO;
 }
 
-int imgfs_fs_packages(struct imgfs_fs *fs, struct imgfs_pkg_totals *t, imgfs_pkg_fn fn,
-		      void *ctx, struct imgfs_err *err)
+static int packages(struct imgfs_fs *fs, enum imgfs_pkg_sort sort, int flags, int graph,
+		    struct imgfs_pkg_totals *t, imgfs_pkg_fn fn, void *ctx, struct imgfs_err *err)
 {
 	sqlite3 *db = NULL;
-	sqlite3_stmt *q = NULL, *tq = NULL;
+	sqlite3_stmt *q = NULL, *tq = NULL, *lq[N_LISTS] = { 0 };
+	size_t k;
 	int r, rc;
 
 	memset(t, 0, sizeof(*t));
@@ -80,10 +104,16 @@ int imgfs_fs_packages(struct imgfs_fs *fs, struct imgfs_pkg_totals *t, imgfs_pkg
 		goto out;
 	if (sqlite3_prepare_v2(db, totals_sql, -1, &tq, NULL) != SQLITE_OK ||
 	    sqlite3_step(tq) != SQLITE_ROW ||
-	    sqlite3_prepare_v2(db, packages_sql, -1, &q, NULL) != SQLITE_OK) {
+	    sqlite3_prepare_v2(db, packages_sql[sort == IMGFS_PKG_BY_RETAINED][!!(flags & IMGFS_PKG_ROOTS_ONLY)], -1, &q,
+			       NULL) != SQLITE_OK) {
 		rc = db_fail(db, fs, err);
 		goto out;
 	}
+	for (k = 0; (flags & IMGFS_PKG_LISTS) && k < N_LISTS; k++)
+		if (sqlite3_prepare_v2(db, lists_sql[k], -1, &lq[k], NULL) != SQLITE_OK) {
+			rc = db_fail(db, fs, err);
+			goto out;
+		}
 	t->total_bytes = sqlite3_column_int64(tq, 0);
 	t->unowned_files = sqlite3_column_int64(tq, 1);
 	t->unowned_bytes = sqlite3_column_int64(tq, 2);
@@ -94,7 +124,23 @@ int imgfs_fs_packages(struct imgfs_fs *fs, struct imgfs_pkg_totals *t, imgfs_pkg
 			.bytes = sqlite3_column_int64(q, 5), .layers = text(q, 6),
 			.missing = sqlite3_column_int64(q, 7), .first_bytes = sqlite3_column_int64(q, 8),
 		};
+		const char **lists[N_LISTS] = { &p.requires, &p.required_by, &p.missing_requires,
+						&p.retained };
 
+		if (graph) {
+			p.location = text(q, 10);
+			p.root = sqlite3_column_int(q, 11);
+			p.retained_bytes = sqlite3_column_int64(q, 12);
+		}
+		for (k = 0; (flags & IMGFS_PKG_LISTS) && k < N_LISTS; k++) {
+			sqlite3_reset(lq[k]);
+			sqlite3_bind_int64(lq[k], 1, sqlite3_column_int64(q, 9));
+			if (sqlite3_step(lq[k]) != SQLITE_ROW) {
+				rc = db_fail(db, fs, err);
+				goto out;
+			}
+			*lists[k] = text(lq[k], 0);
+		}
 		rc = fn(ctx, &p);
 		if (rc)
 			goto out;
@@ -102,10 +148,25 @@ int imgfs_fs_packages(struct imgfs_fs *fs, struct imgfs_pkg_totals *t, imgfs_pkg
 	if (r != SQLITE_DONE)
 		rc = db_fail(db, fs, err);
 out:
+	for (k = 0; k < N_LISTS; k++)
+		sqlite3_finalize(lq[k]);
 	sqlite3_finalize(q);
 	sqlite3_finalize(tq);
 	sqlite3_close(db);
 	return rc;
+}
+
+int imgfs_fs_packages(struct imgfs_fs *fs, struct imgfs_pkg_totals *t, imgfs_pkg_fn fn,
+		      void *ctx, struct imgfs_err *err)
+{
+	return packages(fs, IMGFS_PKG_BY_BYTES, 0, 0, t, fn, ctx, err);
+}
+
+int imgfs_fs_packages_graph(struct imgfs_fs *fs, enum imgfs_pkg_sort sort, int flags,
+			    struct imgfs_pkg_totals *t, imgfs_pkg_fn fn, void *ctx,
+			    struct imgfs_err *err)
+{
+	return packages(fs, sort, flags, 1, t, fn, ctx, err);
 }
 
 int imgfs_fs_packages_by_layer(struct imgfs_fs *fs, imgfs_pkg_layer_fn lfn, imgfs_pkg_fn pfn,

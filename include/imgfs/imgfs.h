@@ -238,6 +238,15 @@ struct imgfs_pkg_info {
 	int64_t missing;          /* files it lists that the tree lacks; 0 by layer */
 	int64_t first_bytes;      /* bytes whose most specific claim it is; 0 by layer */
 	const char *layers;       /* "0,2": layers holding its files; NULL by layer */
+	/* The dependency graph (imgfs_fs_packages_graph() only; else 0/NULL).
+	 * The lists are "manager:name" lines joined by '\n', sorted, NULL
+	 * when empty. */
+	const char *location;     /* its database entry in the image, or NULL */
+	int root;                 /* 1: nothing installed requires it, or apt's manual mark */
+	int64_t retained_bytes;   /* what removing it and what only it needs frees; -1 unknown */
+	const char *requires, *required_by;
+	const char *missing_requires; /* requirements naming nothing installed */
+	const char *retained;     /* the packages it dominates, itself included */
 };
 struct imgfs_pkg_totals {
 	int64_t total_bytes;      /* user.imgfs.size of / */
@@ -259,6 +268,39 @@ typedef int (*imgfs_pkg_layer_fn)(void *ctx, const struct imgfs_pkg_layer *l);
  * non-zero result, or -errno with ERR set. */
 int imgfs_fs_packages(struct imgfs_fs *fs, struct imgfs_pkg_totals *t, imgfs_pkg_fn fn,
 		      void *ctx, struct imgfs_err *err);
+/* Orders of imgfs_fs_packages_graph(). */
+enum imgfs_pkg_sort {
+	IMGFS_PKG_BY_BYTES = 0,   /* most bytes first */
+	IMGFS_PKG_BY_RETAINED,    /* most retained bytes first */
+};
+/* Flags of imgfs_fs_packages_graph(). */
+#define IMGFS_PKG_ROOTS_ONLY 1    /* only the roots */
+#define IMGFS_PKG_LISTS 2         /* fill requires, required_by, missing_requires, retained */
+/* imgfs_fs_packages() in order SORT with the graph's fields filled (the
+ * lists only with IMGFS_PKG_LISTS: they cost four queries a package). */
+int imgfs_fs_packages_graph(struct imgfs_fs *fs, enum imgfs_pkg_sort sort, int flags,
+			    struct imgfs_pkg_totals *t, imgfs_pkg_fn fn, void *ctx,
+			    struct imgfs_err *err);
+
+/* One package of a chain of imgfs_fs_packages_why(). */
+struct imgfs_pkg_link {
+	const char *manager, *name, *version;
+	int layer;                /* the layer holding most of its bytes, -1 none */
+	const char *created_by;   /* that layer's step, or NULL */
+};
+/* Return non-zero to stop; that value is returned. */
+typedef int (*imgfs_pkg_chain_fn)(void *ctx, const struct imgfs_pkg_link *chain, size_t n);
+/* Why each package NAME ("name" or "manager:name"; pip's compared PEP
+ * 503-normalised) is installed: for each root requiring it through
+ * packages that are no roots (a chain through another root is that
+ * root's), nearest first, every shortest chain from that root to it, root
+ * first: FN for each (at most IMGFS_WHY_CHAINS_MAX per package; a root
+ * itself is a chain of one).  *FOUND: the packages NAME matched.  0, FN's
+ * non-zero result, or -errno with ERR set. */
+#define IMGFS_WHY_CHAINS_MAX 1000
+int imgfs_fs_packages_why(struct imgfs_fs *fs, const char *name, imgfs_pkg_chain_fn fn,
+			  void *ctx, size_t *found, struct imgfs_err *err);
+
 /* For each layer, base first: LFN with its totals, PFN for each package
  * with files from it (most bytes first), then LFN with NULL (the layer's
  * end).  0, a callback's non-zero result, or -errno with ERR set. */
