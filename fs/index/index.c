@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "build/build_i.h"
+#include "elf/elf_pass_i.h"
 #include "index/leftovers_i.h"
 #include "pkg/attribute_i.h"
 #include "read/pin_i.h"
@@ -265,6 +266,7 @@ static int build(const struct imgfs_opts *o, const char *index, const struct ide
 	sqlite3 *db = NULL;
 	sqlite3_stmt *q = NULL;
 	uint64_t bid;
+	double t;
 	int rc, cache_used = 0;
 
 	bid = imgfs_fnv64(IMGFS_FNV64_INIT, id->key, strlen(id->key));
@@ -297,9 +299,18 @@ static int build(const struct imgfs_opts *o, const char *index, const struct ide
 		rc = imgfs_errf(err, -EIO, 0, "%s: %s", tmp, db ? sqlite3_errmsg(db) : "cannot open");
 		goto out;
 	}
+	t = now();
 	rc = imgfs_packages_build(db, tmp, err);
 	if (rc)
 		goto out;
+	if (o->timing)
+		fprintf(stderr, "imgfs: timing: packages attributed in %.3f s\n", now() - t);
+	t = now();
+	rc = imgfs_elf_build(db, tmp, err);
+	if (rc)
+		goto out;
+	if (o->timing)
+		fprintf(stderr, "imgfs: timing: ELF files measured in %.3f s\n", now() - t);
 	if (sqlite3_prepare_v2(db, "SELECT (SELECT count(*) FROM layer), (SELECT count(*) FROM inode)",
 			       -1, &q, NULL) != SQLITE_OK || sqlite3_step(q) != SQLITE_ROW) {
 		rc = imgfs_errf(err, -EIO, 0, "index: %s", sqlite3_errmsg(db));
