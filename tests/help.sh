@@ -68,10 +68,11 @@ declare -A OPTS=(
 	[umount]=
 	[check]=$(lopts check.c imgfs_cmd_check)
 	[packages]=$(lopts packages.c imgfs_cmd_packages)
+	[elf]=$(lopts elf.c imgfs_cmd_elf)
 	[verify]=$(lopts verify.c imgfs_cmd_verify)
 	[help]=
 )
-for c in index check packages verify; do
+for c in index check packages elf verify; do
 	[ -n "${OPTS[$c]}" ] || fail "no struct option table found for $c in tools/"
 done
 for c in $cmds; do

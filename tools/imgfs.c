@@ -22,6 +22,7 @@
 #include "json.h"
 #include "mounted.h"
 #include "packages.h"
+#include "elf.h"
 #include "usage.h"
 #include "verify.h"
 
@@ -611,6 +612,8 @@ int main(int argc, char **argv)
 		return imgfs_cmd_packages(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "verify"))
 		return imgfs_cmd_verify(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "elf"))
+		return imgfs_cmd_elf(argc - 1, argv + 1);
 	current = NULL;
 	/* mount.fuse3 runs "imgfs SOURCE MOUNTPOINT -o OPTS": a first
 	 * argument that is no command but an existing file means mount. */
