@@ -208,9 +208,9 @@ END_TEST
  * only the debug sections and their relocations are counted: the measure
  * is then what strip --strip-debug saves, which also drops the debug
  * sections' own section symbols (24 bytes each in ELF64) from .symtab. */
-START_TEST(object_file)
+static void check_object(const char *cflags)
 {
-	char *obj = build("lib.o", lib_src, "-g -O1 -c");
+	char *obj = build("lib.o", lib_src, cflags);
 	char *copy = path_in("lib-debug.o");
 	struct elf_strip es;
 	struct stat a, b;
@@ -230,6 +230,14 @@ START_TEST(object_file)
 	ck_assert_int_le((long long)es.strip_bytes, strip_saving(obj));
 	free(obj);
 	free(copy);
+}
+
+START_TEST(object_file)
+{
+	check_object("-g -O1 -c");
+	/* fat LTO objects hold a second DWARF copy, .gnu.debuglto_.debug_*,
+	 * which BFD counts as debug sections too */
+	check_object("-g -O1 -flto -ffat-lto-objects -c");
 }
 END_TEST
 

@@ -5,8 +5,9 @@
  *
  * What it counts, checked against binutils 2.40 (tests/check_elf.c runs
  * strip on real files and compares):
- *   - every non-allocated section named .debug_* or .zdebug_* (DWARF, plain
- *     or compressed; a debuginfo file's SHT_NOBITS ones hold no bytes);
+ *   - every non-allocated debug section, by BFD's names (is_debug below:
+ *     .debug*, .zdebug*, .gnu.debuglto_.debug_*, .stab*, ...; a debuginfo
+ *     file's SHT_NOBITS ones hold no bytes);
  *   - every non-allocated SHT_REL/SHT_RELA section that relocates a removed
  *     section (.rela.debug_info in an object file);
  *   - in a linked file (ET_EXEC, ET_DYN: executables, shared objects, PIEs)
@@ -19,7 +20,10 @@
  * .symtab, of which --strip-unneeded keeps every symbol a relocation
  * names, so only a reading of the relocations could tell the part that
  * goes (its debug sections and their relocations are counted); and
- * .gnu_debuglink, .comment and .note.*, which strip --strip-unneeded keeps.
+ * .gnu_debuglink, .comment and .note.*, which strip --strip-unneeded keeps;
+ * nor what strip saves by merging .gnu.build.attributes notes (annobin's,
+ * in some manylinux wheels: some 250 bytes a file), which only their
+ * contents tell.
  * strip also re-lays out the non-allocated sections, so the file shrinks by
  * the figure here give or take the alignment padding around them. */
 #include "elf/elf_strip_i.h"
@@ -126,9 +130,23 @@ static const char *name_of(const struct sec *s, const char *names, uint64_t len)
 	return names + s->name;
 }
 
+/* BFD's test (bfd/elf.c, _bfd_elf_make_section_from_shdr: the names it
+ * gives SEC_DEBUGGING, which strip --strip-unneeded removes): DWARF plain
+ * or compressed, GCC's LTO copy of it in fat LTO objects, old stabs and
+ * gdb's index. */
 static int is_debug(const char *n)
 {
-	return n && (!strncmp(n, ".debug_", 7) || !strncmp(n, ".zdebug_", 8));
+	static const char *const prefix[] = {
+		".debug", ".zdebug", ".gnu.debuglto_.debug_", ".gnu.linkonce.wi.", ".line", ".stab",
+	};
+	size_t i;
+
+	if (!n)
+		return 0;
+	for (i = 0; i < sizeof(prefix) / sizeof(prefix[0]); i++)
+		if (!strncmp(n, prefix[i], strlen(prefix[i])))
+			return 1;
+	return !strcmp(n, ".gdb_index");
 }
 
 static int is_rel(const struct sec *s)

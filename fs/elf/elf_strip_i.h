@@ -16,7 +16,7 @@ typedef ssize_t (*elf_pread_fn)(void *ctx, void *buf, size_t len, uint64_t off);
  * symtab_bytes + the removed sections' header entries and names. */
 struct elf_strip {
 	uint64_t strip_bytes;
-	uint64_t debug_bytes;   /* .debug_*, .zdebug_* and their relocation sections */
+	uint64_t debug_bytes;   /* debug sections (.debug_*, ...) and their relocations */
 	uint64_t symtab_bytes;  /* .symtab and the string table only it uses */
 	uint32_t removed;       /* sections removed */
 };

@@ -196,7 +196,7 @@ struct imgfs_elf_info {
 	uint64_t ino;
 	int64_t size;
 	int64_t strip_bytes;      /* what strip --strip-unneeded would save */
-	int64_t debug_bytes;      /* of which .debug_* / .zdebug_* and their relocations */
+	int64_t debug_bytes;      /* of which debug sections (.debug_*, ...) and their relocations */
 	int64_t symtab_bytes;     /* of which .symtab and its .strtab */
 	int layer;                /* the layer its content comes from */
 };
