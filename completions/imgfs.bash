@@ -7,13 +7,13 @@ _imgfs() {
 	local cur prev words cword cmd i
 	_init_completion -n : || return
 
-	local commands='mount umount index layers check packages elf verify help'
-	local common='--image --platform --index --cache-dir --rebuild --quiet --verbose --help'
+	local commands='mount umount index layers check packages duplicates elf verify help'
+	local common='--image --platform --index --cache-dir --rebuild --estimate-compressed --quiet --verbose --help'
 
 	cmd=
 	for ((i = 1; i < cword; i++)); do
 		case ${words[i]} in
-		mount | umount | unmount | index | layers | check | packages | elf | verify | help) cmd=${words[i]}; break ;;
+		mount | umount | unmount | index | layers | check | packages | duplicates | elf | verify | help) cmd=${words[i]}; break ;;
 		-*) ;;
 		*) cmd=helper; break ;; # imgfs IMAGE MOUNTPOINT -o OPTS
 		esac
@@ -89,6 +89,12 @@ _imgfs() {
 	packages)
 		[[ $cur == -* ]] && {
 			COMPREPLY=($(compgen -W '--json --by-layer --image --platform --index --cache-dir --help' -- "$cur"))
+			return
+		}
+		;;
+	duplicates)
+		[[ $cur == -* ]] && {
+			COMPREPLY=($(compgen -W '--json --min-size --image --platform --index --cache-dir --help' -- "$cur"))
 			return
 		}
 		;;

@@ -1,8 +1,8 @@
 /* This file contains the FUSE adapter: each handler resolves the inode,
  * calls one core function and replies.  No SQL, tar or path logic here.
  *
- * Inodes: fuse_ino_t is the inode row id of the index (1 is the root, as
- * FUSE_ROOT_ID wants).  The index never changes while mounted, so nothing
+ * Inodes: fuse_ino_t is the set's inode (read/set.c: the index's inode row
+ * id for one image; 1 is the root, as FUSE_ROOT_ID wants).  The index never changes while mounted, so nothing
  * is held per inode in memory: lookup counts need no bookkeeping and forget
  * has nothing to release.  Entries and attributes are valid for a day and
  * the page cache is kept across opens. */
@@ -31,7 +31,7 @@ struct readbuf {
 
 /* The adapter's state: the core filesystem and what the kernel agreed to. */
 struct adapter {
-	struct imgfs_fs *fs;
+	struct imgfs_set *fs;   /* one image, or several under a root of their own */
 	pthread_key_t bufkey;
 	int no_open;     /* open/release skipped: FUSE_CAP_NO_OPEN_SUPPORT */
 	int no_opendir;  /* opendir/releasedir skipped */
@@ -43,7 +43,7 @@ struct adapter {
 #define FUSE_THREADS_MAX 16
 #define FUSE_THREADS_IDLE 8
 
-static struct imgfs_fs *FS(fuse_req_t req)
+static struct imgfs_set *FS(fuse_req_t req)
 {
 	return ((struct adapter *)fuse_req_userdata(req))->fs;
 }
@@ -118,7 +118,7 @@ static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	struct imgfs_attr a;
 	struct fuse_entry_param e;
-	int rc = imgfs_fs_lookup(FS(req), parent, name, &a);
+	int rc = imgfs_set_lookup(FS(req), parent, name, &a);
 
 	if (rc == -ENOENT) {
 		/* A negative entry, cached as long as the positive ones. */
@@ -155,7 +155,7 @@ static void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 {
 	struct imgfs_attr a;
 	struct stat st;
-	int rc = imgfs_fs_getattr(FS(req), ino, &a);
+	int rc = imgfs_set_getattr(FS(req), ino, &a);
 
 	(void)fi;
 	if (rc) {
@@ -170,7 +170,7 @@ static void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 static void op_readlink(fuse_req_t req, fuse_ino_t ino)
 {
 	char buf[PATH_MAX + 1];
-	ssize_t n = imgfs_fs_readlink(FS(req), ino, buf, sizeof(buf) - 1);
+	ssize_t n = imgfs_set_readlink(FS(req), ino, buf, sizeof(buf) - 1);
 
 	if (n < 0) {
 		fuse_reply_err(req, (int)-n);
@@ -219,7 +219,7 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		b = nb;
 		pthread_setspecific(AD(req)->bufkey, b);
 	}
-	n = imgfs_fs_read(FS(req), ino, b->data, size, (uint64_t)off);
+	n = imgfs_set_read(FS(req), ino, b->data, size, (uint64_t)off);
 	if (n < 0)
 		fuse_reply_err(req, (int)-n);
 	else
@@ -280,7 +280,7 @@ static void readdir_common(fuse_req_t req, fuse_ino_t ino, size_t size, off_t of
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
-	rc = imgfs_fs_readdir(FS(req), ino, (uint64_t)off, add_dirent, &d);
+	rc = imgfs_set_readdir(FS(req), ino, (uint64_t)off, add_dirent, &d);
 	if (rc)
 		fuse_reply_err(req, -rc);
 	else
@@ -314,7 +314,7 @@ static void op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
-	n = imgfs_fs_getxattr(FS(req), ino, name, buf, size);
+	n = imgfs_set_getxattr(FS(req), ino, name, buf, size);
 	if (n < 0)
 		fuse_reply_err(req, (int)-n);
 	else if (size == 0)
@@ -334,7 +334,7 @@ static void op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
-	n = imgfs_fs_listxattr(FS(req), ino, buf, size);
+	n = imgfs_set_listxattr(FS(req), ino, buf, size);
 	if (n < 0)
 		fuse_reply_err(req, (int)-n);
 	else if (size == 0)
@@ -349,7 +349,7 @@ static void op_statfs(fuse_req_t req, fuse_ino_t ino)
 {
 	struct imgfs_fs_stat s;
 	struct statvfs sv;
-	int rc = imgfs_fs_statfs(FS(req), &s);
+	int rc = imgfs_set_statfs(FS(req), &s);
 
 	(void)ino;
 	if (rc) {
@@ -383,7 +383,7 @@ static const struct fuse_lowlevel_ops ops = {
 	.statfs = op_statfs,
 };
 
-int imgfs_fuse_run(struct imgfs_fs *fs, const struct imgfs_mount_opts *o)
+int imgfs_fuse_run(struct imgfs_set *fs, const struct imgfs_mount_opts *o)
 {
 	struct adapter ad = { 0 };
 	int have_key = 0;

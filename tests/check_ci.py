@@ -287,6 +287,36 @@ def main():
         check(r.returncode == want, "dive's own .dive-ci: exit %d" % want,
               "exit %d, stderr %r" % (r.returncode, r.stderr))
 
+    # several images: one result each, exit 1 when any fails, 2 when one
+    # cannot be read (the others still checked and listed)
+    cfgs = {}
+    for name, t in (("pass", T(eff=0.0, user=1.0)), ("fail", T(eff=1.0, user=1.0))):
+        cfgs[name] = (os.path.join(work, "multi-%s.dive-ci" % name), verdict(t, fig))
+        with open(cfgs[name][0], "w") as f:
+            f.write("rules:\n  lowestEfficiency: %r\n  highestUserWastedPercent: 1.0\n" % t[0])
+    check(sorted(v for _, v in cfgs.values()) == [0, 1], "the model: one config passes, one fails")
+    missing = os.path.join(work, "absent.tar")
+    for name, (cfg, want) in cfgs.items():
+        args = [IMGFS, "check", "--json", "--ci-config", cfg, IMAGE, IMAGE]
+        r = subprocess.run(args, env=env, capture_output=True, text=True, timeout=600)
+        try:
+            j = json.loads(r.stdout)
+            res = [x["result"] for x in j["images"]]
+        except (ValueError, KeyError) as e:
+            j, res = {}, [str(e)]
+        verdicts = ["FAIL" if want else "PASS"] * 2
+        check(r.returncode == want and res == verdicts and j.get("failed") == 2 * want,
+              "two images, %s config: exit %d, results %s" % (name, want, verdicts),
+              "exit %d, %r, %r" % (r.returncode, res, r.stderr))
+        args = [IMGFS, "check", "--ci-config", cfg, missing, IMAGE]
+        r = subprocess.run(args, env=env, capture_output=True, text=True, timeout=600)
+        check(r.returncode == 2 and r.stderr.count("\n") == 1 and missing in r.stderr and
+              r.stdout.count("result: ") == 1 and
+              ("result: FAIL" if want else "result: PASS") in r.stdout and
+              "images: 2 checked, %d failed" % (1 + want) in r.stdout,
+              "%s config, an unreadable image first: exit 2, one line, the other still checked" % name,
+              "exit %d, stdout %r, stderr %r" % (r.returncode, r.stdout[-300:], r.stderr))
+
     # a missing config file is an error, not the defaults
     r = run(os.path.join(work, "absent.dive-ci"))
     check(r.returncode == 2 and r.stderr.startswith("imgfs: %s: " % os.path.join(work, "absent.dive-ci")),

@@ -167,7 +167,7 @@ expect_rc 0 "layers --json" "$IMGFS" layers "$IMG" --json
 if jq -e --arg img "$IMG" '(keys == ["cache","cache_bytes","config","image","index","layers","totals"]) and .image == $img and .cache == null and .cache_bytes == 0 and
 	(.layers | length == 2) and
 	all(.layers[]; (keys == (["compression","content_bytes","created_by","diff_id","digest","entries",
-		"media_type","num","size","stored_size"] | sort)) and
+		"media_type","num","push_size","size","stored_size"] | sort)) and (.push_size == null) and
 		(.num | type == "number") and (.stored_size | type == "number") and
 		(.size | type == "number") and (.entries | type == "number") and
 		(.diff_id | startswith("sha256:")) and .compression == "none" and
@@ -196,11 +196,12 @@ got=$(jq -c '.config' "$W/out")
 expect_rc 0 "layers" "$IMGFS" layers "$IMG"
 want=$(jq -r '"\(.content[0]) \(.content[1]) total \(.size) \(.content | add) \(.entries)"' "$E")
 got=$(awk '$1 == "#" { for (i = 1; i <= NF; i++) if ($i == "CONTENT") c = i; next }
-	$1 ~ /^[0-9]+$/ && c { printf "%s ", $c } $1 == "total" { print "total", $3, $4, $5 }' "$W/out")
+	$1 ~ /^[0-9]+$/ && c { printf "%s ", $c } $1 == "total" { print "total", $4, $5, $6 }' "$W/out")
 [ "$got" = "$want" ] && pass "layers: CONTENT column and totals row" ||
 	fail "layers: got '$got', expected '$want' from: $(cat "$W/out")"
 expect_rc 0 "layers -h" "$IMGFS" layers -h "$IMG"
-got=$(awk '$1 == "total" { print $4, $5, $6, $7, $8 }' "$W/out")
+# total, STORED (2 words), PUSH ("-": no estimate asked), SIZE, CONTENT, ENTRIES
+got=$(awk '$1 == "total" && $4 == "-" { print $5, $6, $7, $8, $9 }' "$W/out")
 want=$(jq -r '.size as $s | (.content | add) as $c | .entries as $e |
 	def h: if . >= 1024 then "\(. * 10 / 1024 | round / 10 | tostring | if test("[.]") then . else . + ".0" end) KiB" else "\(.) B" end;
 	"\($s | h) \($c | h) \($e)"' "$E")
@@ -238,6 +239,16 @@ if command -v script >/dev/null; then
 		pass "progress line on a terminal: bytes of total, rate, redrawn with \\r and cleared"
 	else
 		fail "progress line: $(od -c "$W/tty" | head -5)"
+	fi
+	# the reading is not the end: the finish is named step by step, and
+	# no line said 100 % or "0:00 left" before it (both did at 64 %)
+	tr '\r' '\n' <"$W/tty" >"$W/tty.lines"
+	if grep -aq 'indexing big.tar: finishing: tree totals (1 entries)' "$W/tty.lines" &&
+		grep -aq 'indexing big.tar: finishing: packages' "$W/tty.lines" &&
+		! grep -aq -e '(100%)' -e ' 0:00 left' "$W/tty.lines"; then
+		pass "progress line: the finish's steps shown, never 100 % or 0:00 left while work remains"
+	else
+		fail "progress line: $(grep -a -e finishing -e '%' "$W/tty.lines" | tail -5)"
 	fi
 	script -qec "'$IMGFS' index --rebuild --quiet '$W/img/big.tar'" /dev/null >"$W/tty" 2>&1
 	grep -aq 'indexing' "$W/tty" && fail "--quiet on a terminal still draws the progress line" ||

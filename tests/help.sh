@@ -68,11 +68,12 @@ declare -A OPTS=(
 	[umount]=
 	[check]=$(lopts check.c imgfs_cmd_check)
 	[packages]=$(lopts packages.c imgfs_cmd_packages)
+	[duplicates]=$(lopts duplicates.c imgfs_cmd_duplicates)
 	[elf]=$(lopts elf.c imgfs_cmd_elf)
 	[verify]=$(lopts verify.c imgfs_cmd_verify)
 	[help]=
 )
-for c in index check packages elf verify; do
+for c in index check packages duplicates elf verify; do
 	[ -n "${OPTS[$c]}" ] || fail "no struct option table found for $c in tools/"
 done
 for c in $cmds; do

@@ -18,6 +18,7 @@
 #include "usage.h"
 #include "imgfs/imgfs.h"
 #include "json.h"
+#include "reshipped.h"
 
 #define R_EFFICIENCY CI_LOWEST_EFFICIENCY
 #define R_WASTED CI_HIGHEST_WASTED_BYTES
@@ -169,6 +170,97 @@ static void evaluate(const struct imgfs_dive_stats *s, const struct rule *rules,
 	}
 }
 
+/* Checks image IMAGE (O's other fields set) against RULES and prints its
+ * result, JSON objects after the first one preceded by a comma.  Returns
+ * 0 (PASS), 1 (FAIL), or after a message on stderr 2 (bad input) or 3
+ * (runtime failure). */
+static int check_one(struct imgfs_opts *o, const char *image, const struct rule *rules,
+		     const struct ci_config *cfg, int json, int first)
+{
+	struct result res[R_COUNT];
+	struct imgfs_build_info info;
+	struct imgfs_err err = { 0 };
+	struct imgfs_dive_stats s;
+	struct imgfs_fs *fs = NULL;
+	struct reshipped re = { 0 };
+	int rc, k, failed = 0;
+	char a[40], b[40];
+
+	o->image = image;
+	rc = imgfs_index_prepare(o, &info, &err);
+	if (rc == 0)
+		rc = imgfs_fs_open(&fs, info.index_path, &err);
+	if (rc == 0 && (rc = imgfs_fs_dive_stats(fs, &s)) != 0)
+		snprintf(err.msg, sizeof(err.msg), "%.900s: cannot compute the figures", info.index_path);
+	if (rc == 0 && (rc = reshipped_collect(fs, &re)) != 0)
+		snprintf(err.msg, sizeof(err.msg), "%.900s: cannot compare the hidden copies: %s",
+			 info.index_path, strerror(-rc));
+	imgfs_fs_close(fs);
+	if (rc) {
+		const char *why = err.msg[0] ? err.msg : strerror(-rc);
+
+		fprintf(stderr, "imgfs: %s\n", why);
+		if (json) {
+			/* the array names every image: this one could not be read */
+			printf("%s{\"image\": ", first ? "" : ",\n  ");
+			json_str(stdout, image);
+			fputs(", \"result\": \"ERROR\", \"error\": ", stdout);
+			json_str(stdout, why);
+			putchar('}');
+		}
+		reshipped_free(&re);
+		return err.input ? 2 : 3;
+	}
+	evaluate(&s, rules, res);
+	for (k = 0; k < R_COUNT; k++)
+		failed |= !strcmp(res[k].status, "FAIL");
+	fmt_double(a, sizeof(a), s.efficiency);
+	fmt_double(b, sizeof(b), s.user_wasted_percent);
+	if (json) {
+		printf("%s{\"image\": ", first ? "" : ",\n  ");
+		json_str(stdout, image);
+		printf(", \"efficiency\": %s, \"wastedBytes\": %llu, \"userWastedPercent\": %s,"
+		       " \"sizeBytes\": %llu, \"userSizeBytes\": %llu, \"hiddenBytes\": %llu, \"rules\": [",
+		       a, (unsigned long long)s.wasted_bytes, b, (unsigned long long)s.size_bytes,
+		       (unsigned long long)s.user_size_bytes, (unsigned long long)s.hidden_bytes);
+		for (k = 0; k < R_COUNT; k++) {
+			printf("%s{\"rule\": \"%s\", \"threshold\": ", k ? ", " : "", ci_rule_key[k]);
+			json_str(stdout, cfg->value[k]);
+			printf(", \"status\": \"%s\", \"detail\": ", res[k].status);
+			json_str(stdout, res[k].detail);
+			printf("}");
+		}
+		printf("], \"reshippedBytes\": %llu, \"reshipped\": [", (unsigned long long)re.bytes);
+		for (size_t l = 0; l < re.n; l++) {
+			printf("%s{\"layer\": %d, \"bytes\": %llu, \"files\": %llu, \"created_by\": ",
+			       l ? ", " : "", re.l[l].layer, (unsigned long long)re.l[l].bytes,
+			       (unsigned long long)re.l[l].files);
+			json_str(stdout, re.l[l].created_by);
+			putchar('}');
+		}
+		printf("], \"result\": \"%s\"}", failed ? "FAIL" : "PASS");
+	} else {
+		printf("image: %s\n", image);
+		printf("  efficiency: %s\n", a);
+		printf("  wastedBytes: %llu\n", (unsigned long long)s.wasted_bytes);
+		printf("  userWastedPercent: %s\n", b);
+		printf("  hiddenBytes: %llu (bytes lower layers ship that the merged tree hides,"
+		       " each copy once)\n", (unsigned long long)s.hidden_bytes);
+		printf("  reshippedBytes: %llu (files a layer ships again unchanged over the copy"
+		       " they hide: chown -R, chmod -R, touch)\n", (unsigned long long)re.bytes);
+		for (size_t l = 0; l < re.n; l++)
+			printf("    layer %d: %llu bytes in %llu files re-shipped unchanged%s%.200s%s\n",
+			       re.l[l].layer, (unsigned long long)re.l[l].bytes,
+			       (unsigned long long)re.l[l].files, re.l[l].created_by ? " (" : "",
+			       re.l[l].created_by ? re.l[l].created_by : "", re.l[l].created_by ? ")" : "");
+		for (k = 0; k < R_COUNT; k++)
+			printf("  %s: %s (%s)\n", res[k].status, ci_rule_key[k], res[k].detail);
+		printf("result: %s\n", failed ? "FAIL" : "PASS");
+	}
+	reshipped_free(&re);
+	return failed;
+}
+
 int imgfs_cmd_check(int argc, char **argv)
 {
 	static const struct option lopts[] = {
@@ -181,16 +273,11 @@ int imgfs_cmd_check(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct rule rules[R_COUNT];
-	struct result res[R_COUNT];
 	struct ci_config cfg;
 	struct imgfs_opts o = { 0 };
-	struct imgfs_build_info info;
-	struct imgfs_err err = { 0 };
-	struct imgfs_dive_stats s;
-	struct imgfs_fs *fs = NULL;
 	const char *config = NULL;
-	int json = 0, ch, rc, k, failed = 0;
-	char a[40], b[40], msg[3000];
+	int json = 0, ch, rc, k, n, i, worst = 0, fails = 0;
+	char msg[3000];
 
 	optind = 1;
 	while ((ch = getopt_long(argc, argv, "h", lopts, NULL)) != -1) {
@@ -204,8 +291,12 @@ int imgfs_cmd_check(int argc, char **argv)
 		default: return imgfs_usage("check", 2);
 		}
 	}
-	if (argc - optind != 1) {
+	n = argc - optind;
+	if (n < 1)
 		return imgfs_usage("check", 2);
+	if (n > 1 && o.index_path) {
+		fprintf(stderr, "imgfs: check: --index names one index: give one image with it\n");
+		return 2;
 	}
 	/* dive lays the file over its defaults: a rule the file does not name
 	 * keeps its default, it is not skipped */
@@ -226,49 +317,27 @@ int imgfs_cmd_check(int argc, char **argv)
 			return rc;
 		}
 	}
-	o.image = argv[optind];
-	rc = imgfs_index_prepare(&o, &info, &err);
-	if (rc == 0)
-		rc = imgfs_fs_open(&fs, info.index_path, &err);
-	if (rc == 0 && (rc = imgfs_fs_dive_stats(fs, &s)) != 0)
-		snprintf(err.msg, sizeof(err.msg), "%.900s: cannot compute the figures", info.index_path);
-	imgfs_fs_close(fs);
-	if (rc) {
-		fprintf(stderr, "imgfs: %s\n", err.msg[0] ? err.msg : strerror(-rc));
-		ci_config_free(&cfg);
-		return err.input ? 2 : 1;
+	/* several images: one result each, every image checked even after a
+	 * failure, so that one run of a CI job names all that fail */
+	if (json && n > 1)
+		fputs("{\"images\": [", stdout);
+	for (i = 0; i < n; i++) {
+		rc = check_one(&o, argv[optind + i], rules, &cfg, json, i == 0);
+		fails += rc != 0;
+		if (rc > worst)
+			worst = rc;
+		if (!json && n > 1 && i + 1 < n)
+			putchar('\n');
 	}
-	evaluate(&s, rules, res);
-	for (k = 0; k < R_COUNT; k++)
-		failed |= !strcmp(res[k].status, "FAIL");
-	fmt_double(a, sizeof(a), s.efficiency);
-	fmt_double(b, sizeof(b), s.user_wasted_percent);
-	if (json) {
-		printf("{\"image\": ");
-		json_str(stdout, o.image);
-		printf(", \"efficiency\": %s, \"wastedBytes\": %llu, \"userWastedPercent\": %s,"
-		       " \"sizeBytes\": %llu, \"userSizeBytes\": %llu, \"hiddenBytes\": %llu, \"rules\": [",
-		       a, (unsigned long long)s.wasted_bytes, b, (unsigned long long)s.size_bytes,
-		       (unsigned long long)s.user_size_bytes, (unsigned long long)s.hidden_bytes);
-		for (k = 0; k < R_COUNT; k++) {
-			printf("%s{\"rule\": \"%s\", \"threshold\": ", k ? ", " : "", ci_rule_key[k]);
-			json_str(stdout, cfg.value[k]);
-			printf(", \"status\": \"%s\", \"detail\": ", res[k].status);
-			json_str(stdout, res[k].detail);
-			printf("}");
-		}
-		printf("], \"result\": \"%s\"}\n", failed ? "FAIL" : "PASS");
-	} else {
-		printf("image: %s\n", o.image);
-		printf("  efficiency: %s\n", a);
-		printf("  wastedBytes: %llu\n", (unsigned long long)s.wasted_bytes);
-		printf("  userWastedPercent: %s\n", b);
-		printf("  hiddenBytes: %llu (bytes lower layers ship that the merged tree hides,"
-		       " each copy once)\n", (unsigned long long)s.hidden_bytes);
-		for (k = 0; k < R_COUNT; k++)
-			printf("  %s: %s (%s)\n", res[k].status, ci_rule_key[k], res[k].detail);
-		printf("result: %s\n", failed ? "FAIL" : "PASS");
-	}
+	if (json && n > 1)
+		printf("], \"result\": \"%s\", \"failed\": %d}", fails ? "FAIL" : "PASS", fails);
+	if (json)
+		putchar('\n');
+	if (!json && n > 1)
+		printf("\nimages: %d checked, %d failed: %s\n", n, fails, fails ? "FAIL" : "PASS");
 	ci_config_free(&cfg);
-	return failed ? 1 : 0;
+	if (fflush(stdout))
+		return 1;
+	/* bad input outranks a failed rule: the gate did not see the image */
+	return worst == 3 ? 1 : worst;
 }

@@ -25,18 +25,23 @@ struct usage {
 #define OPT_PLATFORM "  --platform P        the manifest of a multi-platform index: OS/ARCH[/VARIANT]\n"
 #define OPT_INDEX "  --index PATH        read and write the index at PATH instead of the cache\n"
 #define OPT_CACHE "  --cache-dir DIR     the content cache of compressed layers in DIR\n"
-#define OPT_REBUILD "  --rebuild           build the index even when a fresh one exists\n"
+#define OPT_REBUILD "  --rebuild           build the index even when a fresh one exists\n" \
+	"  --estimate-compressed  gzip -6 each uncompressed layer at index time for\n" \
+	"                      what a registry would store (imgfs layers: PUSH)\n"
 #define OPT_VERBOSE "  -v, --verbose       the index build's phase times and summary on stderr\n"
 #define OPT_HELP "  -h, --help          this text\n"
 
 static const struct usage usages[] = {
 	{ "mount",
 	  "imgfs mount [-f|-d] [-q|-v] [-o OPTS] [--image NAME[:TAG]] [--platform P]\n"
-	  "            [--index PATH] [--cache-dir DIR] [--rebuild] IMAGE MOUNTPOINT\n"
+	  "            [--index PATH] [--cache-dir DIR] [--rebuild]\n"
+	  "            [--estimate-compressed] IMAGE... MOUNTPOINT\n"
 	  "imgfs IMAGE MOUNTPOINT [-o OPTS]    (mount helper: mount -t fuse.imgfs)\n",
 	  "\n"
 	  "Builds or reuses the index of IMAGE and mounts its merged tree read-only on\n"
 	  "MOUNTPOINT; a background process serves it until imgfs umount MOUNTPOINT.\n"
+	  "Several images: MOUNTPOINT/NAME for each, NAME its file name without .tar\n"
+	  "and compression extensions (-2, -3... after a name taken).\n"
 	  "\n"
 	  "  -f                  stay in the foreground until unmounted\n"
 	  "  -d                  stay in the foreground, with libfuse's debug output\n"
@@ -62,7 +67,8 @@ static const struct usage usages[] = {
 	  "example: imgfs umount /mnt/img\n" },
 	{ "index",
 	  "imgfs index [-q|-v] [--json] [--rebuild] [--image NAME[:TAG]]\n"
-	  "            [--platform P] [--index PATH] [--cache-dir DIR] IMAGE\n",
+	  "            [--platform P] [--index PATH] [--cache-dir DIR]\n"
+	  "            [--estimate-compressed] IMAGE\n",
 	  "\n"
 	  "Builds the index of IMAGE, or finds a fresh one, and prints its path, whether\n"
 	  "it was built or reused, the time taken, and its layers, tar entries, inodes.\n"
@@ -76,12 +82,15 @@ static const struct usage usages[] = {
 	{ "layers",
 	  "imgfs layers [-q|-v] [-h|--human-readable] [--json] [--rebuild]\n"
 	  "             [--image NAME[:TAG]] [--platform P] [--index PATH]\n"
-	  "             [--cache-dir DIR] IMAGE\n",
+	  "             [--cache-dir DIR] [--estimate-compressed] IMAGE...\n",
 	  "\n"
 	  "Prints one row per layer, base first, numbered from 0: digest, stored size,\n"
 	  "uncompressed size, content (its regular files' bytes), tar entries,\n"
 	  "compression and the history step that made it; a total row; then the\n"
-	  "content cache of the compressed layers.  Indexes IMAGE first.\n"
+	  "content cache of the compressed layers.  Indexes IMAGE first.  With several\n"
+	  "images: which other images have each layer (SHARED: the same diff_id), each\n"
+	  "image's bytes only it has and those it shares, and all images' distinct\n"
+	  "layers (what an Engine or a registry holding them all stores once).\n"
 	  "\n"
 	  "  -q, --quiet         no progress line while the index is built\n"
 	  OPT_VERBOSE
@@ -92,11 +101,13 @@ static const struct usage usages[] = {
 	  "example: imgfs layers --json app.tar | jq '.layers[].size'\n" },
 	{ "check",
 	  "imgfs check [--ci-config FILE] [--json] [--image NAME[:TAG]]\n"
-	  "            [--platform P] [--index PATH] IMAGE\n",
+	  "            [--platform P] [--index PATH] IMAGE...\n",
 	  "\n"
 	  "A CI gate on dive's rules (lowestEfficiency, highestWastedBytes,\n"
 	  "highestUserWastedPercent) and imgfs's highestHiddenBytes: computes the\n"
 	  "figures as dive does, prints each rule's verdict, exits 1 when one fails.\n"
+	  "Several images: one result each, all checked; exit 1 if any fails, 2 if\n"
+	  "one could not be read.\n"
 	  "\n"
 	  "  --ci-config FILE    the rules of a .dive-ci file, over dive's defaults\n"
 	  "  --json              one JSON object: the figures and each rule's verdict\n"
@@ -116,6 +127,21 @@ static const struct usage usages[] = {
 	  OPT_IMAGE OPT_PLATFORM OPT_INDEX OPT_CACHE OPT_HELP
 	  "\n"
 	  "example: imgfs packages --by-layer app.tar\n" },
+	{ "duplicates",
+	  "imgfs duplicates [--json] [--min-size BYTES] [--image NAME[:TAG]]\n"
+	  "                 [--platform P] [--index PATH] [--cache-dir DIR] IMAGE\n",
+	  "\n"
+	  "Groups of regular files with the same content and different inodes, in the\n"
+	  "merged tree and among the copies lower layers ship and the merged tree\n"
+	  "hides: size, copies, every path with its layer, and the bytes keeping one\n"
+	  "copy would save; biggest files first.  Only files whose size another file\n"
+	  "has are read (sha256); the sums are kept beside the index for the next run.\n"
+	  "\n"
+	  "  --json              one JSON object instead of text\n"
+	  "  --min-size BYTES    only files of at least BYTES (1M, 500KiB, 4096)\n"
+	  OPT_IMAGE OPT_PLATFORM OPT_INDEX OPT_CACHE OPT_HELP
+	  "\n"
+	  "example: imgfs duplicates --min-size 100K app.tar\n" },
 	{ "elf",
 	  "imgfs elf [--json] [--min-bytes N] [--image NAME[:TAG]] [--platform P]\n"
 	  "          [--index PATH] [--cache-dir DIR] IMAGE\n",

@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "build/estimate_i.h"
 #include "build/layer_i.h"
 #include "format/manifest_i.h"
 #include "format/source_i.h"
@@ -61,8 +62,27 @@ static void progress(void *ctx, uint64_t done)
 	if (t - b->last_progress < 0.1 && done != UINT64_MAX)
 		return;
 	b->last_progress = t;
-	b->opts->progress(b->opts->progress_ctx,
-			  done == UINT64_MAX ? b->read_total : b->read_done + done, b->read_total);
+	{
+		struct imgfs_progress p = {
+			.done = done == UINT64_MAX ? b->read_total : b->read_done + done,
+			.total = b->read_total, .entries = b->entries,
+		};
+
+		b->opts->progress(b->opts->progress_ctx, &p);
+	}
+}
+
+/* The merge's finish begins step NAME: always shown, it is seconds long
+ * on big images. */
+static void phase(void *ctx, const char *name)
+{
+	struct imgfs_build *b = ctx;
+	struct imgfs_progress p = {
+		.done = b->read_total, .total = b->read_total, .entries = b->entries, .phase = name,
+	};
+
+	if (b->opts && b->opts->progress)
+		b->opts->progress(b->opts->progress_ctx, &p);
 }
 
 static int open_cache(void *ctx)
@@ -150,12 +170,12 @@ static int add_config(struct imgfs_build *b, struct imgfs_source *src,
 
 static int add_layer(struct imgfs_build *b, int num, const struct imgfs_layer_desc *d,
 		     const char *compression, uint64_t stored, uint64_t size, uint64_t entries,
-		     int64_t view_ino, int64_t hidden_ino)
+		     int64_t view_ino, int64_t hidden_ino, int64_t gzip_size)
 {
 	sqlite3_stmt *q;
 	int r;
 
-	if (sqlite3_prepare_v2(b->db, "INSERT INTO layer VALUES(?,?,?,?,?,?,?,?,?,?,?,?)", -1, &q,
+	if (sqlite3_prepare_v2(b->db, "INSERT INTO layer VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?)", -1, &q,
 			       NULL) != SQLITE_OK)
 		return db_fail(b->db, b->err);
 	sqlite3_bind_int(q, 1, num);
@@ -172,6 +192,8 @@ static int add_layer(struct imgfs_build *b, int num, const struct imgfs_layer_de
 	sqlite3_bind_int64(q, 10, view_ino);
 	sqlite3_bind_int64(q, 11, hidden_ino);
 	sqlite3_bind_int64(q, 12, (sqlite3_int64)b->merge.tar_bytes);
+	if (gzip_size >= 0)
+		sqlite3_bind_int64(q, 13, gzip_size);
 	r = sqlite3_step(q);
 	sqlite3_finalize(q);
 	return r == SQLITE_DONE ? 0 : db_fail(b->db, b->err);
@@ -232,6 +254,7 @@ static int blob_hash_check(struct imgfs_build *b, const char *layer, const struc
 /* What applying one layer blob gave, for the layer's row. */
 struct applied {
 	uint64_t entries, size, tar_bytes;
+	int64_t gzip_size;         /* the estimate, or -1 */
 	const char *comp;          /* a libarchive filter name: static */
 };
 
@@ -247,6 +270,7 @@ static int apply_one(struct imgfs_build *b, int num, const struct imgfs_layer_de
 	int64_t view_ino, hidden_ino;
 	struct imgfs_region_hash hash;
 	const char *comp;
+	int64_t gz;
 	int rc, hashed;
 
 	struct imgfs_layer_job job = {
@@ -281,11 +305,18 @@ static int apply_one(struct imgfs_build *b, int num, const struct imgfs_layer_de
 	/* An uncompressed layer is its own size, padding included. */
 	if (rc == 0 && !strcmp(comp, "none"))
 		size = r->size;
+	gz = -1;
+	if (rc == 0 && !strcmp(comp, "none") && b->opts->estimate_compressed) {
+		uint64_t g;
+
+		rc = imgfs_estimate_gzip(r, b->image, name, &g, b->err);
+		gz = (int64_t)g;
+	}
 	if (rc == 0)
-		rc = add_layer(b, num, d, comp, r->size, size, entries, view_ino, hidden_ino);
+		rc = add_layer(b, num, d, comp, r->size, size, entries, view_ino, hidden_ino, gz);
 	if (rc == 0)
 		*a = (struct applied){ .entries = entries, .size = size,
-				       .tar_bytes = b->merge.tar_bytes, .comp = comp };
+				       .tar_bytes = b->merge.tar_bytes, .comp = comp, .gzip_size = gz };
 	b->read_done += r->size;
 	return rc;
 }
@@ -307,7 +338,8 @@ static int repeat_one(struct imgfs_build *b, int num, const struct imgfs_layer_d
 
 	b->merge.tar_bytes = a->tar_bytes; /* the row's, as dive counts the blob */
 	if (rc == 0)
-		rc = add_layer(b, num, d, a->comp, r->size, a->size, a->entries, view_ino, hidden_ino);
+		rc = add_layer(b, num, d, a->comp, r->size, a->size, a->entries, view_ino, hidden_ino,
+			       a->gzip_size);
 	b->read_done += r->size;
 	return rc;
 }
@@ -492,6 +524,8 @@ int imgfs_build_run(const struct imgfs_opts *o, const char *tmp, const char *cac
 		goto out;
 	b.merge.timing = o->timing;
 	b.merge.t0 = b.t0;
+	b.merge.phase = phase;
+	b.merge.phase_ctx = &b;
 	rc = build_into(&b, o, spool, identity, image_real);
 	if (rc)
 		goto out;

@@ -760,6 +760,12 @@ out:
 	return rc;
 }
 
+static void begin(struct imgfs_merge *m, const char *name)
+{
+	if (m->phase)
+		m->phase(m->phase_ctx, name);
+}
+
 int imgfs_merge_finish(struct imgfs_merge *m)
 {
 	sqlite3_stmt *level = NULL, *maxd = NULL;
@@ -767,19 +773,23 @@ int imgfs_merge_finish(struct imgfs_merge *m)
 	int rc;
 
 	m->merged.last_valid = 0;
+	begin(m, "inode index");
 	rc = exec(m, imgfs_schema_index_ino);
 	if (m->timing)
 		fprintf(stderr, "imgfs: timing: finish: dentry_ino index at %.3f s\n", mono() - m->t0);
+	begin(m, "hidden views");
 	if (rc == 0 && m->views_ino)
 		rc = imgfs_hidden_build(m->db, m->err);
 	if (m->timing)
 		fprintf(stderr, "imgfs: timing: finish: hidden views at %.3f s\n", mono() - m->t0);
+	begin(m, "layer lists");
 	if (rc == 0)
 		rc = imgfs_layerset_build(m->db, m->err);
 	if (m->timing)
 		fprintf(stderr, "imgfs: timing: finish: layer lists at %.3f s\n", mono() - m->t0);
 	if (rc)
 		return rc;
+	begin(m, "tree totals");
 	rc = exec(m, ""
 		     "DELETE FROM inode WHERE ino<>1 AND ino NOT IN (SELECT ino FROM dentry);"
 		     "DELETE FROM xattr WHERE ino NOT IN (SELECT ino FROM inode);"

@@ -55,6 +55,8 @@ struct imgfs_merge {
 	uint64_t tar_bytes;          /* of the current layer, as dive counts */
 	int timing;                  /* print the finish's phase times */
 	double t0;                   /* the build's start, CLOCK_MONOTONIC seconds */
+	void (*phase)(void *ctx, const char *name); /* a finish step begins; may be NULL */
+	void *phase_ctx;
 };
 
 /* Prepares statements on DB (the schema must exist).  0 or -errno. */

@@ -172,8 +172,8 @@ struct kept {
 	char spool[PATH_MAX + 64];
 };
 
-static int index_fresh(const char *path, const struct identity *id, struct imgfs_build_info *info,
-		       struct kept *kept)
+static int index_fresh(const char *path, const struct identity *id, int want_estimates,
+		       struct imgfs_build_info *info, struct kept *kept)
 {
 	sqlite3 *db = NULL;
 	sqlite3_stmt *q = NULL;
@@ -198,13 +198,18 @@ static int index_fresh(const char *path, const struct identity *id, struct imgfs
 			       " (SELECT value FROM meta WHERE key='" IMGFS_META_ENTRIES "'),"
 			       " (SELECT value FROM meta WHERE key='" IMGFS_META_CACHE "'),"
 			       " (SELECT value FROM meta WHERE key='" IMGFS_META_SCHEMA "'),"
-			       " (SELECT value FROM meta WHERE key='" IMGFS_META_CACHE_BYTES "')", -1, &q, NULL) != SQLITE_OK)
+			       " (SELECT value FROM meta WHERE key='" IMGFS_META_CACHE_BYTES "'),"
+			       " (SELECT count(*) FROM layer WHERE compression = 'none' AND gzip_size IS NULL)",
+			       -1, &q, NULL) != SQLITE_OK)
 		goto out;
 	if (sqlite3_step(q) != SQLITE_ROW)
 		goto out;
 	if (!sqlite3_column_text(q, 0) || strcmp((const char *)sqlite3_column_text(q, 0), id->key))
 		goto out;
 	if (sqlite3_column_int(q, 1) != 1 || sqlite3_column_int(q, 6) != IMGFS_SCHEMA_VERSION)
+		goto out;
+	/* asked for the registry-size estimates an earlier build did not make */
+	if (want_estimates && sqlite3_column_int64(q, 8) > 0)
 		goto out;
 	/* The content cache must still be there and whole: a cut one would
 	 * answer EIO on every mount. */
@@ -299,12 +304,22 @@ static int build(const struct imgfs_opts *o, const char *index, const struct ide
 		rc = imgfs_errf(err, -EIO, 0, "%s: %s", tmp, db ? sqlite3_errmsg(db) : "cannot open");
 		goto out;
 	}
+	if (o->progress) {
+		struct imgfs_progress p = { .entries = info->entries, .phase = "packages" };
+
+		o->progress(o->progress_ctx, &p);
+	}
 	t = now();
 	rc = imgfs_packages_build(db, tmp, err);
 	if (rc)
 		goto out;
 	if (o->timing)
 		fprintf(stderr, "imgfs: timing: packages attributed in %.3f s\n", now() - t);
+	if (o->progress) {
+		struct imgfs_progress p = { .entries = info->entries, .phase = "ELF files" };
+
+		o->progress(o->progress_ctx, &p);
+	}
 	t = now();
 	rc = imgfs_elf_build(db, tmp, err);
 	if (rc)
@@ -402,7 +417,7 @@ int imgfs_index_prepare(const struct imgfs_opts *o, struct imgfs_build_info *inf
 		rc = imgfs_errf(err, -errno, 0, "%s: %s", lock, strerror(errno));
 		goto out;
 	}
-	if (!o->force && index_fresh(info->index_path, id, info, kept)) {
+	if (!o->force && index_fresh(info->index_path, id, o->estimate_compressed, info, kept)) {
 		info->reused = 1;
 		imgfs_leftovers_sweep(info->index_path, kept->cache[0] ? kept->cache : NULL,
 				      kept->spool[0] ? kept->spool : NULL);

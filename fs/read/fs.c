@@ -869,7 +869,9 @@ int imgfs_fs_layers(struct imgfs_fs *fs, imgfs_layer_fn fn, void *ctx)
 	if (!c)
 		return conn_errno;
 	if (sqlite3_prepare_v2(c->db, "SELECT num, digest, diff_id, media_type, compression, "
-			       "stored_size, size, entries, created_by, tar_bytes FROM layer ORDER BY num", -1,
+			       "stored_size, size, entries, created_by, tar_bytes,"
+			       " CASE WHEN compression <> 'none' THEN stored_size ELSE coalesce(gzip_size, -1) END"
+			       " FROM layer ORDER BY num", -1,
 			       &q, NULL) != SQLITE_OK)
 		return -EIO;
 	while ((r = step(q)) == 1) {
@@ -884,6 +886,7 @@ int imgfs_fs_layers(struct imgfs_fs *fs, imgfs_layer_fn fn, void *ctx)
 			.entries = sqlite3_column_int64(q, 7),
 			.created_by = (const char *)sqlite3_column_text(q, 8),
 			.content_bytes = sqlite3_column_int64(q, 9),
+			.push_size = sqlite3_column_int64(q, 10),
 		};
 
 		if (fn(ctx, &l))

@@ -18,7 +18,7 @@ static const char tables[] =
 	"CREATE TABLE meta(key TEXT PRIMARY KEY, value) WITHOUT ROWID;"
 	"CREATE TABLE layer(num INTEGER PRIMARY KEY, digest TEXT, diff_id TEXT, media_type TEXT,"
 	" compression TEXT, stored_size INT, size INT, entries INT, created_by TEXT,"
-	" view_ino INT, hidden_ino INT, tar_bytes INT);"
+	" view_ino INT, hidden_ino INT, tar_bytes INT, gzip_size INT);"
 	"CREATE TABLE source(id INTEGER PRIMARY KEY, path TEXT UNIQUE);"
 	"CREATE TABLE inode(ino INTEGER PRIMARY KEY, mode INT, uid INT, gid INT, mtime INT,"
 	" mtime_ns INT, size INT, rdev INT, nlink INT DEFAULT 1, target BLOB, layer INT,"

@@ -12,9 +12,10 @@ struct imgfs_mount_opts {
 	int debug;
 };
 
-/* Mounts FS (read-only, nosuid, nodev, default_permissions), daemonizes
- * unless foreground, and serves requests until unmounted or signalled.
- * Returns 0, or a negative errno with a message printed to stderr. */
-int imgfs_fuse_run(struct imgfs_fs *fs, const struct imgfs_mount_opts *o);
+/* Mounts the images of SET (read-only, nosuid, nodev, default_permissions),
+ * daemonizes unless foreground, and serves requests until unmounted or
+ * signalled.  Returns 0, or a negative errno with a message printed to
+ * stderr. */
+int imgfs_fuse_run(struct imgfs_set *set, const struct imgfs_mount_opts *o);
 
 #endif

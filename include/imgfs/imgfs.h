@@ -17,6 +17,15 @@ struct imgfs_err {
 };
 
 /* How to find and build the index of one image. */
+/* Where a build is. */
+struct imgfs_progress {
+	uint64_t done, total;   /* stored bytes of the image read, of all */
+	uint64_t entries;       /* tar entries applied so far */
+	const char *phase;      /* NULL while the image is read; then the step
+				 * of the finish that begins ("tree totals",
+				 * "packages", ...) */
+};
+
 struct imgfs_opts {
 	const char *image;      /* image tar (any compression), OCI layout dir or rootfs tar */
 	const char *image_name; /* --image NAME[:TAG]; NULL: the only one */
@@ -27,9 +36,11 @@ struct imgfs_opts {
 	int quiet;
 	int timing;             /* print each build phase's elapsed time on stderr */
 	uint64_t max_ratio;     /* decompression-bomb ratio; 0: the default (1024) */
+	int estimate_compressed; /* gzip each uncompressed layer for its registry size */
 	/* Called now and then while a build reads the image (not more than
-	 * ten times a second): DONE of TOTAL stored bytes read.  May be NULL. */
-	void (*progress)(void *ctx, uint64_t done, uint64_t total);
+	 * ten times a second), and once as each step after the reading
+	 * begins.  May be NULL. */
+	void (*progress)(void *ctx, const struct imgfs_progress *p);
 	void *progress_ctx;
 };
 
@@ -123,6 +134,8 @@ struct imgfs_layer_info {
 	int64_t size;             /* uncompressed tar bytes */
 	int64_t entries;          /* tar entries */
 	int64_t content_bytes;    /* its regular files' bytes (size less tar headers and padding) */
+	int64_t push_size;        /* what a registry stores: the stored size of a compressed
+				   * layer, the gzip -6 estimate of an uncompressed one, or -1 */
 	const char *created_by;   /* history step, or NULL */
 };
 typedef int (*imgfs_layer_fn)(void *ctx, const struct imgfs_layer_info *l);
@@ -132,6 +145,60 @@ const char *imgfs_fs_path(const struct imgfs_fs *fs);
 /* A value of the index's meta table (image, name, format, ...) or NULL;
  * the string is malloc'd for the caller. */
 char *imgfs_fs_meta(struct imgfs_fs *fs, const char *key);
+
+/* ---- the tree a mount serves: one image, or several side by side ---- */
+
+struct imgfs_set;
+/* A set of the N opened images FS, which the set owns once this returns 0
+ * (imgfs_set_free closes them; on failure they stay the caller's).  NAMES NULL: N is 1 and the image is the root.  Otherwise the
+ * root is the set's own, a directory holding image K as NAMES[K] (distinct
+ * names, checked by the caller).  Returns 0, -EINVAL or -ENOMEM. */
+int imgfs_set_new(struct imgfs_set **out, struct imgfs_fs **fs, const char *const *names,
+		  size_t n);
+void imgfs_set_free(struct imgfs_set *s);
+size_t imgfs_set_count(const struct imgfs_set *s);
+struct imgfs_fs *imgfs_set_image(const struct imgfs_set *s, size_t k);
+/* As imgfs_fs_getattr ... imgfs_fs_statfs, over the set's inodes. */
+int imgfs_set_getattr(struct imgfs_set *s, uint64_t ino, struct imgfs_attr *a);
+int imgfs_set_lookup(struct imgfs_set *s, uint64_t parent, const char *name,
+		     struct imgfs_attr *a);
+int imgfs_set_readdir(struct imgfs_set *s, uint64_t ino, uint64_t off, imgfs_dirent_fn fn,
+		      void *ctx);
+ssize_t imgfs_set_readlink(struct imgfs_set *s, uint64_t ino, char *buf, size_t len);
+ssize_t imgfs_set_read(struct imgfs_set *s, uint64_t ino, void *buf, size_t size, uint64_t off);
+ssize_t imgfs_set_getxattr(struct imgfs_set *s, uint64_t ino, const char *name, void *buf,
+			   size_t size);
+ssize_t imgfs_set_listxattr(struct imgfs_set *s, uint64_t ino, char *buf, size_t size);
+int imgfs_set_statfs(struct imgfs_set *s, struct imgfs_fs_stat *st);
+
+/* ---- duplicate content ---- */
+
+/* One name of a copy: PATH in the merged tree, or under /.imgfs/hidden/N
+ * (HIDDEN: a lower layer ships it and the merged tree hides it). */
+struct imgfs_dup_file {
+	const char *path;
+	uint64_t ino;
+	int layer;              /* the layer that put this copy there */
+	int hidden;
+};
+/* One group: COPIES inodes of SIZE bytes with the same sha256 (SUM, hex),
+ * FILES their N names (an inode with several hardlinks is one copy).
+ * Return non-zero to stop. */
+typedef int (*imgfs_dup_fn)(void *ctx, uint64_t size, size_t copies, const char *sum,
+			    const struct imgfs_dup_file *files, size_t n);
+struct imgfs_dup_stats {
+	uint64_t candidates;    /* files whose size another file has */
+	uint64_t hashed_files, hashed_bytes;  /* read this run (0 when the sums were kept) */
+	uint64_t groups, copies;
+	uint64_t saving;        /* the bytes keeping one copy of each group would save */
+};
+/* Calls FN for each group of regular files of at least MIN_SIZE bytes
+ * (0: 1) with the same content and different inodes, in the merged tree
+ * and the hidden copies, the biggest files first.  Only files whose size
+ * collides are read; their sums are kept in INDEX.sums for the next run.
+ * Returns 0 or a negative errno. */
+int imgfs_fs_duplicates(struct imgfs_fs *fs, uint64_t min_size, imgfs_dup_fn fn, void *ctx,
+			struct imgfs_dup_stats *st);
 
 /* What dive reports about an image, computed with dive's own definitions
  * (filetree/efficiency.go), beside imgfs's own figure. */
