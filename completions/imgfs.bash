@@ -7,13 +7,13 @@ _imgfs() {
 	local cur prev words cword cmd i
 	_init_completion -n : || return
 
-	local commands='mount umount index layers check packages duplicates report verify help'
+	local commands='mount umount index layers check packages duplicates elf report verify help'
 	local common='--image --platform --index --cache-dir --rebuild --estimate-compressed --quiet --verbose --help --tls-verify --creds'
 
 	cmd=
 	for ((i = 1; i < cword; i++)); do
 		case ${words[i]} in
-		mount | umount | unmount | index | layers | check | packages | duplicates | report | verify | help) cmd=${words[i]}; break ;;
+		mount | umount | unmount | index | layers | check | packages | duplicates | elf | report | verify | help) cmd=${words[i]}; break ;;
 		-*) ;;
 		*) cmd=helper; break ;; # imgfs IMAGE MOUNTPOINT -o OPTS
 		esac
@@ -110,13 +110,19 @@ _imgfs() {
 			return
 		}
 		;;
+	elf)
+		[[ $cur == -* ]] && {
+			COMPREPLY=($(compgen -W '--json --min-bytes --image --platform --index --cache-dir --help' -- "$cur"))
+			return
+		}
+		;;
 	esac
 	# IMAGE: a tar (any compression) or an OCI layout directory; MOUNTPOINT: a directory
 	local args=0
 	for ((i = 2; i < cword; i++)); do
 		[[ ${words[i]} == -* ]] && continue
 		case ${words[i - 1]} in
-		-o | --output | --image | --platform | --index | --cache-dir | --ci-config | --sort | --why) continue ;;
+		-o | --output | --image | --platform | --index | --cache-dir | --ci-config | --sort | --why | --min-bytes) continue ;;
 		esac
 		args=$((args + 1))
 	done

@@ -69,11 +69,12 @@ declare -A OPTS=(
 	[check]=$(lopts check.c imgfs_cmd_check)
 	[packages]=$(lopts packages.c imgfs_cmd_packages)
 	[duplicates]=$(lopts duplicates.c imgfs_cmd_duplicates)
+	[elf]=$(lopts elf.c imgfs_cmd_elf)
 	[verify]=$(lopts verify.c imgfs_cmd_verify)
 	[report]=$(lopts report.c imgfs_cmd_report)
 	[help]=
 )
-for c in index check packages duplicates report verify; do
+for c in index check packages duplicates elf report verify; do
 	[ -n "${OPTS[$c]}" ] || fail "no struct option table found for $c in tools/"
 done
 for c in $cmds; do

@@ -25,6 +25,7 @@
 #include "mounted.h"
 #include "packages.h"
 #include "units.h"
+#include "elf.h"
 #include "report.h"
 #include "usage.h"
 #include "verify.h"
@@ -713,6 +714,8 @@ int main(int argc, char **argv)
 		return imgfs_cmd_report(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "verify"))
 		return imgfs_cmd_verify(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "elf"))
+		return imgfs_cmd_elf(argc - 1, argv + 1);
 	current = NULL;
 	/* mount.fuse3 runs "imgfs SOURCE MOUNTPOINT -o OPTS": a first
 	 * argument that is no command but an existing file means mount. */

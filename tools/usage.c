@@ -153,6 +153,20 @@ static const struct usage usages[] = {
 	  OPT_IMAGE OPT_PLATFORM OPT_INDEX OPT_CACHE OPT_HELP
 	  "\n"
 	  "example: imgfs duplicates --min-size 100K app.tar\n" },
+	{ "elf",
+	  "imgfs elf [--json] [--min-bytes N] [--image NAME[:TAG]] [--platform P]\n"
+	  "          [--index PATH] [--cache-dir DIR] IMAGE\n",
+	  "\n"
+	  "The ELF files of the merged tree that strip --strip-unneeded would shrink,\n"
+	  "largest saving first: the bytes saved, of which debug sections and symbol\n"
+	  "tables, the file's size, its layer and path; then the totals.\n"
+	  "\n"
+	  "  --json              one JSON object instead of the table\n"
+	  "  --min-bytes N       only files whose saving is at least N bytes (default 1;\n"
+	  "                      0 lists every ELF file)\n"
+	  OPT_IMAGE OPT_PLATFORM OPT_INDEX OPT_CACHE OPT_HELP
+	  "\n"
+	  "example: imgfs elf --min-bytes 1000000 app.tar\n" },
 	{ "report",
 	  "imgfs report [-o FILE] [--svg] [--image NAME[:TAG]] [--platform P]\n"
 	  "             [--index PATH] [--cache-dir DIR] IMAGE...\n",
@@ -190,8 +204,8 @@ static const struct usage usages[] = {
 	  "imgfs help [COMMAND]\n",
 	  "\n"
 	  "Prints the usage of COMMAND (mount, umount, index, layers, check, packages,\n"
-	  "report, verify, help), or without one that of every command.  imgfs COMMAND\n"
-	  "--help prints the same.\n"
+	  "duplicates, elf, report, verify, help), or without one that of every\n"
+	  "command.  imgfs COMMAND --help prints the same.\n"
 	  "\n"
 	  OPT_HELP
 	  "\n"

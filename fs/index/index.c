@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "build/build_i.h"
+#include "elf/elf_pass_i.h"
 #include "format/daemon_i.h"
 #include "format/registry_i.h"
 #include "format/source_i.h"
@@ -366,6 +367,7 @@ static int build(const struct imgfs_opts *o, const char *index, const struct ide
 	sqlite3 *db = NULL;
 	sqlite3_stmt *q = NULL;
 	uint64_t bid;
+	double t;
 	int rc, cache_used = 0;
 
 	bid = imgfs_fnv64(IMGFS_FNV64_INIT, id->key, strlen(id->key));
@@ -403,9 +405,23 @@ static int build(const struct imgfs_opts *o, const char *index, const struct ide
 
 		o->progress(o->progress_ctx, &p);
 	}
+	t = now();
 	rc = imgfs_packages_build(db, tmp, err);
 	if (rc)
 		goto out;
+	if (o->timing)
+		fprintf(stderr, "imgfs: timing: packages attributed in %.3f s\n", now() - t);
+	if (o->progress) {
+		struct imgfs_progress p = { .entries = info->entries, .phase = "ELF files" };
+
+		o->progress(o->progress_ctx, &p);
+	}
+	t = now();
+	rc = imgfs_elf_build(db, tmp, err);
+	if (rc)
+		goto out;
+	if (o->timing)
+		fprintf(stderr, "imgfs: timing: ELF files measured in %.3f s\n", now() - t);
 	if (sqlite3_prepare_v2(db, "SELECT (SELECT count(*) FROM layer), (SELECT count(*) FROM inode)",
 			       -1, &q, NULL) != SQLITE_OK || sqlite3_step(q) != SQLITE_ROW) {
 		rc = imgfs_errf(err, -EIO, 0, "index: %s", sqlite3_errmsg(db));

@@ -40,7 +40,7 @@
 
 enum {
 	Q_GETATTR, Q_LOOKUP, Q_READDIR, Q_PARENT, Q_TARGET, Q_DATA, Q_CHUNK, Q_XGET, Q_XLIST,
-	Q_VIRT, Q_LAYERS, Q_CREATED, Q_PKG, Q_COUNT
+	Q_VIRT, Q_LAYERS, Q_CREATED, Q_PKG, Q_STRIP, Q_COUNT
 };
 
 static const char *const sql[Q_COUNT] = {
@@ -68,6 +68,8 @@ static const char *const sql[Q_COUNT] = {
 		  "UNION ALL SELECT p.manager || ':' || p.name || "
 		  "CASE WHEN p.version IS NULL THEN '' ELSE '=' || p.version END "
 		  "FROM pkgdir d JOIN pkg p ON p.id = d.pkg WHERE d.ino = ?1",
+	/* an ELF file strip would shrink (fs/elf at index time) */
+	[Q_STRIP] = "SELECT strip_bytes FROM elf WHERE ino=?1 AND strip_bytes > 0",
 };
 
 /* Per-thread state: connections are not shared between threads, so the
@@ -650,12 +652,12 @@ ssize_t imgfs_fs_read(struct imgfs_fs *fs, uint64_t ino, void *buf, size_t size,
 
 /* The virtual attributes, all computed at index time: a getxattr is one
  * index probe whatever the image. */
-enum { V_SIZE, V_LAYER, V_WASTED, V_LAYERS, V_CREATED, V_PACKAGE, V_FILES, V_COUNT };
+enum { V_SIZE, V_LAYER, V_WASTED, V_LAYERS, V_CREATED, V_PACKAGE, V_FILES, V_STRIP, V_COUNT };
 static const char *const virt_names[V_COUNT] = {
 	[V_SIZE] = "user.imgfs.size", [V_LAYER] = "user.imgfs.layer",
 	[V_WASTED] = "user.imgfs.wasted", [V_LAYERS] = "user.imgfs.layers",
 	[V_CREATED] = "user.imgfs.created_by", [V_PACKAGE] = "user.imgfs.package",
-	[V_FILES] = "user.imgfs.files",
+	[V_FILES] = "user.imgfs.files", [V_STRIP] = IMGFS_XATTR_STRIP,
 };
 
 /* "3,4,13": the layers whose own tree has an entry (or a whiteout) at a
@@ -690,6 +692,17 @@ static int virt_value(struct conn *c, uint64_t ino, int which, char *out, size_t
 
 	if (which == V_LAYERS)
 		return layers_value(c, ino, out, len);
+	if (which == V_STRIP) {
+		q = c->q[Q_STRIP];
+		sqlite3_bind_int64(q, 1, (sqlite3_int64)ino);
+		r = step(q);
+		if (r == 1)
+			n = snprintf(out, len, "%lld", (long long)sqlite3_column_int64(q, 0));
+		else if (r < 0)
+			n = r;
+		sqlite3_reset(q);
+		return n;
+	}
 	if (which == V_CREATED || which == V_PACKAGE) {
 		q = c->q[which == V_CREATED ? Q_CREATED : Q_PKG];
 		sqlite3_bind_int64(q, 1, (sqlite3_int64)ino);
@@ -812,10 +825,12 @@ ssize_t imgfs_fs_listxattr(struct imgfs_fs *fs, uint64_t ino, char *buf, size_t 
 		char v[IMGFS_XATTR_VIRT_MAX];
 
 		/* list only what getxattr answers: files on directories,
-		 * created_by where the config has a history step */
+		 * created_by where the config has a history step, strip on
+		 * ELF files with a saving */
 		if (i == V_FILES && !S_ISDIR(a.mode))
 			continue;
-		if ((i == V_CREATED || i == V_PACKAGE) && virt_value(c, ino, (int)i, v, sizeof(v)) < 0)
+		if ((i == V_CREATED || i == V_PACKAGE || i == V_STRIP) &&
+		    virt_value(c, ino, (int)i, v, sizeof(v)) < 0)
 			continue;
 		if (size && total + l > size)
 			return -ERANGE;

@@ -43,6 +43,8 @@ static const char tables[] =
 	"CREATE TABLE pkgmissing(pkg INT, name TEXT, PRIMARY KEY(pkg, name)) WITHOUT ROWID;"
 	"CREATE TABLE pkgfile(ino INT, pkg INT, rank INT, PRIMARY KEY(ino, pkg)) WITHOUT ROWID;"
 	"CREATE TABLE pkgdir(ino INTEGER PRIMARY KEY, pkg INT);"
+	"CREATE TABLE elf(ino INTEGER PRIMARY KEY, strip_bytes INT, debug_bytes INT,"
+	" symtab_bytes INT);"
 	"INSERT INTO inode(ino, mode, uid, gid, mtime, mtime_ns, size, rdev, layer)"
 	" VALUES(1, 16877, 0, 0, 0, 0, 0, 0, 0);";
 

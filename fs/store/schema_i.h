@@ -10,7 +10,7 @@
 struct imgfs_err;
 
 /* An index of another version is rebuilt, never trusted. */
-#define IMGFS_SCHEMA_VERSION 14
+#define IMGFS_SCHEMA_VERSION 15
 
 /* A number constant below as SQL text: IMGFS_SQL(IMGFS_VIEW_MERGED) is "0". */
 #define IMGFS_SQL(x) IMGFS_SQL_(x)

@@ -307,6 +307,35 @@ int imgfs_fs_packages_why(struct imgfs_fs *fs, const char *name, imgfs_pkg_chain
 int imgfs_fs_packages_by_layer(struct imgfs_fs *fs, imgfs_pkg_layer_fn lfn, imgfs_pkg_fn pfn,
 			       void *ctx, struct imgfs_err *err);
 
+/* ---- ELF files (measured at index time) ---- */
+
+/* On an ELF file strip would shrink: the bytes strip --strip-unneeded
+ * would save, in decimal. */
+#define IMGFS_XATTR_STRIP "user.imgfs.strip"
+
+struct imgfs_elf_info {
+	const char *path;         /* its first path in the merged tree, "/usr/lib/x.so" */
+	uint64_t ino;
+	int64_t size;
+	int64_t strip_bytes;      /* what strip --strip-unneeded would save */
+	int64_t debug_bytes;      /* of which debug sections (.debug_*, ...) and their relocations */
+	int64_t symtab_bytes;     /* of which .symtab and its .strtab */
+	int layer;                /* the layer its content comes from */
+};
+struct imgfs_elf_totals {
+	int64_t elf_files;        /* ELF files the index measured */
+	int64_t files;            /* of those, the ones listed (strip_bytes >= MIN) */
+	int64_t size, strip_bytes, debug_bytes, symtab_bytes; /* sums over those listed */
+};
+/* Return non-zero to stop; that value is returned.  Strings are borrowed
+ * for the call. */
+typedef int (*imgfs_elf_fn)(void *ctx, const struct imgfs_elf_info *e);
+/* Calls FN for each ELF file of the merged tree whose saving is at least
+ * MIN bytes, largest saving first, and fills T.  0, FN's non-zero result,
+ * or -errno with ERR set. */
+int imgfs_fs_elf(struct imgfs_fs *fs, int64_t min, struct imgfs_elf_totals *t, imgfs_elf_fn fn,
+		 void *ctx, struct imgfs_err *err);
+
 /* ---- digests (imgfs verify) ---- */
 
 enum imgfs_verify_status {
