@@ -178,6 +178,8 @@ def cleanup_layer(bloat):
     l3 = Layer("/bin/sh -c rm -f /app/data/model.bin; COPY config.json /app/config.json")
     if bloat:
         l3.whiteout("app/data/model.bin")
+        # a chmod -R over a file layer 0 has: the same bytes shipped again
+        l3.file("usr/lib/python3.11/json/__init__.py", blob("json", 400), mode=0o600)
     l3.file("app/config.json", blob("config2", 444))
     return l3
 
@@ -280,6 +282,32 @@ def merged_size(layers):
     return total
 
 
+def reshipped(layers):
+    """{layer: (bytes, files)} of the regular files a layer ships over an
+    identical copy at the same path that it hides, as imgfs check counts
+    them (only copies still in the merged tree)."""
+    last = {}      # path -> (layer, data, same bytes as the copy it hid)
+    for n, layer in enumerate(layers):
+        for ti, data in layer.entries:
+            d, base = os.path.split(ti.name)
+            if base.startswith(".wh."):
+                gone = os.path.join(d, base[4:])
+                for p in [p for p in last if p == gone or p.startswith(gone + "/")]:
+                    del last[p]
+                continue
+            prev = last.get(ti.name)
+            if ti.type == tarfile.REGTYPE:
+                last[ti.name] = (n, data, prev is not None and prev[1] == data)
+            else:
+                last[ti.name] = (n, None, False)
+    out = {}
+    for n, data, again in last.values():
+        if again:
+            b, f = out.get(n, (0, 0))
+            out[n] = (b + len(data), f + 1)
+    return out
+
+
 def main():
     out = sys.argv[1]
     elf = None
@@ -323,6 +351,8 @@ def main():
         exp.append(("image", name, merged_size(layers)))
         exp.append(("layers", name, sum(len(layer.tar()) for layer in layers), len(layers)))
         exp.append(("hiddentotal", name, shipped_bytes(layers) - merged_size(layers)))
+        for n, (b, f) in sorted(reshipped(layers).items()):
+            exp.append(("reshipped", name, n, b, f))
         for i, layer in enumerate(layers):
             exp.append(("layer", name, i, len(layer.tar())))
         exp += tree_rows(name, layers)
