@@ -332,6 +332,8 @@ static int cmd_mount(int argc, char **argv)
 			return EXIT_INPUT;
 		}
 	}
+	/* the shared lock on the index that imgfs cache prune respects */
+	c.o.hold = 1;
 	rc = prepare(&c, &info, &err);
 	if (rc)
 		return fail(&err, rc);
@@ -365,6 +367,7 @@ static int cmd_mount(int argc, char **argv)
 	mo.debug = c.debug;
 	rc = imgfs_fuse_run(fs, &mo);
 	imgfs_fs_close(fs);
+	close(info.lock_fd); /* held (across the daemon's fork) until now */
 	return rc ? EXIT_RUNTIME : 0;
 }
 

@@ -26,6 +26,8 @@ struct imgfs_opts {
 	int force;              /* rebuild even when the index is fresh */
 	int quiet;
 	int timing;             /* print each build phase's elapsed time on stderr */
+	int hold;               /* keep a shared lock on the index (INFO->lock_fd) for a
+				 * mount's life: imgfs cache prune leaves it alone */
 	uint64_t max_ratio;     /* decompression-bomb ratio; 0: the default (1024) */
 	/* Called now and then while a build reads the image (not more than
 	 * ten times a second): DONE of TOTAL stored bytes read.  May be NULL. */
@@ -42,6 +44,8 @@ struct imgfs_build_info {
 	uint64_t inodes;        /* inodes in the merged tree, root included */
 	uint64_t entries;       /* tar entries read over all layers */
 	char index_path[4096];
+	int lock_fd;            /* with O->hold: the lock's descriptor, which the caller
+				 * closes when done with the index; else -1 */
 };
 
 /* Makes sure an index for O->image exists and is fresh: reuses it, or
