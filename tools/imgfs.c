@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cache.h"
 #include "check.h"
 #include "imgfs/fuse_ops.h"
 #include "imgfs/imgfs.h"
@@ -608,6 +609,8 @@ int main(int argc, char **argv)
 		return cmd_index(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "layers"))
 		return cmd_layers(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "cache"))
+		return imgfs_cmd_cache(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "check"))
 		return imgfs_cmd_check(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "packages"))
