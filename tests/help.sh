@@ -69,9 +69,10 @@ declare -A OPTS=(
 	[check]=$(lopts check.c imgfs_cmd_check)
 	[packages]=$(lopts packages.c imgfs_cmd_packages)
 	[verify]=$(lopts verify.c imgfs_cmd_verify)
+	[cache]=$(lopts cache.c imgfs_cmd_cache)
 	[help]=
 )
-for c in index check packages verify; do
+for c in index check packages verify cache; do
 	[ -n "${OPTS[$c]}" ] || fail "no struct option table found for $c in tools/"
 done
 for c in $cmds; do
