@@ -146,8 +146,14 @@ EOF
 check_list "four indexes and four orphans"
 # listing is no use: it must not move the last use it reports
 touch -d '2026-01-02 03:04:05' "$C"/*.db
+stat -c '%n %X %Y' "$C"/*.db >"$W/times.before"
 "$IMGFS" cache list >/dev/null 2>&1
-check_list "after a plain listing, times untouched"
+"$IMGFS" cache list --json >/dev/null 2>&1
+stat -c '%n %X %Y' "$C"/*.db >"$W/times.after"
+show_diff "atime/mtime of the indexes across two listings" "$W/times.before" "$W/times.after" &&
+	pass "listing leaves the indexes' access and modification times alone" ||
+	fail "listing moved the indexes' times (it would then report itself as their last use)"
+check_list "after a listing"
 
 # ---------------------------------------------------------- gone first
 
