@@ -153,6 +153,19 @@ static char *join(const char *dir, const char *name, size_t n)
 	return p;
 }
 
+/* 1 when PATH has the name of a file of kind K of the index INDEX: what
+ * prune may unlink.  The index names its cache and spool; a crafted one
+ * naming /etc/passwd must not make a prune run by root remove it. */
+static int own(const char *path, const char *index, int k)
+{
+	const char *b = strrchr(path, '/'), *ib = strrchr(index, '/');
+	size_t stem;
+
+	b = b ? b + 1 : path;
+	ib = ib ? ib + 1 : index;
+	return classify(b, &stem) == k && stem == strlen(ib) && !strncmp(b, ib, stem);
+}
+
 static int64_t last_used(const struct stat *st, int atime_too)
 {
 	int64_t t = st->st_mtim.tv_sec;
@@ -397,9 +410,9 @@ static int remove_item(const struct item *it)
 			return -ESTALE;
 		}
 		unlink(it->path);
-		if (it->cache)
+		if (it->cache && own(it->cache, it->path, K_CACHE))
 			unlink(it->cache);
-		if (it->spool)
+		if (it->spool && own(it->spool, it->path, K_SPOOL))
 			unlink(it->spool);
 	} else if (it->kind != K_LOCK && unlink(it->path) != 0 && errno != ENOENT) {
 		int e = -errno;
