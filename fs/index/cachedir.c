@@ -173,18 +173,6 @@ static int64_t last_used(const struct stat *st, int atime_too)
 	return atime_too && st->st_atim.tv_sec > t ? st->st_atim.tv_sec : t;
 }
 
-/* 1 when a mount or build holds LOCK. */
-static int locked(const char *lock)
-{
-	int fd = imgfs_lock_take(lock, LOCK_EX | LOCK_NB, 0);
-
-	if (fd >= 0) {
-		close(fd);
-		return 0;
-	}
-	return fd == -EWOULDBLOCK;
-}
-
 static char *col(sqlite3_stmt *q, int i)
 {
 	const unsigned char *t = sqlite3_column_text(q, i);
@@ -323,7 +311,7 @@ static int scan_dir(struct scan *s, const char *home, const char *dir, unsigned 
 		it->last_used = last_used(&st, k == K_INDEX);
 		it->dev = st.st_dev;
 		it->ino = st.st_ino;
-		it->in_use = locked(it->lock);
+		it->in_use = imgfs_lock_busy(it->lock);
 		if (k == K_INDEX) {
 			struct stat is;
 
@@ -404,6 +392,10 @@ static int remove_item(const struct item *it)
 
 	if (lfd < 0)
 		return lfd;
+	if (imgfs_lock_unused(lfd) != 0) {
+		close(lfd);
+		return -EWOULDBLOCK; /* mounted */
+	}
 	if (it->kind == K_INDEX) {
 		if (stat(it->path, &st) != 0 || st.st_dev != it->dev || st.st_ino != it->ino) {
 			close(lfd);

@@ -8,7 +8,6 @@
 #include <fcntl.h>
 #include <glob.h>
 #include <limits.h>
-#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,10 +25,6 @@
 #include "store/seal_i.h"
 #include "util/err_i.h"
 #include "util/path_i.h"
-
-/* A mount's shared lock lost to a prune between flock's unlock and relock
- * more than this often is no race but someone clearing the cache in a loop. */
-#define HOLD_RETRIES 3
 
 static double now(void)
 {
@@ -393,7 +388,7 @@ int imgfs_index_prepare(const struct imgfs_opts *o, struct imgfs_build_info *inf
 	struct kept *kept = calloc(1, sizeof(*kept));
 	char lock[PATH_MAX + 8];
 	double t0 = now();
-	int rc, lfd = -1, retries = 0;
+	int rc, lfd = -1;
 
 	memset(info, 0, sizeof(*info));
 	info->lock_fd = -1;
@@ -429,7 +424,6 @@ int imgfs_index_prepare(const struct imgfs_opts *o, struct imgfs_build_info *inf
 	/* Two mounts of one image at once: the second waits for the first's
 	 * build and then finds the index fresh. */
 	snprintf(lock, sizeof(lock), "%s.lock", info->index_path);
-again:
 	lfd = imgfs_lock_take(lock, LOCK_EX, 1);
 	if (lfd < 0) {
 		rc = imgfs_errf(err, lfd, 0, "%s: %s", lock, strerror(-lfd));
@@ -449,24 +443,11 @@ again:
 	if (rc == 0)
 		touch_used(info->index_path);
 	if (rc == 0 && o->hold) {
-		/* A mount keeps a shared lock for its life, which imgfs cache
-		 * prune's LOCK_EX|LOCK_NB sees.  flock converts by unlocking
-		 * first, so a prune may slip in between: start over if it
-		 * took the index away. */
-		if (flock(lfd, LOCK_SH) != 0) {
-			rc = imgfs_errf(err, -errno, 0, "%s: %s", lock, strerror(errno));
-			goto out;
-		}
-		if (!imgfs_lock_current(lfd, lock) || access(info->index_path, F_OK) != 0) {
-			close(lfd);
-			lfd = -1;
-			if (++retries < HOLD_RETRIES) {
-				memset(info, 0, offsetof(struct imgfs_build_info, index_path));
-				info->lock_fd = -1;
-				memset(kept, 0, sizeof(*kept));
-				goto again;
-			}
-			rc = imgfs_errf(err, -EAGAIN, 0, "%s: removed while being mounted", info->index_path);
+		/* A mount keeps the use lock for its life (lock.c), which
+		 * imgfs cache prune sees; other commands go on building. */
+		rc = imgfs_lock_hold(lfd);
+		if (rc) {
+			rc = imgfs_errf(err, rc, 0, "%s: %s", lock, strerror(-rc));
 			goto out;
 		}
 		info->lock_fd = lfd;
