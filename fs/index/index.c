@@ -455,9 +455,10 @@ int imgfs_index_prepare(const struct imgfs_opts *o, struct imgfs_build_info *inf
 	}
 out:
 	/* A failed build leaves no index: remove its lock file too (we hold
-	 * it exclusively; see lock.c for why waiters are safe) rather than
-	 * leave one per bad input. */
-	if (lfd >= 0 && rc != 0 && access(info->index_path, F_OK) != 0)
+	 * its build lock; see lock.c for why waiters are safe) rather than
+	 * leave one per bad input, unless a mount of an index since removed
+	 * still holds its use lock, which a prune must go on seeing. */
+	if (lfd >= 0 && rc != 0 && access(info->index_path, F_OK) != 0 && imgfs_lock_unused(lfd) == 0)
 		imgfs_lock_remove(lfd, lock);
 	else if (lfd >= 0)
 		close(lfd);
