@@ -322,6 +322,13 @@ if [ "$rc" -eq 0 ]; then
 		jq -e '[.orphans[] | select(.path | contains("/newdir/"))] | length == 0' "$W/without.json" >/dev/null &&
 		pass "an orphan content cache in --cache-dir DIR: listed with --cache-dir DIR, not without" ||
 		fail "orphan in --cache-dir: $(jq -c .orphans "$W/with.json" 2>&1 | head -c 400)"
+	# --cache-dir naming the cache directory itself: each orphan once
+	head -c 300 /dev/zero >"$C/y-4444444444444444.db.abcdefabcdefabcd.zst"
+	"$IMGFS" cache list --json --cache-dir "$C/" >"$W/with.json" 2>&1
+	n=$(jq '[.orphans[] | select(.path | endswith("/y-4444444444444444.db.abcdefabcdefabcd.zst"))] | length' "$W/with.json")
+	[ "$n" = 1 ] && pass "--cache-dir of the cache directory itself: its orphan listed once" ||
+		fail "--cache-dir of the cache directory itself: its orphan listed ${n:-?} times"
+	rm -f "$C/y-4444444444444444.db.abcdefabcdefabcd.zst"
 else
 	fail "mount --cache-dir $W/newdir/a/b (missing): exit $rc"
 fi

@@ -338,6 +338,15 @@ static int by_path(const void *a, const void *b)
 	return strcmp(x->path, y->path);
 }
 
+/* 1 when A and B are one directory (--cache-dir naming the cache itself:
+ * its orphans are listed once). */
+static int same_dir(const char *a, const char *b)
+{
+	struct stat x, y;
+
+	return stat(a, &x) == 0 && stat(b, &y) == 0 && x.st_dev == y.st_dev && x.st_ino == y.st_ino;
+}
+
 static int scan(const struct imgfs_cache_opts *o, struct scan *s, struct imgfs_err *err)
 {
 	char home[PATH_MAX];
@@ -348,7 +357,7 @@ static int scan(const struct imgfs_cache_opts *o, struct scan *s, struct imgfs_e
 	if (rc == 0)
 		rc = scan_dir(s, home, home, (1u << K_LOCK) | (1u << K_TMP) | (1u << K_CACHE) | (1u << K_SPOOL),
 			      err);
-	if (rc == 0 && o->cache_dir)
+	if (rc == 0 && o->cache_dir && !same_dir(o->cache_dir, home))
 		rc = scan_dir(s, home, o->cache_dir, 1u << K_CACHE, err);
 	if (rc)
 		scan_free(s);
