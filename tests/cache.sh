@@ -41,8 +41,11 @@ cp "$FIX/tiny.docker.tar.gz" "$W/img/outer.tar.gz" # compressed outer tar: a spo
 cp "$FIX/tiny.docker.tar" "$W/img/gone.tar"
 cp "$FIX/tiny.docker.tar" "$W/img/mounted.tar"
 cp "$FIX/tiny.oci.tar" "$W/img/newdir.tar"
+cp "$FIX/tiny.oci.tar" "$W/img/oci2.tar"       # the same layers: the same content cache
 
 listing() { (cd "$C" && find . -type f -printf '%P\n' | sort); }
+# the bytes of our files in the cache, each inode once (hard links)
+total() { find "$C" -type f -name '*.db*' -printf '%i %s\n' | sort -u | awk '{ s += $2 } END { print s + 0 }'; }
 
 # index_of NAME IMAGE: builds IMAGE's index and records in $W/files.NAME
 # the files it added to the cache (the independent answer to "which files
@@ -57,7 +60,7 @@ index_of() {
 	echo "    imgfs index $2: exit $rc, new files: $(cat "$W/files.$1"), $(head -2 "$W/err")"
 	return 1
 }
-for n in plain oci outer gone; do
+for n in plain oci outer gone oci2; do
 	img=$W/img/$n.tar
 	[ "$n" = outer ] && img=$W/img/outer.tar.gz
 	check "index of $n.tar built" index_of "$n" "$img"
@@ -91,9 +94,10 @@ import json, os, sys
 w, c = sys.argv[1], sys.argv[2]
 got = json.load(open(w + "/list.json"))
 imgs = {"plain": "plain.tar", "oci": "oci.tar", "outer": "outer.tar.gz", "gone": "gone.tar",
-        "mounted": "mounted.tar", "newdir": "newdir.tar", "flip": "plain.tar"}
+        "mounted": "mounted.tar", "newdir": "newdir.tar", "flip": "plain.tar", "oci2": "oci2.tar"}
 in_use = set(open(w + "/in_use").read().split()) if os.path.exists(w + "/in_use") else set()
 expect = {}
+cino = {}
 for n, img in imgs.items():
     p = w + "/files." + n
     if not os.path.exists(p):
@@ -107,12 +111,20 @@ for n, img in imgs.items():
     tar = [c + "/" + f for f in files if f.endswith(".tar")]
     st = os.stat(idx)
     size = lambda l: os.stat(l[0]).st_size if l else 0
+    cino[idx] = (os.stat(zst[0]).st_dev, os.stat(zst[0]).st_ino) if zst else None
     expect[idx] = {"image": os.path.realpath(w + "/img/" + img), "gone": not os.path.exists(w + "/img/" + img),
                    "in_use": n in in_use, "index_bytes": st.st_size,
                    "cache": zst[0] if zst else None, "cache_bytes": size(zst),
                    "spool": tar[0] if tar else None, "spool_bytes": size(tar),
                    "bytes": st.st_size + size(zst) + size(tar),
                    "last_used": int(max(st.st_atime, st.st_mtime))}
+# a content cache shared by hard link: on the disk once, counted in the
+# first (by path) of its indexes
+for k in sorted(expect):
+    others = [j for j in expect if j != k and cino[k] and cino[j] == cino[k]]
+    expect[k]["shared"] = len(others)
+    if any(j < k for j in others):
+        expect[k]["bytes"] -= expect[k]["cache_bytes"]
 bad = []
 rows = {r["index"]: r for r in got["indexes"]}
 if set(rows) != set(expect):
@@ -136,14 +148,35 @@ for p, k in want_orph.items():
     r = orph.get(p)
     if r and (r["kind"] != k or r["bytes"] != os.stat(p).st_size):
         bad.append("orphan %s: %r, expected kind %s, %d bytes" % (p, r, k, os.stat(p).st_size))
-total = sum(os.stat(os.path.join(c, f)).st_size for f in os.listdir(c) if ".db" in f)
+inodes = {}
+for f in os.listdir(c):
+    if ".db" in f:
+        st = os.stat(os.path.join(c, f))
+        inodes[(st.st_dev, st.st_ino)] = st.st_size
+total = sum(inodes.values())
 if got["total"]["bytes"] != total or got["total"]["indexes"] != len(expect) or got["total"]["orphans"] != len(want_orph):
     bad.append("total %r, expected %d bytes, %d indexes, %d orphans" % (got["total"], total, len(expect), len(want_orph)))
 print("\n".join(bad))
 sys.exit(1 if bad else 0)
 EOF
 }
-check_list "four indexes and four orphans"
+check_list "five indexes and four orphans"
+# oci2.tar holds the same layers as oci.tar: its content cache is the same
+# bytes, and the build links it to oci's instead of keeping
+# a second copy
+z1=$C/$(grep '\.zst$' "$W/files.oci"); z2=$C/$(grep '\.zst$' "$W/files.oci2")
+[ -f "$z1" ] && [ -f "$z2" ] && [ "$z1" != "$z2" ] && [ "$(stat -c %d:%i "$z1")" = "$(stat -c %d:%i "$z2")" ] &&
+	pass "oci2.tar's content cache is oci.tar's file (hard link, $(stat -c %h "$z1") links)" ||
+	fail "oci2.tar's content cache $z2 is not oci.tar's $z1 ($(stat -c %d:%i:%h "$z1" "$z2" 2>&1 | tr '\n' ' '))"
+sha=$(grep ' ./data/a.txt$' "$FIX/tiny.reference.sha256" | cut -d' ' -f1)
+if mount_image "$W/img/oci2.tar" "$W/mnt3"; then
+	(cd "$W/mnt3" && sha256sum -c --quiet "$FIX/tiny.reference.sha256" >"$W/sha.out" 2>&1) &&
+		pass "oci2.tar mounted through the shared cache: every file matches tiny.reference.sha256" ||
+		fail "oci2.tar through the shared cache: $(head -3 "$W/sha.out")"
+	unmount_image "$W/mnt3"
+else
+	fail "mount of oci2.tar"
+fi
 # listing is no use: it must not move the last use it reports
 touch -d '2026-01-02 03:04:05' "$C"/*.db
 stat -c '%n %X %Y' "$C"/*.db >"$W/times.before"
@@ -157,27 +190,42 @@ check_list "after a listing"
 
 # ---------------------------------------------------------- gone first
 
-rm "$W/img/gone.tar"
-check_list "gone.tar deleted: its row says gone"
+rm "$W/img/gone.tar" "$W/img/oci2.tar"
+check_list "gone.tar and oci2.tar deleted: their rows say gone"
 "$IMGFS" cache list >"$W/text" 2>&1
 grep -q "(gone) $W/img/gone.tar" "$W/text" && pass "the table marks gone.tar (gone)" ||
 	fail "the table does not mark gone.tar: $(grep gone "$W/text")"
 # all the recent: a plain prune takes only the useless
 touch "$C"/*.db
 rc=0
+t_before=$(total)
 "$IMGFS" cache prune >"$W/out" 2>"$W/err" || rc=$?
+t_after=$(total)
 left=$(listing)
-gone_left=$(comm -12 <(echo "$left") <(sort "$W/files.gone"))
+gone_left=$(comm -12 <(echo "$left") <(sort "$W/files.gone" "$W/files.oci2"))
 orph_left=$(echo "$left" | grep -E '^(old|dead|lone)-' || true)
 others=$(cat "$W/files.plain" "$W/files.oci" "$W/files.outer" | sort)
 [ "$rc" -eq 0 ] && [ -z "$gone_left" ] && [ -z "$orph_left" ] &&
 	[ -z "$(comm -23 <(echo "$others") <(echo "$left"))" ] && [ -f "$C/README.not-ours" ] &&
 	pass "prune: gone.tar's files and the orphans removed, the others and a file not ours kept" ||
 	fail "prune: exit $rc; left of gone: $gone_left; orphans left: $orph_left; missing: $(comm -23 <(echo "$others") <(echo "$left")); $(head -3 "$W/err")"
-freed=$(sed -n 's/^freed \([0-9]*\) bytes.*/\1/p' "$W/out")
-[ -n "$freed" ] && [ "$freed" -gt 0 ] && pass "prune printed what it freed: $freed bytes" ||
-	fail "prune printed no 'freed N bytes': $(tail -2 "$W/out")"
+freed=$(sed -n 's/^freed \([0-9]*\) bytes, \([0-9]*\) bytes left$/\1/p' "$W/out")
+left=$(sed -n 's/^freed \([0-9]*\) bytes, \([0-9]*\) bytes left$/\2/p' "$W/out")
+[ -n "$freed" ] && [ "$freed" -eq $((t_before - t_after)) ] && [ "$left" -eq "$t_after" ] &&
+	pass "prune printed what it freed ($freed bytes) and what is left ($left), as find counts them" ||
+	fail "prune: printed '$(tail -1 "$W/out")', find counts $t_before -> $t_after bytes"
 check_list "after prune"
+[ -f "$z1" ] && [ "$(stat -c %h "$z1")" = 1 ] && [ "$(stat -c %s "$z1")" = "$(stat -c %s "$z2" 2>/dev/null || stat -c %s "$z1")" ] &&
+	pass "oci2's index pruned: oci's content cache stays, one link left" ||
+	fail "after pruning oci2: oci's cache $z1: $(stat -c '%h links, %s bytes' "$z1" 2>&1)"
+if mount_image "$W/img/oci.tar" "$W/mnt3"; then
+	(cd "$W/mnt3" && sha256sum -c --quiet "$FIX/tiny.reference.sha256" >"$W/sha.out" 2>&1) &&
+		pass "oci.tar mounted after its sharer went: every file matches" ||
+		fail "oci.tar after its sharer went: $(head -3 "$W/sha.out")"
+	unmount_image "$W/mnt3"
+else
+	fail "mount of oci.tar after its sharer went"
+fi
 
 # ------------------------------------------------------ LRU to a size
 
@@ -189,7 +237,6 @@ bytes_of() { # the bytes of NAME's files still on disk
 	for f in $(cat "$W/files.$1"); do [ -f "$C/$f" ] && s=$((s + $(stat -c %s "$C/$f"))); done
 	echo $s
 }
-total() { find "$C" -type f -name '*.db*' -printf '%s\n' | awk '{ s += $1 } END { print s + 0 }'; }
 t0=$(total)
 # the size that the oldest one's removal reaches exactly
 max=$((t0 - $(bytes_of plain)))

@@ -96,7 +96,8 @@ static int print_json(struct out *o, const struct imgfs_cache_entry *e)
 		       e->gone ? "true" : "false", e->in_use ? "true" : "false",
 		       (unsigned long long)e->index_bytes);
 		json_str(stdout, e->cache);
-		printf(", \"cache_bytes\": %llu, \"spool\": ", (unsigned long long)e->cache_bytes);
+		printf(", \"cache_bytes\": %llu, \"shared\": %d, \"spool\": ",
+		       (unsigned long long)e->cache_bytes, e->shared);
 		json_str(stdout, e->spool);
 		printf(", \"spool_bytes\": %llu, \"bytes\": %llu, \"last_used\": %lld}",
 		       (unsigned long long)e->spool_bytes, (unsigned long long)e->bytes,
@@ -144,10 +145,13 @@ static int print_row(void *ctx, const struct imgfs_cache_entry *e)
 	if (o->n_index == 1)
 		printf("%12s %12s %12s  %-16s  %-6s %s\n", "INDEX", "CACHE", "SPOOL", "LAST USED", "USE",
 		       "IMAGE");
-	printf("%12llu %12llu %12llu  %-16s  %-6s %s%s%s%s\n", (unsigned long long)e->index_bytes,
+	printf("%12llu %12llu %12llu  %-16s  %-6s %s%s%s%s", (unsigned long long)e->index_bytes,
 	       (unsigned long long)e->cache_bytes, (unsigned long long)e->spool_bytes, t,
 	       e->in_use ? "in use" : "-", e->gone ? "(gone) " : "",
 	       e->image ? e->image : e->path, e->name ? " --image " : "", e->name ? e->name : "");
+	if (e->shared)
+		printf("  (cache shared with %d other%s)", e->shared, e->shared == 1 ? "" : "s");
+	putchar('\n');
 	return 0;
 }
 

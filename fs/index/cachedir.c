@@ -23,6 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "index/cachedir_i.h"
 #include "index/lock_i.h"
 #include "read/pin_i.h"
 #include "store/schema_i.h"
@@ -32,17 +33,18 @@
 #define STEM_EXT ".db"
 #define BID_HEX 16 /* the build id in cache and spool names */
 
-enum kind { K_INDEX, K_LOCK, K_TMP, K_CACHE, K_SPOOL };
-
 static const char *const kind_name[] = { "index", "lock", "temporary", "content cache", "spool" };
 
 struct item {
-	enum kind kind;
+	enum imgfs_cache_kind kind;
 	char *path, *lock;      /* the file; its stem's lock file */
 	char *stem_path;        /* the index path of its stem (may not exist) */
 	char *image, *name, *cache, *spool;
 	int gone, in_use;
 	uint64_t index_bytes, cache_bytes, spool_bytes, bytes;
+	int shared, removed;    /* other indexes whose cache is this one's file (share.c) */
+	dev_t cache_dev;
+	ino_t cache_ino;
 	int64_t last_used;
 	dev_t dev;              /* of the index, to see it was not rebuilt meanwhile */
 	ino_t ino;
@@ -104,9 +106,7 @@ static int all_hex(const char *s, size_t n)
 	return 1;
 }
 
-/* What the file NAME is, and the length of its stem (through ".db"); -1
- * for a file that is none of ours. */
-static int classify(const char *name, size_t *stem)
+int imgfs_cache_classify(const char *name, size_t *stem)
 {
 	const char *p = name;
 
@@ -118,22 +118,22 @@ static int classify(const char *name, size_t *stem)
 		if (*stem == strlen(STEM_EXT))
 			continue; /* no name before ".db" */
 		if (!*r)
-			return K_INDEX;
+			return IMGFS_CK_INDEX;
 		if (!strcmp(r, ".lock"))
-			return K_LOCK;
+			return IMGFS_CK_LOCK;
 		if (!strncmp(r, ".tmp.", 5) && r[5] >= '0' && r[5] <= '9') {
 			const char *q = r + 5;
 
 			while (*q >= '0' && *q <= '9')
 				q++;
 			if (!*q || !strcmp(q, "-journal"))
-				return K_TMP;
+				return IMGFS_CK_TMP;
 		}
 		if (r[0] == '.' && strlen(r) == 1 + BID_HEX + 4 && all_hex(r + 1, BID_HEX)) {
 			if (!strcmp(r + 1 + BID_HEX, ".zst"))
-				return K_CACHE;
+				return IMGFS_CK_CACHE;
 			if (!strcmp(r + 1 + BID_HEX, ".tar"))
-				return K_SPOOL;
+				return IMGFS_CK_SPOOL;
 		}
 	}
 	return -1;
@@ -163,7 +163,7 @@ static int own(const char *path, const char *index, int k)
 
 	b = b ? b + 1 : path;
 	ib = ib ? ib + 1 : index;
-	return classify(b, &stem) == k && stem == strlen(ib) && !strncmp(b, ib, stem);
+	return imgfs_cache_classify(b, &stem) == k && stem == strlen(ib) && !strncmp(b, ib, stem);
 }
 
 static int64_t last_used(const struct stat *st, int atime_too)
@@ -240,7 +240,7 @@ static int named(const struct scan *s, const char *path)
 	size_t i;
 
 	for (i = 0; i < s->n; i++)
-		if (s->v[i].kind == K_INDEX &&
+		if (s->v[i].kind == IMGFS_CK_INDEX &&
 		    ((s->v[i].cache && !strcmp(s->v[i].cache, path)) ||
 		     (s->v[i].spool && !strcmp(s->v[i].spool, path))))
 			return 1;
@@ -264,7 +264,7 @@ static int scan_dir(struct scan *s, const char *home, const char *dir, unsigned 
 	}
 	while ((e = readdir(d))) {
 		size_t stem;
-		int k = classify(e->d_name, &stem);
+		int k = imgfs_cache_classify(e->d_name, &stem);
 		struct item *it;
 		struct stat st;
 		char *path;
@@ -276,16 +276,16 @@ static int scan_dir(struct scan *s, const char *home, const char *dir, unsigned 
 			rc = imgfs_errf(err, -ENOMEM, 0, "out of memory");
 			break;
 		}
-		if (lstat(path, &st) != 0 || !S_ISREG(st.st_mode) || (k != K_INDEX && named(s, path))) {
+		if (lstat(path, &st) != 0 || !S_ISREG(st.st_mode) || (k != IMGFS_CK_INDEX && named(s, path))) {
 			free(path);
 			continue;
 		}
-		if (k == K_LOCK) {
+		if (k == IMGFS_CK_LOCK) {
 			/* the lock of an index there is the index's */
 			size_t i, is_idx = 0;
 
 			for (i = 0; i < s->n; i++)
-				is_idx |= s->v[i].kind == K_INDEX && !strncmp(s->v[i].path, path, strlen(s->v[i].path)) &&
+				is_idx |= s->v[i].kind == IMGFS_CK_INDEX && !strncmp(s->v[i].path, path, strlen(s->v[i].path)) &&
 					  !strcmp(path + strlen(s->v[i].path), ".lock");
 			if (is_idx) {
 				free(path);
@@ -298,7 +298,7 @@ static int scan_dir(struct scan *s, const char *home, const char *dir, unsigned 
 			rc = imgfs_errf(err, -ENOMEM, 0, "out of memory");
 			break;
 		}
-		it->kind = (enum kind)k;
+		it->kind = (enum imgfs_cache_kind)k;
 		it->path = path;
 		it->stem_path = join(home, e->d_name, stem);
 		it->lock = it->stem_path ? malloc(strlen(it->stem_path) + sizeof(".lock")) : NULL;
@@ -308,18 +308,21 @@ static int scan_dir(struct scan *s, const char *home, const char *dir, unsigned 
 		}
 		sprintf(it->lock, "%s.lock", it->stem_path);
 		it->bytes = (uint64_t)st.st_size;
-		it->last_used = last_used(&st, k == K_INDEX);
+		it->last_used = last_used(&st, k == IMGFS_CK_INDEX);
 		it->dev = st.st_dev;
 		it->ino = st.st_ino;
 		it->in_use = imgfs_lock_busy(it->lock);
-		if (k == K_INDEX) {
+		if (k == IMGFS_CK_INDEX) {
 			struct stat is;
 
 			it->index_bytes = it->bytes;
 			read_index(it);
 			it->gone = !it->image || stat(it->image, &is) != 0;
-			if (it->cache && stat(it->cache, &is) == 0)
+			if (it->cache && stat(it->cache, &is) == 0) {
 				it->cache_bytes = (uint64_t)is.st_size;
+				it->cache_dev = is.st_dev;
+				it->cache_ino = is.st_ino;
+			}
 			if (it->spool && stat(it->spool, &is) == 0)
 				it->spool_bytes = (uint64_t)is.st_size;
 			it->bytes += it->cache_bytes + it->spool_bytes;
@@ -333,8 +336,8 @@ static int by_path(const void *a, const void *b)
 {
 	const struct item *x = a, *y = b;
 
-	if ((x->kind == K_INDEX) != (y->kind == K_INDEX))
-		return x->kind == K_INDEX ? -1 : 1;
+	if ((x->kind == IMGFS_CK_INDEX) != (y->kind == IMGFS_CK_INDEX))
+		return x->kind == IMGFS_CK_INDEX ? -1 : 1;
 	return strcmp(x->path, y->path);
 }
 
@@ -347,22 +350,62 @@ static int same_dir(const char *a, const char *b)
 	return stat(a, &x) == 0 && stat(b, &y) == 0 && x.st_dev == y.st_dev && x.st_ino == y.st_ino;
 }
 
+static int same_cache(const struct item *a, const struct item *b)
+{
+	return a != b && a->kind == IMGFS_CK_INDEX && b->kind == IMGFS_CK_INDEX && a->cache_bytes &&
+	       b->cache_bytes && a->cache_dev == b->cache_dev && a->cache_ino == b->cache_ino;
+}
+
+/* A content cache shared by hard link (share.c) is on the disk once: the
+ * first of its indexes (in path order) counts its bytes, so that the
+ * entries' bytes add up to what the directory takes. */
+static void count_shared(struct scan *s)
+{
+	size_t i, j;
+
+	for (i = 0; i < s->n; i++) {
+		int first = 1;
+
+		for (j = 0; j < s->n; j++) {
+			if (!same_cache(&s->v[i], &s->v[j]))
+				continue;
+			s->v[i].shared++;
+			first &= j > i;
+		}
+		if (!first)
+			s->v[i].bytes -= s->v[i].cache_bytes;
+	}
+}
+
+/* What removing IT frees: a shared cache only with its last index. */
+static uint64_t freed_by(const struct scan *s, const struct item *it)
+{
+	size_t j;
+
+	for (j = 0; j < s->n; j++)
+		if (!s->v[j].removed && same_cache(it, &s->v[j]))
+			return it->index_bytes + it->spool_bytes;
+	return it->kind == IMGFS_CK_INDEX ? it->index_bytes + it->spool_bytes + it->cache_bytes : it->bytes;
+}
+
 static int scan(const struct imgfs_cache_opts *o, struct scan *s, struct imgfs_err *err)
 {
 	char home[PATH_MAX];
 	int rc = cache_home(o, home, sizeof(home), err);
 
 	if (rc == 0)
-		rc = scan_dir(s, home, home, 1u << K_INDEX, err);
+		rc = scan_dir(s, home, home, 1u << IMGFS_CK_INDEX, err);
 	if (rc == 0)
-		rc = scan_dir(s, home, home, (1u << K_LOCK) | (1u << K_TMP) | (1u << K_CACHE) | (1u << K_SPOOL),
+		rc = scan_dir(s, home, home, (1u << IMGFS_CK_LOCK) | (1u << IMGFS_CK_TMP) | (1u << IMGFS_CK_CACHE) | (1u << IMGFS_CK_SPOOL),
 			      err);
 	if (rc == 0 && o->cache_dir && !same_dir(o->cache_dir, home))
-		rc = scan_dir(s, home, o->cache_dir, 1u << K_CACHE, err);
+		rc = scan_dir(s, home, o->cache_dir, 1u << IMGFS_CK_CACHE, err);
 	if (rc)
 		scan_free(s);
 	else if (s->n)
 		qsort(s->v, s->n, sizeof(s->v[0]), by_path);
+	if (rc == 0)
+		count_shared(s);
 	return rc;
 }
 
@@ -373,6 +416,7 @@ static int report(const struct item *it, imgfs_cache_fn fn, void *ctx)
 		.cache = it->cache, .spool = it->spool, .gone = it->gone, .in_use = it->in_use,
 		.index_bytes = it->index_bytes, .cache_bytes = it->cache_bytes,
 		.spool_bytes = it->spool_bytes, .bytes = it->bytes, .last_used = it->last_used,
+		.shared = it->shared,
 	};
 
 	return fn ? fn(ctx, &e) : 0;
@@ -396,7 +440,7 @@ int imgfs_cache_list(const struct imgfs_cache_opts *o, imgfs_cache_fn fn, void *
  * negative errno.  The lock file goes too when no index is left. */
 static int remove_item(const struct item *it)
 {
-	int lfd = imgfs_lock_take(it->lock, LOCK_EX | LOCK_NB, it->kind != K_LOCK);
+	int lfd = imgfs_lock_take(it->lock, LOCK_EX | LOCK_NB, it->kind != IMGFS_CK_LOCK);
 	struct stat st;
 
 	if (lfd < 0)
@@ -405,17 +449,17 @@ static int remove_item(const struct item *it)
 		close(lfd);
 		return -EWOULDBLOCK; /* mounted */
 	}
-	if (it->kind == K_INDEX) {
+	if (it->kind == IMGFS_CK_INDEX) {
 		if (stat(it->path, &st) != 0 || st.st_dev != it->dev || st.st_ino != it->ino) {
 			close(lfd);
 			return -ESTALE;
 		}
 		unlink(it->path);
-		if (it->cache && own(it->cache, it->path, K_CACHE))
+		if (it->cache && own(it->cache, it->path, IMGFS_CK_CACHE))
 			unlink(it->cache);
-		if (it->spool && own(it->spool, it->path, K_SPOOL))
+		if (it->spool && own(it->spool, it->path, IMGFS_CK_SPOOL))
 			unlink(it->spool);
-	} else if (it->kind != K_LOCK && unlink(it->path) != 0 && errno != ENOENT) {
+	} else if (it->kind != IMGFS_CK_LOCK && unlink(it->path) != 0 && errno != ENOENT) {
 		int e = -errno;
 
 		close(lfd);
@@ -430,7 +474,7 @@ static int remove_item(const struct item *it)
 
 static int useless(const struct item *it)
 {
-	return it->kind != K_INDEX || it->gone;
+	return it->kind != IMGFS_CK_INDEX || it->gone;
 }
 
 /* Prune order: the useless first, then the least recently used. */
@@ -461,7 +505,7 @@ int imgfs_cache_prune(const struct imgfs_cache_opts *o, imgfs_cache_fn fn, void 
 	if (s.n)
 		qsort(s.v, s.n, sizeof(s.v[0]), by_prune);
 	for (i = 0; rc == 0 && i < s.n; i++) {
-		const struct item *it = &s.v[i];
+		struct item *it = &s.v[i];
 
 		if (it->in_use)
 			continue;
@@ -470,6 +514,8 @@ int imgfs_cache_prune(const struct imgfs_cache_opts *o, imgfs_cache_fn fn, void 
 			continue;
 		if (remove_item(it) != 0)
 			continue; /* in use or rebuilt since the scan: kept */
+		it->removed = 1;
+		it->bytes = freed_by(&s, it);
 		total -= it->bytes;
 		rc = report(it, fn, ctx);
 	}

@@ -19,6 +19,7 @@
 #include "build/build_i.h"
 #include "index/leftovers_i.h"
 #include "index/lock_i.h"
+#include "index/share_i.h"
 #include "pkg/attribute_i.h"
 #include "read/pin_i.h"
 #include "store/schema_i.h"
@@ -329,6 +330,8 @@ static int build(const struct imgfs_opts *o, const char *index, const struct ide
 
 		imgfs_leftovers_sweep(index, cache_used ? cache : NULL, spool_used ? spool : NULL);
 	}
+	if (cache_used)
+		imgfs_cache_share(index, cache);
 	return 0;
 out:
 	sqlite3_finalize(q);

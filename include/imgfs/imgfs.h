@@ -76,7 +76,11 @@ struct imgfs_cache_entry {
 	int gone;               /* an index whose image no longer exists or that cannot be read */
 	int in_use;             /* a mount or a build holds its lock */
 	uint64_t index_bytes, cache_bytes, spool_bytes;
-	uint64_t bytes;         /* all of its files */
+	uint64_t bytes;         /* all of its files, a content cache shared with other
+				 * indexes counted in the first of them only (listing);
+				 * what its removal freed (prune) */
+	int shared;             /* other indexes whose content cache is this one's file
+				 * (a hard link: their layers' content is the same) */
 	int64_t last_used;      /* seconds since the epoch: the later of the index's atime
 				 * (which every use sets) and mtime; an orphan's mtime */
 };
