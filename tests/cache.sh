@@ -94,7 +94,8 @@ import json, os, sys
 w, c = sys.argv[1], sys.argv[2]
 got = json.load(open(w + "/list.json"))
 imgs = {"plain": "plain.tar", "oci": "oci.tar", "outer": "outer.tar.gz", "gone": "gone.tar",
-        "mounted": "mounted.tar", "newdir": "newdir.tar", "flip": "plain.tar", "oci2": "oci2.tar"}
+        "mounted": "mounted.tar", "newdir": "newdir.tar", "flip": "plain.tar", "oci2": "oci2.tar",
+        "frames": "frames.oci.tar", "frames2": "frames2.oci.tar"}
 in_use = set(open(w + "/in_use").read().split()) if os.path.exists(w + "/in_use") else set()
 expect = {}
 cino = {}
@@ -188,6 +189,48 @@ show_diff "atime/mtime of the indexes across two listings" "$W/times.before" "$W
 	fail "listing moved the indexes' times (it would then report itself as their last use)"
 check_list "after a listing"
 
+# Many frames: files over a chunk (1 MiB), random (incompressible: frames
+# a little over a chunk) and text, in two gzip layers, built twice from
+# two copies.  The compressing threads claim cache offsets as they finish,
+# so the second cache may hold the frames in another order: sharing must
+# repoint its chunks, and every byte read must still be the generator's.
+python3 - "$W/img" "$SRCDIR/tests" <<'EOF' || fail "could not write frames.oci.tar"
+import hashlib, random, sys
+sys.path.insert(0, sys.argv[2])
+import mkimage
+r = random.Random(14)
+files = {}
+l0 = mkimage.Layer("ADD a /").dir("a")
+l1 = mkimage.Layer("ADD b /").dir("b")
+for i in range(6):
+    files["a/rand%d" % i] = r.randbytes(1536 * 1024 + i * 4099)
+    files["b/text%d" % i] = ("line %d of a text file\n" % i).encode() * (60000 + 7 * i)
+for n, d in files.items():
+    (l0 if n.startswith("a/") else l1).file(n, d)
+mkimage.write_members(sys.argv[1] + "/frames.oci.tar", mkimage.oci_members([l0, l1], "latest"))
+with open(sys.argv[1] + "/frames.sha256", "w") as f:
+    for n, d in sorted(files.items()):
+        f.write("%s  ./%s\n" % (hashlib.sha256(d).hexdigest(), n))
+EOF
+cp "$W/img/frames.oci.tar" "$W/img/frames2.oci.tar"
+check "index of frames.oci.tar built" index_of frames "$W/img/frames.oci.tar"
+check "index of frames2.oci.tar built" index_of frames2 "$W/img/frames2.oci.tar"
+f1=$C/$(grep '\.zst$' "$W/files.frames"); f2=$C/$(grep '\.zst$' "$W/files.frames2")
+[ "$(stat -c %d:%i "$f1")" = "$(stat -c %d:%i "$f2")" ] &&
+	pass "frames2's content cache ($(stat -c %s "$f1") bytes) is frames' file" ||
+	fail "frames2's content cache is not frames' ($(stat -c %d:%i:%s "$f1" "$f2" 2>&1 | tr '\n' ' '))"
+for n in frames2 frames; do
+	if mount_image "$W/img/$n.oci.tar" "$W/mnt3"; then
+		(cd "$W/mnt3" && sha256sum -c --quiet "$W/img/frames.sha256" >"$W/sha.out" 2>&1) &&
+			pass "$n.oci.tar through the shared cache: every file matches the generator's sha256" ||
+			fail "$n.oci.tar through the shared cache: $(head -3 "$W/sha.out")"
+		unmount_image "$W/mnt3"
+	else
+		fail "mount of $n.oci.tar"
+	fi
+done
+rm -f "$W/img/frames.oci.tar" "$W/img/frames2.oci.tar" # gone: the next prune takes them
+
 # ---------------------------------------------------------- gone first
 
 rm "$W/img/gone.tar" "$W/img/oci2.tar"
@@ -202,7 +245,7 @@ t_before=$(total)
 "$IMGFS" cache prune >"$W/out" 2>"$W/err" || rc=$?
 t_after=$(total)
 left=$(listing)
-gone_left=$(comm -12 <(echo "$left") <(sort "$W/files.gone" "$W/files.oci2"))
+gone_left=$(comm -12 <(echo "$left") <(sort "$W/files.gone" "$W/files.oci2" "$W/files.frames" "$W/files.frames2"))
 orph_left=$(echo "$left" | grep -E '^(old|dead|lone)-' || true)
 others=$(cat "$W/files.plain" "$W/files.oci" "$W/files.outer" | sort)
 [ "$rc" -eq 0 ] && [ -z "$gone_left" ] && [ -z "$orph_left" ] &&

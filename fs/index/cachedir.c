@@ -126,7 +126,7 @@ int imgfs_cache_classify(const char *name, size_t *stem)
 
 			while (*q >= '0' && *q <= '9')
 				q++;
-			if (!*q || !strcmp(q, "-journal"))
+			if (!*q || !strcmp(q, "-journal") || !strcmp(q, "-link"))
 				return IMGFS_CK_TMP;
 		}
 		if (r[0] == '.' && strlen(r) == 1 + BID_HEX + 4 && all_hex(r + 1, BID_HEX)) {

@@ -4,7 +4,7 @@
 
 #include <stddef.h>
 
-/* STEM (the index), STEM.lock, STEM.tmp.PID[-journal], STEM.<16 hex>.zst
+/* STEM (the index), STEM.lock, STEM.tmp.PID[-journal|-link], STEM.<16 hex>.zst
  * (content cache), STEM.<16 hex>.tar (spool); STEM ends in ".db". */
 enum imgfs_cache_kind { IMGFS_CK_INDEX, IMGFS_CK_LOCK, IMGFS_CK_TMP, IMGFS_CK_CACHE, IMGFS_CK_SPOOL };
 

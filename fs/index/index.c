@@ -314,6 +314,11 @@ static int build(const struct imgfs_opts *o, const char *index, const struct ide
 	rc = set_cache_bytes(db, cache_used ? cache : NULL, err);
 	if (rc)
 		goto out;
+	/* before the seal: sharing may point the chunks elsewhere */
+	if (cache_used && imgfs_cache_share(db, index, cache) < 0) {
+		rc = imgfs_errf(err, -EIO, 0, "%s: could not share its content cache", cache);
+		goto out;
+	}
 	sqlite3_close(db);
 	db = NULL;
 	rc = imgfs_seal_write(tmp, err);
@@ -330,8 +335,6 @@ static int build(const struct imgfs_opts *o, const char *index, const struct ide
 
 		imgfs_leftovers_sweep(index, cache_used ? cache : NULL, spool_used ? spool : NULL);
 	}
-	if (cache_used)
-		imgfs_cache_share(index, cache);
 	return 0;
 out:
 	sqlite3_finalize(q);
