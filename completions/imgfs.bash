@@ -7,13 +7,13 @@ _imgfs() {
 	local cur prev words cword cmd i
 	_init_completion -n : || return
 
-	local commands='mount umount index layers check packages duplicates elf report verify help'
+	local commands='mount umount index layers check packages duplicates elf report verify cache help'
 	local common='--image --platform --index --cache-dir --rebuild --estimate-compressed --quiet --verbose --help --tls-verify --creds'
 
 	cmd=
 	for ((i = 1; i < cword; i++)); do
 		case ${words[i]} in
-		mount | umount | unmount | index | layers | check | packages | duplicates | elf | report | verify | help) cmd=${words[i]}; break ;;
+		mount | umount | unmount | index | layers | check | packages | duplicates | elf | report | verify | cache | help) cmd=${words[i]}; break ;;
 		-*) ;;
 		*) cmd=helper; break ;; # imgfs IMAGE MOUNTPOINT -o OPTS
 		esac
@@ -28,7 +28,7 @@ _imgfs() {
 		_filedir -d
 		return
 		;;
-	--image | --platform | --creds)
+	--image | --platform | --creds | --older-than | --max-size)
 		return
 		;;
 	--tls-verify)
@@ -84,6 +84,14 @@ _imgfs() {
 		;;
 	help)
 		COMPREPLY=($(compgen -W "$commands" -- "$cur"))
+		return
+		;;
+	cache)
+		if [[ $cur == -* ]]; then
+			COMPREPLY=($(compgen -W '--json --older-than --max-size --cache-dir --help' -- "$cur"))
+		elif [[ $prev == cache ]]; then
+			COMPREPLY=($(compgen -W 'list prune clear' -- "$cur"))
+		fi
 		return
 		;;
 	check)

@@ -72,9 +72,10 @@ declare -A OPTS=(
 	[elf]=$(lopts elf.c imgfs_cmd_elf)
 	[verify]=$(lopts verify.c imgfs_cmd_verify)
 	[report]=$(lopts report.c imgfs_cmd_report)
+	[cache]=$(lopts cache.c imgfs_cmd_cache)
 	[help]=
 )
-for c in index check packages duplicates elf report verify; do
+for c in index check packages duplicates elf report verify cache; do
 	[ -n "${OPTS[$c]}" ] || fail "no struct option table found for $c in tools/"
 done
 for c in $cmds; do

@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cache.h"
 #include "check.h"
 #include "duplicates.h"
 #include "imgfs/fuse_ops.h"
@@ -424,6 +425,7 @@ static int cmd_mount(int argc, char **argv)
 	struct imgfs_fs **fss = NULL;
 	struct imgfs_set *set = NULL;
 	char **names = NULL;
+	int *locks = NULL;
 	struct stat st;
 	static char source[PATH_MAX]; /* the mount table's source; outlives the mount */
 	const char *mnt;
@@ -465,16 +467,23 @@ static int cmd_mount(int argc, char **argv)
 	}
 	fss = calloc((size_t)n, sizeof(*fss));
 	names = calloc((size_t)n, sizeof(*names));
-	if (!fss || !names) {
+	locks = malloc((size_t)n * sizeof(*locks));
+	if (!fss || !names || !locks) {
 		rc = EXIT_RUNTIME;
 		goto out;
 	}
+	for (i = 0; i < n; i++)
+		locks[i] = -1;
+	/* the shared lock on each index that imgfs cache prune respects */
+	c.o.hold = 1;
 	for (i = 0; i < n; i++) {
 		struct imgfs_build_info info;
 		char name[NAME_MAX + 1];
 
 		c.o.image = c.args[i];
 		rc = prepare(&c, &info, &err);
+		if (rc == 0)
+			locks[i] = info.lock_fd;
 		if (rc == 0) {
 			rc = imgfs_fs_open(&fss[i], info.index_path, &err);
 			/* a stream's index is the mount's alone: it holds its files open */
@@ -535,6 +544,11 @@ out:
 		free(names[i]);
 	free(names);
 	free(fss);
+	/* held (across the daemon's fork) until now */
+	for (i = 0; locks && i < n; i++)
+		if (locks[i] >= 0)
+			close(locks[i]);
+	free(locks);
 	return rc;
 }
 
@@ -704,6 +718,8 @@ int main(int argc, char **argv)
 		return cmd_index(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "layers"))
 		return cmd_layers(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "cache"))
+		return imgfs_cmd_cache(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "check"))
 		return imgfs_cmd_check(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "packages"))

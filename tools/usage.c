@@ -1,7 +1,7 @@
 /* This file contains the usage text of every imgfs command, its synopsis
  * and its options one line each with an example, and "imgfs help".  The
  * options listed are those of the command's struct option table (in
- * imgfs.c, check.c, packages.c, report.c, verify.c); tests/help.sh compares the two. */
+ * imgfs.c, cache.c, check.c, packages.c, report.c, verify.c); tests/help.sh compares the two. */
 #include "usage.h"
 
 #include <errno.h>
@@ -200,11 +200,32 @@ static const struct usage usages[] = {
 	  "image or a mismatch (the last line names the first one).\n"
 	  "\n"
 	  "example: imgfs verify -q app.tar\n" },
+	{ "cache",
+	  "imgfs cache [list] [--json] [--cache-dir DIR]\n"
+	  "imgfs cache prune [--older-than DURATION] [--max-size SIZE]\n"
+	  "                  [--cache-dir DIR]\n"
+	  "imgfs cache clear [--cache-dir DIR]\n",
+	  "\n"
+	  "The index cache ($XDG_CACHE_HOME/imgfs): list shows each index with the image\n"
+	  "it belongs to ((gone) when that no longer exists), its index, content cache\n"
+	  "and spool bytes, its last use and whether a mount holds it, then the files no\n"
+	  "index names (orphans) and the total.  prune removes the orphans and the\n"
+	  "indexes of gone images, then those last used longer ago than DURATION, then\n"
+	  "the least recently used until the total is at most SIZE; clear removes all.\n"
+	  "Neither touches what a mount or a build is using.\n"
+	  "\n"
+	  "  --json              list: one JSON object instead of the table\n"
+	  "  --older-than D      prune: last used more than D ago (30d; s, m, h, d, w)\n"
+	  "  --max-size SIZE     prune: down to SIZE bytes in all (500M; K, M, G, T)\n"
+	  "  --cache-dir DIR     content caches in DIR (mount --cache-dir) are listed too\n"
+	  OPT_HELP
+	  "\n"
+	  "example: imgfs cache prune --older-than 30d --max-size 2G\n" },
 	{ "help",
 	  "imgfs help [COMMAND]\n",
 	  "\n"
 	  "Prints the usage of COMMAND (mount, umount, index, layers, check, packages,\n"
-	  "duplicates, elf, report, verify, help), or without one that of every\n"
+	  "duplicates, elf, report, verify, cache, help), or without one that of every\n"
 	  "command.  imgfs COMMAND --help prints the same.\n"
 	  "\n"
 	  OPT_HELP

@@ -23,6 +23,8 @@
 #include "format/registry_i.h"
 #include "format/source_i.h"
 #include "index/leftovers_i.h"
+#include "index/lock_i.h"
+#include "index/share_i.h"
 #include "pkg/attribute_i.h"
 #include "read/pin_i.h"
 #include "store/schema_i.h"
@@ -434,6 +436,11 @@ static int build(const struct imgfs_opts *o, const char *index, const struct ide
 	rc = set_cache_bytes(db, cache_used ? cache : NULL, err);
 	if (rc)
 		goto out;
+	/* before the seal: sharing may point the chunks elsewhere */
+	if (cache_used && imgfs_cache_share(db, index, cache) < 0) {
+		rc = imgfs_errf(err, -EIO, 0, "%s: could not share its content cache", cache);
+		goto out;
+	}
 	sqlite3_close(db);
 	db = NULL;
 	rc = imgfs_seal_write(tmp, err);
@@ -462,6 +469,46 @@ out:
 	return rc;
 }
 
+/* mkdir -p DIR, mode 0755: --cache-dir of a directory not made yet. */
+static int make_dirs(const char *dir, struct imgfs_err *err)
+{
+	char p[PATH_MAX];
+	size_t i;
+
+	if (strlen(dir) >= sizeof(p))
+		return imgfs_errf(err, -ENAMETOOLONG, 1, "--cache-dir %s: path too long", dir);
+	strcpy(p, dir);
+	for (i = 1; ; i++) {
+		if (p[i] != '/' && p[i] != '\0')
+			continue;
+		{
+			char c = p[i];
+			struct stat st;
+
+			p[i] = '\0';
+			if (mkdir(p, 0755) != 0 && errno != EEXIST)
+				return imgfs_errf(err, -errno, 1, "--cache-dir %s: cannot make %s: %s",
+						  dir, p, strerror(errno));
+			if (c == '\0' && (stat(p, &st) != 0 || !S_ISDIR(st.st_mode)))
+				return imgfs_errf(err, -ENOTDIR, 1, "--cache-dir %s: not a directory", dir);
+			p[i] = c;
+			if (c == '\0')
+				return 0;
+		}
+	}
+}
+
+/* Marks the index used now: its atime is what imgfs cache prune orders by,
+ * set here because a mount reads the index through SQLite and relatime or
+ * noatime would leave the kernel's atime stale.  Best effort: a shared
+ * cache of another user's may refuse. */
+static void touch_used(const char *index)
+{
+	const struct timespec ts[2] = { { .tv_nsec = UTIME_NOW }, { .tv_nsec = UTIME_OMIT } };
+
+	utimensat(AT_FDCWD, index, ts, 0);
+}
+
 int imgfs_index_prepare(const struct imgfs_opts *o, struct imgfs_build_info *info,
 			struct imgfs_err *err)
 {
@@ -472,6 +519,7 @@ int imgfs_index_prepare(const struct imgfs_opts *o, struct imgfs_build_info *inf
 	int rc, lfd = -1;
 
 	memset(info, 0, sizeof(*info));
+	info->lock_fd = -1;
 	if (!id || !kept) {
 		free(id);
 		free(kept);
@@ -510,13 +558,10 @@ int imgfs_index_prepare(const struct imgfs_opts *o, struct imgfs_build_info *inf
 	/* Two mounts of one image at once: the second waits for the first's
 	 * build and then finds the index fresh. */
 	snprintf(lock, sizeof(lock), "%s.lock", info->index_path);
-	lfd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	lfd = imgfs_lock_take(lock, LOCK_EX, 1);
 	if (lfd < 0) {
-		rc = imgfs_errf(err, -errno, 0, "%s: %s", lock, strerror(errno));
-		goto out;
-	}
-	if (flock(lfd, LOCK_EX) != 0) {
-		rc = imgfs_errf(err, -errno, 0, "%s: %s", lock, strerror(errno));
+		rc = imgfs_errf(err, lfd, 0, "%s: %s", lock, strerror(-lfd));
+		lfd = -1;
 		goto out;
 	}
 	if (id->offline) {
@@ -541,11 +586,32 @@ int imgfs_index_prepare(const struct imgfs_opts *o, struct imgfs_build_info *inf
 		imgfs_leftovers_sweep(info->index_path, kept->cache[0] ? kept->cache : NULL,
 				      kept->spool[0] ? kept->spool : NULL);
 		rc = 0;
-		goto out;
+	} else {
+		rc = o->cache_dir ? make_dirs(o->cache_dir, err) : 0;
+		if (rc == 0)
+			rc = build(o, info->index_path, id, info, err);
 	}
-	rc = build(o, info->index_path, id, info, err);
+	if (rc == 0)
+		touch_used(info->index_path);
+	if (rc == 0 && o->hold) {
+		/* A mount keeps the use lock for its life (lock.c), which
+		 * imgfs cache prune sees; other commands go on building. */
+		rc = imgfs_lock_hold(lfd);
+		if (rc) {
+			rc = imgfs_errf(err, rc, 0, "%s: %s", lock, strerror(-rc));
+			goto out;
+		}
+		info->lock_fd = lfd;
+		lfd = -1;
+	}
 out:
-	if (lfd >= 0)
+	/* A failed build leaves no index: remove its lock file too (we hold
+	 * its build lock; see lock.c for why waiters are safe) rather than
+	 * leave one per bad input, unless a mount of an index since removed
+	 * still holds its use lock, which a prune must go on seeing. */
+	if (lfd >= 0 && rc != 0 && access(info->index_path, F_OK) != 0 && imgfs_lock_unused(lfd) == 0)
+		imgfs_lock_remove(lfd, lock);
+	else if (lfd >= 0)
 		close(lfd);
 	free(id);
 	free(kept);

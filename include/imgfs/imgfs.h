@@ -35,6 +35,8 @@ struct imgfs_opts {
 	int force;              /* rebuild even when the index is fresh */
 	int quiet;
 	int timing;             /* print each build phase's elapsed time on stderr */
+	int hold;               /* keep a shared lock on the index (INFO->lock_fd) for a
+				 * mount's life: imgfs cache prune leaves it alone */
 	uint64_t max_ratio;     /* decompression-bomb ratio; 0: the default (1024) */
 	int estimate_compressed; /* gzip each uncompressed layer for its registry size */
 	int tls_verify;         /* docker://: -1 --tls-verify=false, else verify */
@@ -60,6 +62,8 @@ struct imgfs_build_info {
 				 * the last index of the reference was reused */
 	char offline_why[1024];
 	char index_path[4096];
+	int lock_fd;            /* with O->hold: the lock's descriptor, which the caller
+				 * closes when done with the index; else -1 */
 };
 
 /* Makes sure an index for O->image exists and is fresh: reuses it, or
@@ -79,6 +83,60 @@ void imgfs_index_discard(const struct imgfs_opts *o, const struct imgfs_build_in
  * SIGTERM and SIGHUP handlers, which then die of the signal.  Whatever a
  * SIGKILL leaves is removed by the next build or reuse of that index. */
 void imgfs_index_interrupted(void);
+
+/* ---- the index cache (imgfs cache) ---- */
+
+/* One index of the cache directory with its files, or one file there that
+ * no index names (an orphan).  Strings are borrowed for the call. */
+struct imgfs_cache_entry {
+	const char *path;       /* the index, or the orphan file */
+	const char *kind;       /* "index"; an orphan's "lock", "temporary",
+				 * "content cache" or "spool" */
+	const char *image;      /* the image it was built from; NULL for an orphan or an
+				 * index that cannot be read (damaged, older version) */
+	const char *name;       /* the --image NAME it was built with, or NULL */
+	const char *cache;      /* its content cache, or NULL */
+	const char *spool;      /* its spool of a compressed outer tar, or NULL */
+	int gone;               /* an index whose image no longer exists or that cannot be read */
+	int in_use;             /* a mount or a build holds its lock */
+	uint64_t index_bytes, cache_bytes, spool_bytes;
+	uint64_t bytes;         /* all of its files, a content cache shared with other
+				 * indexes counted in the first of them only (listing);
+				 * what its removal freed (prune) */
+	int shared;             /* other indexes whose content cache is this one's file
+				 * (a hard link: their layers' content is the same) */
+	int64_t last_used;      /* seconds since the epoch: the later of the index's atime
+				 * (which every use sets) and mtime; an orphan's mtime */
+};
+typedef int (*imgfs_cache_fn)(void *ctx, const struct imgfs_cache_entry *e);
+
+struct imgfs_cache_opts {
+	const char *dir;        /* NULL: $XDG_CACHE_HOME/imgfs, else ~/.cache/imgfs */
+	const char *cache_dir;  /* or NULL: content caches here (mount --cache-dir) that
+				 * no index names are orphans too */
+	int64_t older_than;     /* prune: also what was last used more than this many
+				 * seconds ago; < 0: no such rule */
+	int64_t max_size;       /* prune: then the least recently used until the total
+				 * is at most this many bytes; < 0: no such rule */
+	int all;                /* prune: everything not in use (imgfs cache clear) */
+};
+
+/* Calls FN for each index of the cache directory (by path), then for each
+ * orphan.  Reads the indexes read-only and changes nothing.  A missing
+ * directory is an empty cache.  Returns 0, FN's non-zero result, or a
+ * negative errno with ERR set. */
+int imgfs_cache_list(const struct imgfs_cache_opts *o, imgfs_cache_fn fn, void *ctx,
+		     struct imgfs_err *err);
+
+/* Removes, never what is in use: the orphans and the indexes that are gone
+ * first, then those older than O->older_than, then the least recently used
+ * until the total is at most O->max_size (everything with O->all).  An
+ * index goes with its content cache, spool and lock file.  Calls FN (may
+ * be NULL) for each entry removed; sets *LEFT (may be NULL) to the bytes
+ * that remain.  Returns 0, FN's non-zero result, or a negative errno with
+ * ERR set. */
+int imgfs_cache_prune(const struct imgfs_cache_opts *o, imgfs_cache_fn fn, void *ctx,
+		      uint64_t *left, struct imgfs_err *err);
 
 /* ---- the read side ---- */
 
