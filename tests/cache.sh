@@ -341,8 +341,12 @@ if mount_image "$W/img/mounted.tar" "$W/mnt"; then
 		pass "the mount still reads data/a.txt after clear" || fail "data/a.txt of the mount after clear"
 	unmount_image "$W/mnt"
 	rm -f "$W/in_use"
+	# imgfs duplicates keeps its sums beside the index: they go with it
+	"$IMGFS" duplicates "$W/img/mounted.tar" >/dev/null 2>&1
+	ls "$C"/*.db.sums >/dev/null 2>&1 && pass "imgfs duplicates wrote its sums beside the index" ||
+		fail "no .sums file beside the index after imgfs duplicates"
 	"$IMGFS" cache clear >"$W/out" 2>&1
-	[ "$(listing)" = README.not-ours ] && pass "clear after the unmount: empty" ||
+	[ "$(listing)" = README.not-ours ] && pass "clear after the unmount: empty (the sums with their index)" ||
 		fail "clear after the unmount left $(listing | tr '\n' ' ')"
 else
 	fail "mount of mounted.tar"

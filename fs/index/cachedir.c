@@ -6,7 +6,8 @@
  * The files of one index share a stem, the index's name: STEM (the
  * index), STEM.lock, STEM.tmp.PID[-journal] (a build's temporary index),
  * STEM.<16 hex>.zst (content cache, maybe in a --cache-dir elsewhere) and
- * STEM.<16 hex>.tar (spool).  Which cache and spool an index uses is read
+ * STEM.<16 hex>.tar (spool), and STEM.sums (imgfs duplicates' sums, removed
+ * with the index, not listed).  Which cache and spool an index uses is read
  * from the index itself; the others of its stem are orphans (what a
  * SIGKILL or an older version left). */
 #include "imgfs/imgfs.h"
@@ -459,6 +460,14 @@ static int remove_item(const struct item *it)
 			unlink(it->cache);
 		if (it->spool && own(it->spool, it->path, IMGFS_CK_SPOOL))
 			unlink(it->spool);
+		/* imgfs duplicates' sums (read/dups.c): useless without the
+		 * index, and a few bytes per file, not counted above */
+		{
+			char sums[PATH_MAX + 8];
+
+			if ((size_t)snprintf(sums, sizeof(sums), "%s.sums", it->path) < sizeof(sums))
+				unlink(sums);
+		}
 	} else if (it->kind != IMGFS_CK_LOCK && unlink(it->path) != 0 && errno != ENOENT) {
 		int e = -errno;
 
