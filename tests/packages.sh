@@ -137,6 +137,23 @@ if python3 "$SRCDIR/tests/pkggraph.py" "$W/tree" | sort >"$W/graph.want" &&
 else
 	fail "graph: imgfs and tests/pkggraph.py differ"
 fi
+# the package view's user.imgfs.retained: the model's retained bytes
+M=$W/mnt
+if mount_image "$IMG" "$M"; then
+	bad=0 n=0
+	# (awk: empty fields between tabs, which read would merge)
+	while read -r mgr name ret; do
+		n=$((n + 1))
+		got=$(getfattr --only-values -n user.imgfs.retained "$M/.imgfs/packages/$mgr/$name" 2>/dev/null)
+		[ "$got" = "$ret" ] || { bad=$((bad + 1)); echo "    $mgr/$name: user.imgfs.retained '$got', model $ret"; }
+	done < <(awk -F'\t' '{ print $1, $2, $6 }' "$W/graph.want")
+	[ "$n" -gt 0 ] && [ "$bad" -eq 0 ] &&
+		pass "view: user.imgfs.retained of $n package directories equals the model's retained bytes" ||
+		fail "view: $bad of $n package directories' user.imgfs.retained differ"
+	unmount_image "$M" || fail "umount"
+else
+	fail "mount pkgs.tar for the retained bytes"
+fi
 # what the model's rows say, spelled out: tool keeps libx and (through
 # Recommends: python3-virt, a virtual name) python3-shared; mod.py is
 # claimed by pip shared too, so nobody retains it

@@ -200,8 +200,8 @@ static const char paths_sql[] =
  * (@scope/name) a directory of its own; a name another package of the
  * manager took gets "@VERSION" (two venvs with the same package), then
  * "~N". */
-static int package_dir(struct view *v, int64_t mgr_dir, const char *name, const char *version,
-		       int64_t *ino)
+static int package_dir(struct view *v, int64_t mgr_dir, int64_t pkg, const char *name,
+		       const char *version, int64_t *ino)
 {
 	char buf[512], want[512];
 	char *slash;
@@ -247,7 +247,19 @@ static int package_dir(struct view *v, int64_t mgr_dir, const char *name, const 
 	}
 	sqlite3_finalize(q);
 	v->depth0 = depth;
-	return mkdir_view(v, parent, want, depth, ino);
+	r = mkdir_view(v, parent, want, depth, ino);
+	if (r)
+		return r;
+	/* what removing the package would free (pkg/graph.c), beside its bytes */
+	if (sqlite3_prepare_v2(v->db, "INSERT INTO xattr(ino, name, value) SELECT ?1, 'user.imgfs.retained',"
+			       " CAST(CAST(retained_bytes AS TEXT) AS BLOB) FROM pkg"
+			       " WHERE id = ?2 AND retained_bytes IS NOT NULL", -1, &q, NULL) != SQLITE_OK)
+		return fail(v);
+	sqlite3_bind_int64(q, 1, *ino);
+	sqlite3_bind_int64(q, 2, pkg);
+	r = sqlite3_step(q) == SQLITE_DONE ? 0 : fail(v);
+	sqlite3_finalize(q);
+	return r;
 }
 
 /* Each view directory's totals, bottom up as the merge sums the merged
@@ -353,7 +365,7 @@ int pkg_view_build(sqlite3 *db, struct imgfs_err *err)
 		if (rc == 0 && id != pkg) {
 			pkg = id;
 			pop_to(&v, 0);
-			rc = package_dir(&v, mgr_dir, name, ver, &pdir);
+			rc = package_dir(&v, mgr_dir, id, name, ver, &pdir);
 			if (rc == 0) {
 				v.name[0] = NULL;
 				v.ino[0] = pdir;
