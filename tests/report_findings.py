@@ -6,7 +6,8 @@ caches, docs, a tests directory in site-packages, more docs than the panel
 lists, a hard link inside a pattern (counted once) and one from outside it
 (counted where the walk meets it first: report_ref.py's lo..hi), a file
 the upper layer re-ships unchanged, one it changes, and a cache file it
-deletes (hidden, no longer a finding).  report.sh checks the panel's bytes
+deletes (hidden, no longer a finding), and a listed doc whose name tries
+to end the page's script element.  report.sh checks the panel's bytes
 against report_ref.py's model of this image."""
 import hashlib
 import io
@@ -22,6 +23,7 @@ LOWER = [  # (path, size) of the regular files; sizes distinct to tell them apar
     ("usr/share/doc/other/changelog.gz", 2807),
     ("usr/share/doc/other/NEWS", 2701),
     ("usr/share/doc/third/copyright", 2609),
+    ("usr/share/doc/evil/</script><img src=x onerror=alert(1)>&amp;.txt", 2657),  # listed
     ("usr/share/man/man1/x.1.gz", 2011),
     ("var/cache/apt/pkgcache.bin", 5003),
     ("var/cache/apt/srcpkgcache.bin", 4507),

@@ -177,8 +177,10 @@ int imgfs_cmd_report(int argc, char **argv)
 		else if (rc)
 			fprintf(stderr, "imgfs: %s: %s\n", r[i].image, strerror(-rc));
 	}
-	if (rc == 0)
+	if (rc == 0) {
+		err.msg[0] = '\0'; /* what write_out may say is its own */
 		rc = write_out(r, (size_t)n, out, svg);
+	}
 	else
 		rc = err.input ? EXIT_INPUT : EXIT_RUNTIME;
 	for (i = 0; i < n; i++) {

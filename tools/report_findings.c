@@ -206,8 +206,11 @@ int report_findings(const struct report *r, FILE *f, void (*str)(FILE *, const c
 	if (rc)
 		goto out;
 	rc = match_tree(r, found);
-	if (rc)
+	if (rc) {
+		snprintf(r->err->msg, sizeof(r->err->msg), "%.400s: the findings: %s", r->image,
+			 strerror(-rc));
 		goto out;
+	}
 	fprintf(f, "{\"dive\":{\"efficiency\":%.6f,\"wasted\":%llu,\"user_wasted\":%.6f,"
 		"\"hidden\":%llu,\"size\":%llu,\"user_size\":%llu},\n\"reshipped\":{\"bytes\":%llu,"
 		"\"files\":%llu,\"layers\":[", d.efficiency, (unsigned long long)d.wasted_bytes,
