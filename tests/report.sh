@@ -14,6 +14,12 @@
 #     the view then shows its children, areas again within 1 %;
 #   - the SVG parses as XML and its leaf rectangles' areas add up to the
 #     image's bytes within 1 %, each top directory's to its share;
+#   - the findings panel read back from the DOM: the bytes and top paths
+#     of Python bytecode, package caches, docs and site-packages tests,
+#     the re-shipped bytes per layer and the hidden bytes against
+#     report_ref.py's model; the dive figures and the strip saving against
+#     imgfs check --json and imgfs elf --json (consistency only: those are
+#     imgfs too); on report_findings.py's image besides;
 #   - the same on an image whose names and history try to end the page's
 #     script element or break the SVG's XML (report_hostile.py);
 #   - a missing or broken image: one line naming it, exit 2.
@@ -81,6 +87,14 @@ report() {
 		check "$name: the legend names each layer's step" $CHECK legend "$W/$name.dom" "$ref"
 		check "$name: top directories' areas are their bytes' share" \
 			$CHECK areas "$W/$name.dom" "$ref"
+		# check exits 1 when a rule fails: its JSON is what counts
+		"$IMGFS" check --json "$image" >"$W/$name.check.json" 2>"$W/err"
+		if [ -s "$W/$name.check.json" ] && "$IMGFS" elf --json "$image" >"$W/$name.elf.json" 2>>"$W/err"; then
+			check "$name: the findings panel's bytes" $CHECK findings "$W/$name.dom" "$ref" \
+				"$W/$name.check.json" "$W/$name.elf.json"
+		else
+			fail "$name: imgfs check/elf --json: $(head -3 "$W/err")"
+		fi
 	else
 		fail "$name: chromium --dump-dom: $(grep -v dbus "$W/chromium.err" | head -3)"
 	fi
@@ -106,6 +120,12 @@ if python3 "$SRCDIR/tests/report_hostile.py" "$W"; then
 	report hostile "$W/hostile.docker.tar" /evil
 else
 	fail "report_hostile.py could not write its image"
+fi
+# something for each finding of the panel, hard links and a re-shipped file
+if python3 "$SRCDIR/tests/report_findings.py" "$W"; then
+	report findings "$W/findings.docker.tar" /usr
+else
+	fail "report_findings.py could not write its image"
 fi
 
 # bad input: one line naming the image, exit 2

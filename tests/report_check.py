@@ -192,6 +192,7 @@ class Dom(html.parser.HTMLParser):
         super().__init__()
         self.rects, self.legend, self.selftest = [], [], ""
         self.tabs, self.summary = [], []
+        self.findings, self.finding = {}, None
         self.stack = []
 
     def handle_starttag(self, tag, attrs):
@@ -203,6 +204,11 @@ class Dom(html.parser.HTMLParser):
             self.tabs.append(a["data-image"])
         if tag == "tr" and "data-bytes" in a:
             self.summary.append(int(a["data-bytes"]))
+        if tag == "tr" and "data-finding" in a:
+            self.finding = a["data-finding"]
+            self.findings[self.finding] = dict(a, items=[])
+        if tag == "li" and "fpath" in cls and self.finding:
+            self.findings[self.finding]["items"].append((a["data-fpath"], int(a["data-fpbytes"])))
         if tag == "div" and ("legend-layer" in cls or "legend-hidden" in cls):
             self.legend.append("")
             self.stack.append("legend")
@@ -352,12 +358,69 @@ def svg(path, ref):
     proportional(shown, dirs_only(ref["top"], ref), (ref["total"], ref["total"]), "svg top directories")
 
 
+def findings(path, ref, check, elf):
+    """The findings panel read back from the DOM: the pattern bytes and
+    top paths against report_ref.py's model, the re-shipped bytes per
+    layer against its sha256 comparison, the hidden bytes against its
+    merge; the dive figures and the strip saving only for consistency with
+    `imgfs check --json` and `imgfs elf --json` (imgfs too)."""
+    f = dom(path).findings
+
+    def row(fid):
+        if fid not in f:
+            fail("the findings panel has no %r row (it has %s)" % (fid, sorted(f)))
+        return f[fid]
+
+    for pid, m in ref["patterns"].items():
+        r = row(pid)
+        b, items = int(r["data-fbytes"]), r["items"]
+        if not m["lo"] <= b <= m["hi"]:
+            fail("%s: %d bytes, the model has %d..%d" % (pid, b, m["lo"], m["hi"]))
+        for p, n in items:
+            if m["paths"].get(p) != n:
+                fail("%s: lists %s (%d bytes), the model has %r" % (pid, p, n, m["paths"].get(p)))
+        sizes = [n for _, n in items]
+        if sizes != sorted(sizes, reverse=True) or len(set(p for p, _ in items)) != len(items):
+            fail("%s: the top paths are not largest first, once each: %r" % (pid, items))
+        if not min(5, m["files_lo"]) <= len(items) <= min(5, m["files_hi"]):
+            fail("%s: lists %d paths, the model has %d..%d files" % (pid, len(items), m["files_lo"],
+                                                                      m["files_hi"]))
+        if items and m["sure"] and sizes[0] < m["sure"][0]:
+            fail("%s: the largest listed is %d bytes, the model has one of %d" % (pid, sizes[0],
+                                                                                   m["sure"][0]))
+        if len(items) == 5 and len(m["sure"]) > 5 and m["sure"][4] > sizes[-1]:
+            fail("%s: the fifth listed is %d bytes, the model's fifth is %d" % (pid, sizes[-1],
+                                                                                m["sure"][4]))
+    r = row("reshipped")
+    rs = ref["reshipped"]
+    got = {p.split(":", 1)[1]: n for p, n in r["items"]}
+    if int(r["data-fbytes"]) != rs["bytes"] or got != rs["layers"]:
+        fail("re-shipped: %s bytes, by layer %r; the model has %d, %r" % (r["data-fbytes"], got,
+                                                                          rs["bytes"], rs["layers"]))
+    if int(row("hidden")["data-fbytes"]) != ref["hidden"]:
+        fail("hidden: %s bytes, the model hides %d" % (row("hidden")["data-fbytes"], ref["hidden"]))
+    w = row("wasted")
+    if (int(w["data-fbytes"]) != check["wastedBytes"] or
+            abs(float(w["data-efficiency"]) - check["efficiency"]) > 1e-6 or
+            abs(float(w["data-user-wasted"]) - check["userWastedPercent"]) > 1e-6):
+        fail("dive figures %r differ from imgfs check's %r" % (w, check))
+    s = row("strip")
+    want = [(e["path"], e["strip_bytes"]) for e in elf["files"]][:5]
+    if int(s["data-fbytes"]) != elf["strip_bytes"] or s["items"] != want:
+        fail("strip: %s bytes, %r; imgfs elf has %d, %r" % (s["data-fbytes"], s["items"],
+                                                            elf["strip_bytes"], want))
+    print("findings: %s" % ", ".join("%s %s" % (k, v["data-fbytes"]) for k, v in sorted(f.items())))
+
+
 def main():
     what, args = sys.argv[1], sys.argv[2:]
     if what == "selfcontained":
         selfcontained(args[0])
     elif what == "click":
         click(args[0], load(args[1]), args[2])
+    elif what == "findings":
+        # findings DOM REF CHECK_JSON ELF_JSON
+        findings(args[0], *[load(a) for a in args[1:4]])
     elif what == "tabs":
         # tabs DOM N PATH IMAGE REF [IMAGE REF...]
         pairs = args[3:]

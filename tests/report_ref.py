@@ -16,8 +16,17 @@ directory of the lower layers' entries), never imgfs's own output.
     kinds:   {path: "d", "f" or "o"} of those entries (absent: hidden only)
     packages: the dpkg and pip packages of the merged tree, "manager:name"
     created_by: each layer's history step (the config's non-empty layers)
+    patterns: {id: {"lo", "hi", "files_lo", "files_hi", "sure", "paths"}}
+             the merged tree's bytes (files) each finding pattern matches,
+             each inode once: lo of the inodes all of whose paths match,
+             hi of those any path matches; sure: sizes of the "lo" inodes,
+             largest first; paths: {path: size} of every matching path
+    reshipped: {"bytes", "files", "layers": {layer: bytes}} the merged
+             tree's files (size > 0) whose content equals a lower layer's
+             copy hidden at the same path (sha256 of both)
 """
 
+import hashlib
 import io
 import json
 import posixpath
@@ -65,8 +74,8 @@ def merge(blobs):
     """{path: (kind, size, inode key, layer)} of the merged tree, and
     {inode key: (size, [paths])} of the lower layers' files it hides: each
     hidden inode once (a hard link still in the tree keeps it shown), at
-    the paths it had."""
-    tree, sizes, dropped = {}, {}, {}
+    the paths it had, and {inode key: sha256} of the regular files."""
+    tree, sizes, dropped, digests = {}, {}, {}, {}
 
     def drop(path, keep_layer=None):
         for p in [p for p in tree if under(p, path)]:
@@ -111,6 +120,7 @@ def merge(blobs):
             elif e.isreg():
                 tree[path] = ("f", e.size, (num, path), num)
                 sizes[(num, path)] = e.size
+                digests[(num, path)] = hashlib.sha256(t.extractfile(e).read()).hexdigest()
             else:
                 tree[path] = ("o", 0, None, num)
             # parents a layer implies
@@ -121,12 +131,12 @@ def merge(blobs):
     shown = {v[2] for v in tree.values() if v[0] == "f"}
     hidden = {k: (sizes.get(k, 0), paths) for k, paths in dropped.items()
               if k not in shown and sizes.get(k, 0)}
-    return tree, hidden
+    return tree, hidden, digests
 
 
 def figures(path):
     blobs, config = layers_of(path)
-    tree, hidden = merge(blobs)
+    tree, hidden, digests = merge(blobs)
     inodes = {}
     for p, (kind, size, key, _) in tree.items():
         if kind == "f":
@@ -140,16 +150,18 @@ def figures(path):
 
     def split(depth, within):
         """{entry DEPTH deep under WITHIN: [bytes surely, bytes at most]}:
-        an inode whose paths lie under two entries counts in the first
-        for "surely", in each for "at most" (imgfs counts it where its
-        walk meets it first)."""
+        an inode whose paths lie under two entries (or also outside
+        WITHIN) counts in none for "surely", in each for "at most" (imgfs
+        counts it where its walk meets it first)."""
         out = {}
         for group in (inodes.values(), hidden.values()):
             for size, paths in group:
-                owners = sorted({top_of(p, depth) for p in paths if under(p, within)} - {None})
+                inside = [p for p in paths if under(p, within)]
+                owners = sorted({top_of(p, depth) for p in inside} - {None})
                 for i, o in enumerate(owners):
                     lo_hi = out.setdefault(o, [0, 0])
-                    if i == 0 and len(owners) == 1:
+                    # sure only when no other path (outside WITHIN too) could be met first
+                    if i == 0 and len(owners) == 1 and len(inside) == len(paths):
                         lo_hi[0] += size
                     lo_hi[1] += size
         return out
@@ -162,7 +174,54 @@ def figures(path):
              if not h.get("empty_layer")]
     return {"total": merged + total_hidden, "merged": merged, "hidden": total_hidden,
             "top": top, "kids": kids, "kinds": kinds, "created_by": steps,
-            "packages": packages(blobs, tree)}
+            "packages": packages(blobs, tree),
+            "patterns": patterns(inodes), "reshipped": reshipped(tree, hidden, digests)}
+
+
+# The findings' patterns, written apart from tools/report_findings.c (as
+# regular expressions over the path, not component matching).
+PATTERNS = {
+    "pycache": re.compile(r"/__pycache__/|\.pyc$"),
+    "caches": re.compile(r"^/(?:var/cache/apt|var/lib/apt/lists|root/\.cache)(?:/|$)"),
+    "docs": re.compile(r"^/usr/share/(?:doc|man)(?:/|$)"),
+    "tests": re.compile(r"/(?:site|dist)-packages/(?:[^/]+/)*tests?/"),
+}
+
+
+def patterns(inodes):
+    out = {}
+    for pid, rx in PATTERNS.items():
+        f = out[pid] = {"lo": 0, "hi": 0, "files_lo": 0, "files_hi": 0, "sure": [], "paths": {}}
+        for size, paths in inodes.values():
+            hits = [p for p in paths if rx.search(p)]
+            if not hits or not size:
+                continue
+            for p in hits:
+                f["paths"][p] = size
+            f["hi"] += size
+            f["files_hi"] += 1
+            if len(hits) == len(paths):
+                f["lo"] += size
+                f["files_lo"] += 1
+                f["sure"].append(size)
+        f["sure"].sort(reverse=True)
+    return out
+
+
+def reshipped(tree, hidden, digests):
+    at = {}  # path -> [(layer, digest)] of the hidden copies there
+    for key, (size, paths) in hidden.items():
+        for p in paths:
+            at.setdefault(p, []).append((key[0], digests.get(key)))
+    out = {"bytes": 0, "files": 0, "layers": {}}
+    for p, (kind, size, key, layer) in tree.items():
+        if kind != "f" or not size or key not in digests:
+            continue
+        if any(l < layer and d == digests[key] for l, d in at.get(p, [])):
+            out["bytes"] += size
+            out["files"] += 1
+            out["layers"][str(layer)] = out["layers"].get(str(layer), 0) + size
+    return out
 
 
 def pep503(name):

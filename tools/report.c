@@ -91,6 +91,14 @@ static int write_out(const struct report *r, size_t n, const char *path, int svg
 		}
 	}
 	rc = svg ? report_svg(r, f) : report_html(r, n, f);
+	if (rc && r->err->msg[0]) { /* the findings could not be read: say which */
+		fprintf(stderr, "imgfs: %s\n", r->err->msg);
+		if (f != stdout) {
+			fclose(f);
+			unlink(tmp);
+		}
+		return EXIT_RUNTIME;
+	}
 	if (f == stdout) {
 		if (fflush(f) || rc) {
 			fprintf(stderr, "imgfs: writing the report: %s\n", strerror(EIO));
@@ -169,8 +177,10 @@ int imgfs_cmd_report(int argc, char **argv)
 		else if (rc)
 			fprintf(stderr, "imgfs: %s: %s\n", r[i].image, strerror(-rc));
 	}
-	if (rc == 0)
+	if (rc == 0) {
+		err.msg[0] = '\0'; /* what write_out may say is its own */
 		rc = write_out(r, (size_t)n, out, svg);
+	}
 	else
 		rc = err.input ? EXIT_INPUT : EXIT_RUNTIME;
 	for (i = 0; i < n; i++) {

@@ -141,6 +141,10 @@ static int image(const struct report *r, FILE *f)
 	rc = largest(r, f);
 	if (rc)
 		return rc;
+	fputs(",\n\"findings\":", f);
+	rc = report_findings(r, f, jstr);
+	if (rc)
+		return rc;
 	fputs(",\n\"tree\":", f);
 	rc = node(r, f, &root, 0);
 	if (rc)

@@ -80,6 +80,11 @@ void report_path(const struct report *r, uint32_t i, char *buf, size_t len);
 int report_html(const struct report *r, size_t n, FILE *f);
 int report_svg(const struct report *r, FILE *f);
 
+/* Writes the audit findings of R (report_findings.c: dive figures,
+ * re-shipped bytes, strip savings, pattern bytes) as one JSON object to F,
+ * strings through STR; 0 or a negative errno with R->err set. */
+int report_findings(const struct report *r, FILE *f, void (*str)(FILE *, const char *));
+
 /* The squarified layout (Bruls, Huizing, van Wijk 2000) of the N values V
  * (most first, all > 0) in the rectangle X, Y, W, H: rectangle K of OUT
  * (x, y, w, h) has an area proportional to V[K]. */
