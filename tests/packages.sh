@@ -154,6 +154,23 @@ if mount_image "$IMG" "$M"; then
 else
 	fail "mount pkgs.tar for the retained bytes"
 fi
+# imgfs-compare's package checks, thresholds from the model's retained
+# bytes (one byte above passes, the figure itself fails: "below")
+ret=$(awk -F'\t' '$1 == "dpkg" && $2 == "tool" { print $6 }' "$W/graph.want")
+cat >"$W/pkg.checks" <<EOF
+absent-package dpkg:nosuch
+absent-package dpkg:tool
+! absent-package dpkg:TOOL
+retained-below $((ret + 1)) dpkg:tool
+retained-below $ret dpkg:tool
+retained-below 1 dpkg:nosuch
+EOF
+rc=0
+IMGFS=$IMGFS "$SRCDIR/scripts/imgfs-compare" --checks "$W/pkg.checks" "$IMG" "$IMG" >"$W/cmp.txt" 2>&1 || rc=$?
+got=$(grep -E '^  (PASS|FAIL) ' "$W/cmp.txt" | awk '{ print $1 $2 }' | tr '\n' ' ')
+[ -n "$ret" ] && [ "$rc" -eq 1 ] && [ "$got" = "PASSPASS FAILFAIL PASSPASS PASSPASS FAILFAIL PASSPASS " ] &&
+	pass "imgfs-compare absent-package and retained-below (tool retains $ret by the model)" ||
+	fail "imgfs-compare package checks: exit $rc, '$got': $(grep -A8 -i check "$W/cmp.txt" | head -12)"
 # what the model's rows say, spelled out: tool keeps libx and (through
 # Recommends: python3-virt, a virtual name) python3-shared; mod.py is
 # claimed by pip shared too, so nobody retains it
