@@ -138,22 +138,14 @@ static size_t on_data(char *p, size_t size, size_t n, void *ctx)
 		s->written += len;
 		return len;
 	}
-	if (s->len + len > IMGFS_DAEMON_BODY_MAX) {
-		s->failed = EFBIG;
-		return 0;
-	}
 	{
-		char *b = realloc(s->body, s->len + len + 1);
+		int r = imgfs_body_append(&s->body, &s->len, IMGFS_DAEMON_BODY_MAX, p, len);
 
-		if (!b) {
-			s->failed = ENOMEM;
+		if (r) {
+			s->failed = -r;
 			return 0;
 		}
-		s->body = b;
 	}
-	memcpy(s->body + s->len, p, len);
-	s->len += len;
-	s->body[s->len] = '\0';
 	return len;
 }
 

@@ -243,22 +243,14 @@ static size_t on_body(char *p, size_t size, size_t n, void *ctx)
 		}
 		return len;
 	}
-	if (r->len + len > r->max) {
-		r->failed = EFBIG;
-		return 0;
-	}
 	{
-		char *b = realloc(r->body, r->len + len + 1);
+		int e = imgfs_body_append(&r->body, &r->len, r->max, p, len);
 
-		if (!b) {
-			r->failed = ENOMEM;
+		if (e) {
+			r->failed = -e;
 			return 0;
 		}
-		r->body = b;
 	}
-	memcpy(r->body + r->len, p, len);
-	r->len += len;
-	r->body[r->len] = '\0';
 	return len;
 }
 

@@ -113,8 +113,7 @@ static const char paths_sql[] =
 	" SELECT '/' || path, view, layer FROM p"
 	" WHERE NOT EXISTS (SELECT 1 FROM dentry d WHERE d.ino = p.parent) ORDER BY view, path";
 
-static int report(sqlite3 *db, sqlite3_stmt *paths, const struct cand *c, size_t n,
-		  imgfs_dup_fn fn, void *ctx)
+static int report(sqlite3_stmt *paths, const struct cand *c, size_t n, imgfs_dup_fn fn, void *ctx)
 {
 	struct imgfs_dup_file *f = NULL;
 	size_t nf = 0, cap = 0;
@@ -156,7 +155,6 @@ static int report(sqlite3 *db, sqlite3_stmt *paths, const struct cand *c, size_t
 	for (size_t k = 0; k < nf; k++)
 		free((char *)f[k].path);
 	free(f);
-	(void)db;
 	return rc;
 }
 
@@ -264,7 +262,7 @@ int imgfs_fs_duplicates(struct imgfs_fs *fs, uint64_t min_size, imgfs_dup_fn fn,
 		st->groups++;
 		st->copies += j - i;
 		st->saving += c[i].size * (j - i - 1);
-		rc = report(db, paths, c + i, j - i, fn, ctx);
+		rc = report(paths, c + i, j - i, fn, ctx);
 		if (rc == 1) {
 			rc = 0; /* the caller stopped */
 			break;

@@ -50,3 +50,19 @@ int imgfs_space_check(const char *path, uint64_t add, struct imgfs_err *err)
 				  path, IMGFS_DISK_MARGIN >> 20);
 	return 0;
 }
+
+int imgfs_body_append(char **body, size_t *len, size_t max, const void *p, size_t n)
+{
+	char *b;
+
+	if (n > max || *len > max - n)
+		return -EFBIG;
+	b = realloc(*body, *len + n + 1);
+	if (!b)
+		return -ENOMEM;
+	memcpy(b + *len, p, n);
+	*len += n;
+	b[*len] = '\0';
+	*body = b;
+	return 0;
+}

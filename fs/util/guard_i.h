@@ -2,6 +2,7 @@
 #ifndef IMGFS_GUARD_I_H
 #define IMGFS_GUARD_I_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "imgfs/imgfs.h"
@@ -22,5 +23,9 @@ int imgfs_bomb_check(const char *what, uint64_t out, uint64_t in, uint64_t ratio
 /* -ENOSPC with ERR set when writing ADD more bytes near PATH would leave
  * less than IMGFS_DISK_MARGIN free. */
 int imgfs_space_check(const char *path, uint64_t add, struct imgfs_err *err);
+/* Appends the N bytes at P to the malloc'd *BODY of *LEN bytes, kept
+ * NUL-terminated, as long as it stays within MAX (what a server may send
+ * back: an error message, a manifest).  0, -EFBIG past MAX or -ENOMEM. */
+int imgfs_body_append(char **body, size_t *len, size_t max, const void *p, size_t n);
 
 #endif
