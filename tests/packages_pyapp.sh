@@ -42,57 +42,14 @@ REF=$FIX/work/ref/pyapp/bundle/rootfs
 		"$W/pyapp.json" >/dev/null && pass "pyapp: first_bytes + unowned == total" ||
 		fail "pyapp: the bytes do not add up"
 	# what the reference's databases name, resolved in the reference tree
-	python3 - "$REF" "$W" >"$W/pyapp.want" <<'EOF'
+	python3 - "$REF" "$W" "$SRCDIR/tests" >"$W/pyapp.want" <<'EOF'
 import os, stat, sys
 root, work = sys.argv[1], sys.argv[2]
-
-def resolve(base, path):
-    """Components of PATH from BASE inside ROOT, symlinks followed but in
-    the last component, '..' physical and never above ROOT; None if absent."""
-    cur = [] if path.startswith("/") else list(base)
-    parts = [p for p in path.split("/") if p]
-    links = 0
-    while parts:
-        comp = parts.pop(0)
-        if comp == ".":
-            continue
-        if comp == "..":
-            if cur:
-                cur.pop()
-            continue
-        full = os.path.join(root, *cur, comp)
-        try:
-            st = os.lstat(full)
-        except OSError:
-            return None
-        if stat.S_ISLNK(st.st_mode) and parts:
-            links += 1
-            if links > 40:
-                return None
-            t = os.readlink(full)
-            if t.startswith("/"):
-                cur = []
-            parts = [p for p in t.split("/") if p] + parts
-            continue
-        cur.append(comp)
-    return cur
+sys.path.insert(0, sys.argv[3])
+import pkgref  # resolve, files and the bytecode rule, shared with pkggraph.py
 
 def files(base, paths):
-    """The regular files PATHS name, {inode: (physical path, size)}, and
-    the .py names among them, symlinks included (a module's bytecode is
-    compiled beside the name the package installed)."""
-    out, py = {}, []
-    for p in paths:
-        c = resolve(base, p)
-        if c is None:
-            continue
-        full = os.path.join(root, *c)
-        st = os.lstat(full)
-        if stat.S_ISREG(st.st_mode):
-            out.setdefault(st.st_ino, (full, st.st_size))
-        if (stat.S_ISREG(st.st_mode) or stat.S_ISLNK(st.st_mode)) and full.endswith(".py"):
-            py.append(full)
-    return out, py
+    return pkgref.files(root, base, paths)
 
 pkgs = []  # (manager, name, ({inode: (path, size)}, [.py paths]))
 pkgs_files = []
@@ -130,22 +87,7 @@ claimed = set()
 for _, _, (fs, _) in pkgs:
     claimed.update(fs)
 for manager, name, (fs, py) in pkgs:
-    extra = {}
-    for path in py:
-        d, mod = os.path.dirname(path), os.path.basename(path)[:-3]
-        cands = [os.path.join(d, mod + ".pyc")]
-        try:
-            cands += [os.path.join(d, "__pycache__", e) for e in os.listdir(os.path.join(d, "__pycache__"))
-                      if e.endswith(".pyc") and e.split(".")[0] == mod]
-        except OSError:
-            pass
-        for c in cands:
-            try:
-                st = os.lstat(c)
-            except OSError:
-                continue
-            if stat.S_ISREG(st.st_mode) and st.st_ino not in claimed:
-                extra[st.st_ino] = (c, st.st_size)
+    extra = pkgref.bytecode(py, claimed)
     fs.update(extra)
     print("%s\t%s\t%d" % (manager, name, sum(sz for _, sz in fs.values())))
     pkgs_files.append((manager, name, fs))

@@ -17,6 +17,9 @@ evaluate markers with the `packaging` library found in DIR (the image's
 own, on pyapp) instead of the evaluator below."""
 import csv, email.parser, os, re, stat, sys
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import pkgref  # noqa: E402
+
 args = sys.argv[1:]
 machine, packaging_dir = "x86_64", None
 while args and args[0].startswith("--"):
@@ -28,52 +31,10 @@ while args and args[0].startswith("--"):
 root = args[0]
 
 
-def resolve(base, path):
-    """Components of PATH from BASE inside ROOT, symlinks followed but in
-    the last component, '..' physical and never above ROOT; None if absent."""
-    cur = [] if path.startswith("/") else list(base)
-    parts = [p for p in path.split("/") if p]
-    links = 0
-    while parts:
-        comp = parts.pop(0)
-        if comp == ".":
-            continue
-        if comp == "..":
-            if cur:
-                cur.pop()
-            continue
-        full = os.path.join(root, *cur, comp)
-        try:
-            st = os.lstat(full)
-        except OSError:
-            return None
-        if stat.S_ISLNK(st.st_mode) and parts:
-            links += 1
-            if links > 40:
-                return None
-            t = os.readlink(full)
-            if t.startswith("/"):
-                cur = []
-            parts = [p for p in t.split("/") if p] + parts
-            continue
-        cur.append(comp)
-    return cur
-
-
 def files(base, paths):
     """{inode: size} of the regular files PATHS name, and the .py paths."""
-    out, py = {}, []
-    for p in paths:
-        c = resolve(base, p)
-        if c is None:
-            continue
-        full = os.path.join(root, *c)
-        st = os.lstat(full)
-        if stat.S_ISREG(st.st_mode):
-            out[st.st_ino] = st.st_size
-        if (stat.S_ISREG(st.st_mode) or stat.S_ISLNK(st.st_mode)) and full.endswith(".py"):
-            py.append(full)
-    return out, py
+    out, py = pkgref.files(root, base, paths)
+    return {ino: size for ino, (_, size) in out.items()}, py
 
 
 def stanzas(path):
@@ -240,22 +201,7 @@ claimed = set()
 for p in pkgs:
     claimed.update(p["files"])
 for p in pkgs:
-    extra = {}
-    for path in p["py"]:
-        d, mod = os.path.dirname(path), os.path.basename(path)[:-3]
-        cands = [os.path.join(d, mod + ".pyc")]
-        try:
-            cands += [os.path.join(d, "__pycache__", e) for e in os.listdir(os.path.join(d, "__pycache__"))
-                      if e.endswith(".pyc") and e.split(".")[0] == mod]
-        except OSError:
-            pass
-        for c in cands:
-            try:
-                st = os.lstat(c)
-            except OSError:
-                continue
-            if stat.S_ISREG(st.st_mode) and st.st_ino not in claimed:
-                extra[st.st_ino] = st.st_size
+    extra = {ino: size for ino, (_, size) in pkgref.bytecode(p["py"], claimed).items()}
     p["files"].update(extra)
 
 # ---------------------------------------------------------------- graph
