@@ -20,6 +20,11 @@
 #     report_ref.py's model; the dive figures and the strip saving against
 #     imgfs check --json and imgfs elf --json (consistency only: those are
 #     imgfs too); on report_findings.py's image besides;
+#   - the switch to colour by retained bytes (issue 19), on pkgimage.py's
+#     image (and pyapp where its reference rootfs is): every leaf changes
+#     colour, one colour a package, lighter for fewer retained bytes, and
+#     the legend's top packages with the retained bytes of tests/pkggraph.py
+#     (a model over the extracted tree, not imgfs's graph);
 #   - the same on an image whose names and history try to end the page's
 #     script element or break the SVG's XML (report_hostile.py);
 #   - a missing or broken image: one line naming it, exit 2.
@@ -51,9 +56,11 @@ browser() {
 		--user-data-dir="$W/chromium" --window-size=1200,800 "$@" >"$out" 2>"$W/chromium.err"
 }
 
-# report NAME IMAGE CLICK: every check on IMAGE's report, zooming into CLICK
+# report NAME IMAGE CLICK [MODEL]: every check on IMAGE's report, zooming
+# into CLICK; with MODEL (tests/pkggraph.py's output over IMAGE's tree) the
+# colouring by retained bytes too
 report() {
-	local name=$1 image=$2 click=$3 t0 t1
+	local name=$1 image=$2 click=$3 model=${4:-} t0 t1
 	local html=$W/$name.html svg=$W/$name.svg ref=$W/$name.ref.json
 
 	t0=$(date +%s.%N)
@@ -101,6 +108,8 @@ report() {
 	if browser "$W/$name.click.dom" --dump-dom "file://$html#selftest=$click"; then
 		check "$name: a click on $click shows its children" \
 			$CHECK click "$W/$name.click.dom" "$ref" "$click"
+		[ -z "$model" ] || check "$name: colour by retained bytes, the legend's as the model's" \
+			$CHECK retained "$W/$name.click.dom" "$model"
 	else
 		fail "$name: chromium --dump-dom #selftest: $(grep -v dbus "$W/chromium.err" | head -3)"
 	fi
@@ -111,7 +120,18 @@ if [ "$PART" = pyapp ]; then
 	FIX=${IMGFS_FIXTURES_DIR:-$HOME/.cache/imgfs-fixtures}
 	PYAPP=$FIX/images/pyapp.docker.tar
 	[ -f "$PYAPP" ] || skip_absent "$PYAPP missing (make-fixtures.sh builds it)"
-	report pyapp "$PYAPP" /usr
+	REF=$FIX/work/ref/pyapp/bundle/rootfs
+	site=$REF/app/venv/lib/python3.11/site-packages
+	if [ -d "$REF/var/lib/dpkg/info" ]; then
+		popt=()
+		[ -d "$site/packaging" ] && popt=(--packaging "$site")
+		python3 "$SRCDIR/tests/pkggraph.py" "${popt[@]}" "$REF" >"$W/pyapp.model" ||
+			fail "tests/pkggraph.py over $REF"
+		report pyapp "$PYAPP" /usr "$W/pyapp.model"
+	else
+		report pyapp "$PYAPP" /usr
+		skip_part_absent "pyapp: $REF missing (make-fixtures.sh keeps it): no retained-bytes model"
+	fi
 	finish
 fi
 report tiny "$TINY" /data
@@ -126,6 +146,15 @@ if python3 "$SRCDIR/tests/report_findings.py" "$W"; then
 	report findings "$W/findings.docker.tar" /usr
 else
 	fail "report_findings.py could not write its image"
+fi
+
+# dpkg, pip, npm and apk packages with a dependency graph, and the tree
+# they came from for tests/pkggraph.py's retained bytes
+if python3 "$SRCDIR/tests/pkgimage.py" "$W/pkgs.docker.tar" "$W/pkgs.tree" &&
+	python3 "$SRCDIR/tests/pkggraph.py" "$W/pkgs.tree" >"$W/pkgs.model"; then
+	report pkgs "$W/pkgs.docker.tar" /usr "$W/pkgs.model"
+else
+	fail "pkgimage.py or pkggraph.py: no package image"
 fi
 
 # bad input: one line naming the image, exit 2
