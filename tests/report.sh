@@ -21,7 +21,8 @@
 #     imgfs check --json and imgfs elf --json (consistency only: those are
 #     imgfs too); on report_findings.py's image besides;
 #   - the switch to colour by retained bytes (issue 19), on pkgimage.py's
-#     image (and pyapp where its reference rootfs is): every leaf changes
+#     image, and on pyapp over its reference rootfs or, without it, the
+#     merged tree tests/mergetree.py writes: the leaves change
 #     colour, one colour a package, lighter for fewer retained bytes, and
 #     the legend's top packages with the retained bytes of tests/pkggraph.py
 #     (a model over the extracted tree, not imgfs's graph);
@@ -83,12 +84,13 @@ report() {
 		skip_part "$name: chromium missing (scripts/setup installs it): no browser checks"
 		return
 	fi
-	if browser "$W/$name.out" --screenshot="$W/$name.png" "file://$html" &&
-		[ -s "$W/$name.png" ]; then
+	# the README's screenshot is made the same way: scripts/report-shot
+	if TMPDIR=$W CHROMIUM=$CHROMIUM "$SRCDIR/scripts/report-shot" "$html" "$W/$name.png" \
+		2>"$W/chromium.err" && [ -s "$W/$name.png" ]; then
 		check "$name: the screenshot is no blank page and shows the layers" \
 			$CHECK png "$W/$name.png" "$ref"
 	else
-		fail "$name: chromium --screenshot: $(grep -v dbus "$W/chromium.err" | head -3)"
+		fail "$name: scripts/report-shot: $(head -3 "$W/chromium.err")"
 	fi
 	if browser "$W/$name.dom" --dump-dom "file://$html"; then
 		check "$name: the legend names each layer's step" $CHECK legend "$W/$name.dom" "$ref"
@@ -120,18 +122,23 @@ if [ "$PART" = pyapp ]; then
 	FIX=${IMGFS_FIXTURES_DIR:-$HOME/.cache/imgfs-fixtures}
 	PYAPP=$FIX/images/pyapp.docker.tar
 	[ -f "$PYAPP" ] || skip_absent "$PYAPP missing (make-fixtures.sh builds it)"
+	# the retained bytes' model over the reference rootfs make-fixtures.sh
+	# keeps, or else over the merged tree tests/mergetree.py writes
 	REF=$FIX/work/ref/pyapp/bundle/rootfs
+	if [ ! -d "$REF/var/lib/dpkg/info" ]; then
+		REF=$W/pyapp.tree
+		python3 "$SRCDIR/tests/mergetree.py" "$PYAPP" "$REF" || fail "tests/mergetree.py $PYAPP"
+	fi
 	site=$REF/app/venv/lib/python3.11/site-packages
-	if [ -d "$REF/var/lib/dpkg/info" ]; then
-		popt=()
-		[ -d "$site/packaging" ] && popt=(--packaging "$site")
-		python3 "$SRCDIR/tests/pkggraph.py" "${popt[@]}" "$REF" >"$W/pyapp.model" ||
-			fail "tests/pkggraph.py over $REF"
+	popt=()
+	[ -d "$site/packaging" ] && popt=(--packaging "$site")
+	if python3 "$SRCDIR/tests/pkggraph.py" "${popt[@]}" "$REF" >"$W/pyapp.model"; then
 		report pyapp "$PYAPP" /usr "$W/pyapp.model"
 	else
+		fail "tests/pkggraph.py over $REF"
 		report pyapp "$PYAPP" /usr
-		skip_part_absent "pyapp: $REF missing (make-fixtures.sh keeps it): no retained-bytes model"
 	fi
+	rm -rf "$W/pyapp.tree"
 	finish
 fi
 report tiny "$TINY" /data
