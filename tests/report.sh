@@ -20,6 +20,12 @@
 #     report_ref.py's model; the dive figures and the strip saving against
 #     imgfs check --json and imgfs elf --json (consistency only: those are
 #     imgfs too); on report_findings.py's image besides;
+#   - the switch to colour by retained bytes (issue 19), on pkgimage.py's
+#     image, and on pyapp over its reference rootfs or, without it, the
+#     merged tree tests/mergetree.py writes: the leaves change
+#     colour, one colour a package, lighter for fewer retained bytes, and
+#     the legend's top packages with the retained bytes of tests/pkggraph.py
+#     (a model over the extracted tree, not imgfs's graph);
 #   - the same on an image whose names and history try to end the page's
 #     script element or break the SVG's XML (report_hostile.py);
 #   - a missing or broken image: one line naming it, exit 2.
@@ -51,9 +57,11 @@ browser() {
 		--user-data-dir="$W/chromium" --window-size=1200,800 "$@" >"$out" 2>"$W/chromium.err"
 }
 
-# report NAME IMAGE CLICK: every check on IMAGE's report, zooming into CLICK
+# report NAME IMAGE CLICK [MODEL]: every check on IMAGE's report, zooming
+# into CLICK; with MODEL (tests/pkggraph.py's output over IMAGE's tree) the
+# colouring by retained bytes too
 report() {
-	local name=$1 image=$2 click=$3 t0 t1
+	local name=$1 image=$2 click=$3 model=${4:-} t0 t1
 	local html=$W/$name.html svg=$W/$name.svg ref=$W/$name.ref.json
 
 	t0=$(date +%s.%N)
@@ -76,12 +84,13 @@ report() {
 		skip_part "$name: chromium missing (scripts/setup installs it): no browser checks"
 		return
 	fi
-	if browser "$W/$name.out" --screenshot="$W/$name.png" "file://$html" &&
-		[ -s "$W/$name.png" ]; then
+	# the README's screenshot is made the same way: scripts/report-shot
+	if TMPDIR=$W CHROMIUM=$CHROMIUM "$SRCDIR/scripts/report-shot" "$html" "$W/$name.png" \
+		2>"$W/chromium.err" && [ -s "$W/$name.png" ]; then
 		check "$name: the screenshot is no blank page and shows the layers" \
 			$CHECK png "$W/$name.png" "$ref"
 	else
-		fail "$name: chromium --screenshot: $(grep -v dbus "$W/chromium.err" | head -3)"
+		fail "$name: scripts/report-shot: $(head -3 "$W/chromium.err")"
 	fi
 	if browser "$W/$name.dom" --dump-dom "file://$html"; then
 		check "$name: the legend names each layer's step" $CHECK legend "$W/$name.dom" "$ref"
@@ -101,6 +110,8 @@ report() {
 	if browser "$W/$name.click.dom" --dump-dom "file://$html#selftest=$click"; then
 		check "$name: a click on $click shows its children" \
 			$CHECK click "$W/$name.click.dom" "$ref" "$click"
+		[ -z "$model" ] || check "$name: colour by retained bytes, the legend's as the model's" \
+			$CHECK retained "$W/$name.click.dom" "$model"
 	else
 		fail "$name: chromium --dump-dom #selftest: $(grep -v dbus "$W/chromium.err" | head -3)"
 	fi
@@ -111,7 +122,23 @@ if [ "$PART" = pyapp ]; then
 	FIX=${IMGFS_FIXTURES_DIR:-$HOME/.cache/imgfs-fixtures}
 	PYAPP=$FIX/images/pyapp.docker.tar
 	[ -f "$PYAPP" ] || skip_absent "$PYAPP missing (make-fixtures.sh builds it)"
-	report pyapp "$PYAPP" /usr
+	# the retained bytes' model over the reference rootfs make-fixtures.sh
+	# keeps, or else over the merged tree tests/mergetree.py writes
+	REF=$FIX/work/ref/pyapp/bundle/rootfs
+	if [ ! -d "$REF/var/lib/dpkg/info" ]; then
+		REF=$W/pyapp.tree
+		python3 "$SRCDIR/tests/mergetree.py" "$PYAPP" "$REF" || fail "tests/mergetree.py $PYAPP"
+	fi
+	site=$REF/app/venv/lib/python3.11/site-packages
+	popt=()
+	[ -d "$site/packaging" ] && popt=(--packaging "$site")
+	if python3 "$SRCDIR/tests/pkggraph.py" "${popt[@]}" "$REF" >"$W/pyapp.model"; then
+		report pyapp "$PYAPP" /usr "$W/pyapp.model"
+	else
+		fail "tests/pkggraph.py over $REF"
+		report pyapp "$PYAPP" /usr
+	fi
+	rm -rf "$W/pyapp.tree"
 	finish
 fi
 report tiny "$TINY" /data
@@ -126,6 +153,15 @@ if python3 "$SRCDIR/tests/report_findings.py" "$W"; then
 	report findings "$W/findings.docker.tar" /usr
 else
 	fail "report_findings.py could not write its image"
+fi
+
+# dpkg, pip, npm and apk packages with a dependency graph, and the tree
+# they came from for tests/pkggraph.py's retained bytes
+if python3 "$SRCDIR/tests/pkgimage.py" "$W/pkgs.docker.tar" "$W/pkgs.tree" &&
+	python3 "$SRCDIR/tests/pkggraph.py" "$W/pkgs.tree" >"$W/pkgs.model"; then
+	report pkgs "$W/pkgs.docker.tar" /usr "$W/pkgs.model"
+else
+	fail "pkgimage.py or pkggraph.py: no package image"
 fi
 
 # bad input: one line naming the image, exit 2

@@ -15,6 +15,9 @@ when it holds, 1 with the reason on stdout.
   report_check.py tabs DOM N PATH IMAGE REF.json...
                                            a tab per image, the summary's bytes,
                                            and on tab N the click on PATH
+  report_check.py retained DOM MODEL.tsv   colour by retained bytes: the legend's
+                                           figures are tests/pkggraph.py's (MODEL),
+                                           the fills change and follow them
 """
 
 import colorsys
@@ -301,8 +304,11 @@ def click(path, ref, target):
     print("  the zoom drew %d rectangles in %d ms" % (out["rects"], out["ms"]))
     known = set(ref["packages"])
     names = out["packages"]
-    unknown = [n for n in names if (n.split(":")[0] + ":" + (pep503(n.split(":", 1)[1])
-                                    if n.startswith("pip:") else n.split(":", 1)[1])) not in known]
+    # report_ref.py reads dpkg's and pip's databases: npm and apk rows
+    # (pkgimage.py's image has them) go unchecked
+    unknown = [n for n in names if n.split(":")[0] in ("dpkg", "pip") and
+               (n.split(":")[0] + ":" + (pep503(n.split(":", 1)[1]) if n.startswith("pip:")
+                                         else n.split(":", 1)[1])) not in known]
     if unknown:
         fail("by package, the legend names %s, which the image does not hold" % unknown)
     if len(names) < min(3, len(known)):
@@ -412,12 +418,77 @@ def findings(path, ref, check, elf):
     print("findings: %s" % ", ".join("%s %s" % (k, v["data-fbytes"]) for k, v in sorted(f.items())))
 
 
+def retained(path, model_path):
+    """The #selftest's switch to colour by retained bytes against the
+    model's retained bytes (tests/pkggraph.py over the image's tree: dpkg
+    and pip only, so npm and apk rows of the legend go unchecked)."""
+    model = {}
+    for line in open(model_path, encoding="utf-8"):
+        f = line.rstrip("\n").split("\t")
+        model["%s:%s" % (f[0], f[1])] = int(f[5])
+    if not model:
+        fail("the model lists no package: nothing to compare")
+    st = json.loads(dom(path).selftest or "{}").get("retained")
+    if not st:
+        fail("the self-test did not switch to retained bytes")
+    if not st["scale"]:
+        fail("the retained legend has no scale")
+    leg = st["legend"]
+    figures = [r for _, r, _ in leg]
+    if figures != sorted(figures, reverse=True):
+        fail("the legend is not most retained first: %r" % leg)
+    checked = 0
+    for name, r, text in leg:
+        if name in model:
+            if model[name] != r:
+                fail("legend: %s retains %d, the model %d" % (name, r, model[name]))
+            checked += 1
+    if not checked:
+        fail("no legend row (%r) is a package the model knows" % leg)
+    # the legend holds the top of the model: none it leaves out retains more
+    # than its last row (all positive ones when it has fewer than 15 rows)
+    floor = figures[-1] if len(leg) >= 15 else 1
+    shown = {n for n, _, _ in leg}
+    for name, r in model.items():
+        if r > floor and name not in shown:
+            fail("the model's %s retains %d, more than the legend's last %d, and is not in it"
+                 % (name, r, floor))
+    before, after = st["layer_leaves"], st["leaves"]
+    if len(before) != len(after) or [b[:2] for b in before] != [a[:2] for a in after]:
+        fail("the map's leaves differ between the modes: %d against %d" % (len(before), len(after)))
+    changed = sum(1 for b, a in zip(before, after) if b[2] != a[2])
+    if not changed:
+        fail("switching to retained bytes changed no leaf's colour")
+    # one colour a package, lightness falling as the model's figure grows
+    fill, light = {}, []
+    for p, pkg, f in after:
+        if pkg is None:
+            if f not in ("#c8c8c8", "url(#hatch)"):  # no package, or hidden bytes
+                fail("%s has no package but is coloured %s" % (p, f))
+            continue
+        if fill.setdefault(pkg, f) != f:
+            fail("%s: the leaves of %s have colours %s and %s" % (p, pkg, fill[pkg], f))
+    for pkg, f in fill.items():
+        m = re.match(r"hsl\(\d+,\d+%,([\d.]+)%\)", f)
+        if pkg in model and m:
+            light.append((model[pkg], float(m.group(1)), pkg))
+    light.sort()
+    for (r0, l0, p0), (r1, l1, p1) in zip(light, light[1:]):
+        if r1 > r0 and l1 > l0:
+            fail("%s retains %d and is lighter (%.1f %%) than %s with %d (%.1f %%)"
+                 % (p1, r1, l1, p0, r0, l0))
+    print("retained: %d legend rows equal the model's, %d of %d leaves recoloured, "
+          "%d packages in order of lightness" % (checked, changed, len(after), len(light)))
+
+
 def main():
     what, args = sys.argv[1], sys.argv[2:]
     if what == "selfcontained":
         selfcontained(args[0])
     elif what == "click":
         click(args[0], load(args[1]), args[2])
+    elif what == "retained":
+        retained(args[0], args[1])
     elif what == "findings":
         # findings DOM REF CHECK_JSON ELF_JSON
         findings(args[0], *[load(a) for a in args[1:4]])

@@ -74,9 +74,13 @@ static const char *const dropped_opts[] = {
 	"relatime", "norelatime", "strictatime", NULL,
 };
 
-/* Set by a command whose sizes -h shows in human units (layers): there -h
- * is --human-readable, as for du and ls; elsewhere it is --help. */
-static int h_is_human;
+/* What parse() accepts besides the common options. */
+enum parse_flags {
+	PARSE_MOUNT = 1 << 0,   /* mount's -f, -d, -o; --json refused */
+	/* a command whose sizes -h shows in human units (layers): there -h is
+	 * --human-readable, as for du and ls; elsewhere it is --help */
+	PARSE_H_HUMAN = 1 << 1,
+};
 
 /* Splits the raw -o string of C: our own key=value forms set C->o, the
  * options in dropped_opts go, "rw" is refused, and the rest (allow_other,
@@ -141,7 +145,10 @@ static int filter_opts(struct cmdline *c)
 	return 0;
 }
 
-static int parse(int argc, char **argv, struct cmdline *c, int for_mount)
+/* Reads the command line of a command into C, with what FLAGS (enum
+ * parse_flags) allows.  Returns 0, or -1 on bad usage (a message on
+ * stderr for the options that take values); --help exits. */
+static int parse(int argc, char **argv, struct cmdline *c, unsigned flags)
 {
 	enum { O_IMAGE = 256, O_PLATFORM, O_INDEX, O_CACHE, O_REBUILD, O_JSON, O_HELP, O_HUMAN,
 	       O_ESTIMATE, O_TLS, O_CREDS };
@@ -168,7 +175,7 @@ static int parse(int argc, char **argv, struct cmdline *c, int for_mount)
 	optind = 1;
 	/* No '+': options may follow IMAGE (GNU permutation), as mount.fuse3
 	 * puts -o after the mount point. */
-	while ((ch = getopt_long(argc, argv, for_mount ? "fdo:qvh" : "qvh", lopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, flags & PARSE_MOUNT ? "fdo:qvh" : "qvh", lopts, NULL)) != -1) {
 		switch (ch) {
 		case 'f': c->foreground = 1; break;
 		case 'd': c->debug = c->foreground = 1; break;
@@ -202,18 +209,18 @@ static int parse(int argc, char **argv, struct cmdline *c, int for_mount)
 			c->o.creds = optarg;
 			break;
 		case O_JSON:
-			if (for_mount)
+			if (flags & PARSE_MOUNT)
 				return -1;
 			c->json = 1;
 			break;
 		case 'h':
-			if (h_is_human) {
+			if (flags & PARSE_H_HUMAN) {
 				c->human = 1;
 				break;
 			}
 			exit(usage(0));
 		case O_HUMAN:
-			if (!h_is_human)
+			if (!(flags & PARSE_H_HUMAN))
 				return -1;
 			c->human = 1;
 			break;
@@ -431,7 +438,7 @@ static int cmd_mount(int argc, char **argv)
 	const char *mnt;
 	int rc = 0, i, n, opened = 0;
 
-	if (parse(argc, argv, &c, 1) || c.nargs < 2)
+	if (parse(argc, argv, &c, PARSE_MOUNT) || c.nargs < 2)
 		return usage(EXIT_INPUT);
 	if (filter_opts(&c))
 		return EXIT_INPUT;
@@ -637,8 +644,8 @@ static int cmd_layers(int argc, char **argv)
 	struct layer_image *imgs = NULL;
 	int rc = 0, i, n = 0;
 
-	h_is_human = 1; /* -h is --human-readable here, as for du and ls */
-	if (parse(argc, argv, &c, 0) || c.nargs < 1)
+	/* -h is --human-readable here, as for du and ls */
+	if (parse(argc, argv, &c, PARSE_H_HUMAN) || c.nargs < 1)
 		return usage(EXIT_INPUT);
 	if (c.o.index_path && c.nargs > 1) {
 		fprintf(stderr, "imgfs: layers: --index names one index: give one image with it\n");

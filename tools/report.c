@@ -172,6 +172,8 @@ int imgfs_cmd_report(int argc, char **argv)
 			layer_hidden(&r[i]);
 			rc = report_walk(&r[i]);
 		}
+		if (rc == 0)
+			rc = report_retained(&r[i]);
 		if (rc && err.msg[0])
 			fprintf(stderr, "imgfs: %s\n", err.msg);
 		else if (rc)

@@ -135,7 +135,8 @@ static int image(const struct report *r, FILE *f)
 	for (i = 0; i < r->npkgs; i++) {
 		fputs(i ? ",[" : "[", f);
 		jstr(f, r->pkgs[i].name);
-		fprintf(f, ",%llu]", (unsigned long long)r->pkgs[i].bytes);
+		fprintf(f, ",%llu,%lld]", (unsigned long long)r->pkgs[i].bytes,
+			(long long)r->pkgs[i].retained);
 	}
 	fputs("],\n\"largest\":", f);
 	rc = largest(r, f);

@@ -39,6 +39,7 @@ struct rlayer {
 struct rpkg {
 	char *name;       /* manager:name */
 	uint64_t bytes;   /* of its files the walk counted */
+	int64_t retained; /* what removing it and what only it needs frees; -1 unknown */
 };
 
 struct report {
@@ -67,6 +68,10 @@ struct ritem {
  * caller).  Returns 0 or a negative errno with R->err set. */
 int report_walk(struct report *r);
 void report_free(struct report *r);
+/* Sets each package's retained bytes from the package graph, adding the
+ * packages that own nothing drawn but retain something (report_retained.c).
+ * Returns 0 or a negative errno with R->err set. */
+int report_retained(struct report *r);
 /* m + w: what node I weighs on the map. */
 uint64_t report_bytes(const struct report *r, uint32_t i);
 /* The drawn children of directory DIR, most bytes first, into *OUT

@@ -103,6 +103,7 @@ static int32_t pkg_id(struct walk *w, const char *name)
 	if (!r->pkgs[r->npkgs].name)
 		return -ENOMEM;
 	r->pkgs[r->npkgs].bytes = 0;
+	r->pkgs[r->npkgs].retained = -1;
 	w->pslot[i] = (int32_t)r->npkgs + 1;
 	return (int32_t)r->npkgs++;
 }

@@ -172,9 +172,10 @@ static const struct usage usages[] = {
 	  "             [--index PATH] [--cache-dir DIR] IMAGE...\n",
 	  "\n"
 	  "Writes one self-contained HTML page (no network, everything inline): a\n"
-	  "treemap of the merged tree by bytes coloured by layer (or package), the\n"
-	  "hidden bytes of lower layers hatched, click to zoom; the layer table and the\n"
-	  "largest files beside it, and the audit findings: dive figures, re-shipped\n"
+	  "treemap of the merged tree by bytes coloured by layer (or package, or the\n"
+	  "retained bytes of the file's package), the hidden bytes of lower layers\n"
+	  "hatched, click to zoom; beside it the audit findings, the layer table and\n"
+	  "the largest files.  Findings: dive figures, re-shipped\n"
 	  "bytes, strip savings, Python bytecode, package caches, docs and tests.\n"
 	  "Entries under 1/20000 of the image are merged.\n"
 	  "Several images: one tab each and a size summary (--index, --svg: one only).\n"
