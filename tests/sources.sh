@@ -632,7 +632,8 @@ bad_daemon() {
 	fi
 }
 cache_before
-bad_daemon "docker-daemon: a missing tag" "no such image in the Docker Engine at $SOCK" \
+# the Engine's own message, read from its JSON answer, in parentheses
+bad_daemon "docker-daemon: a missing tag" "no such image in the Docker Engine at $SOCK \\(.*No such image: localhost/tiny:nope\\)$" \
 	docker-daemon:localhost/tiny:nope
 bad_daemon "docker-daemon: a name with a space" "not an image name" "docker-daemon:a b"
 DOCKER_HOST=tcp://127.0.0.1:1 bad_daemon "docker-daemon: a tcp:// DOCKER_HOST" "unix:// socket only" \
