@@ -432,6 +432,56 @@ PY
 		pass "docker:// with ~/.docker/config.json (an http:// key)"
 	fi
 	force_unmount "$MNT"
+	# credential helpers, as docker and skopeo run them: "credHelpers" by
+	# host before "credsStore", docker-credential-NAME get with the host on
+	# standard input; the fake helper logs what it is given
+	mkdir -p "$W/bin" "$W/home2/.docker"
+	cat >"$W/bin/docker-credential-test" <<HELPER
+#!/bin/sh
+server=\$(cat)
+printf '%s %s\\n' "\$1" "\$server" >>"$W/helper.log"
+case "\${FAKE_CRED_MODE:-}" in
+fail) echo "keychain is locked"; exit 1 ;;
+none) echo "credentials not found in native keychain"; exit 1 ;;
+esac
+printf '{"ServerURL":"%s","Username":"tester","Secret":"s3cret"}\\n' "\$server"
+HELPER
+	chmod +x "$W/bin/docker-credential-test"
+	printf '{"credsStore": "test"}\n' >"$W/home2/.docker/config.json"
+	rm -f "$W/helper.log"
+	if PATH=$W/bin:$PATH XDG_RUNTIME_DIR=$W/none HOME=$W/home2 \
+		mount_ref "credsStore" "docker://$P/multi:arm" --tls-verify=false --rebuild; then
+		snapshot "$MNT" >"$W/snap.helper"
+		check "docker:// with credsStore: the tree of tiny:base" \
+			show_diff "credsStore" "$W/snap.base" "$W/snap.helper"
+	fi
+	force_unmount "$MNT"
+	if [ -s "$W/helper.log" ] && ! grep -vFxq "get $P" "$W/helper.log"; then
+		pass "credsStore: docker-credential-test ran with get and $P on standard input ($(wc -l <"$W/helper.log") times)"
+	else
+		fail "credsStore: the helper was run as: $(tr '\n' ' ' <"$W/helper.log" 2>/dev/null)"
+	fi
+	# credHelpers wins over a credsStore that is not installed
+	printf '{"credsStore": "absent", "credHelpers": {"%s": "test"}}\n' "$P" >"$W/home2/.docker/config.json"
+	if PATH=$W/bin:$PATH XDG_RUNTIME_DIR=$W/none HOME=$W/home2 \
+		mount_ref "credHelpers" "docker://$P/multi:arm" --tls-verify=false --rebuild; then
+		pass "docker:// with credHelpers for $P: used before credsStore"
+	fi
+	force_unmount "$MNT"
+	cache_before
+	PATH=$W/bin:$PATH XDG_RUNTIME_DIR=$W/none HOME=$W/home2 FAKE_CRED_MODE=fail \
+	bad_ref "docker://: a credential helper that fails" \
+		"credential helper docker-credential-test failed \(exit 1\): keychain is locked" \
+		"docker://$P/multi:arm" --tls-verify=false
+	PATH=$W/bin:$PATH XDG_RUNTIME_DIR=$W/none HOME=$W/home2 FAKE_CRED_MODE=none \
+	bad_ref "docker://: a credential helper without credentials for the host" \
+		"access refused .*give --creds" "docker://$P/multi:arm" --tls-verify=false
+	printf '{"credsStore": "absent"}\n' >"$W/home2/.docker/config.json"
+	PATH=$W/bin:$PATH XDG_RUNTIME_DIR=$W/none HOME=$W/home2 \
+	bad_ref "docker://: a credential helper not installed" \
+		"credential helper docker-credential-absent: No such file or directory \(not on PATH; named by credsStore" \
+		"docker://$P/multi:arm" --tls-verify=false
+	no_leftovers "docker:// credential helper failures"
 	cache_before
 	REGISTRY_AUTH_FILE=$W/none XDG_RUNTIME_DIR=$W/none HOME=$W/none \
 	bad_ref "docker://: bearer auth without --creds" "access refused .*give --creds" \
@@ -582,7 +632,8 @@ bad_daemon() {
 	fi
 }
 cache_before
-bad_daemon "docker-daemon: a missing tag" "no such image in the Docker Engine at $SOCK" \
+# the Engine's own message, read from its JSON answer, in parentheses
+bad_daemon "docker-daemon: a missing tag" "no such image in the Docker Engine at $SOCK \\(.*No such image: localhost/tiny:nope\\)$" \
 	docker-daemon:localhost/tiny:nope
 bad_daemon "docker-daemon: a name with a space" "not an image name" "docker-daemon:a b"
 DOCKER_HOST=tcp://127.0.0.1:1 bad_daemon "docker-daemon: a tcp:// DOCKER_HOST" "unix:// socket only" \

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "format/json_i.h"
 #include "format/ref_i.h"
 #include "util/err_i.h"
 #include "util/guard_i.h"
@@ -149,43 +150,12 @@ static size_t on_data(char *p, size_t size, size_t n, void *ctx)
 	return len;
 }
 
-/* The string value of "KEY" in the JSON object BODY into OUT (escapes
- * kept as they are: for messages and a digest only), or "" . */
-static void json_str(const char *body, const char *key, char *out, size_t len)
-{
-	char pat[32];
-	const char *p;
-	size_t i = 0;
-
-	out[0] = '\0';
-	if (!body)
-		return;
-	snprintf(pat, sizeof(pat), "\"%s\"", key);
-	p = strstr(body, pat);
-	if (!p)
-		return;
-	p += strlen(pat);
-	while (*p == ' ' || *p == ':')
-		p++;
-	if (*p++ != '"')
-		return;
-	while (*p && *p != '"' && i + 1 < len) {
-		if (*p == '\\' && p[1]) {
-			out[i++] = *p++;
-			if (i + 1 >= len)
-				break;
-		}
-		out[i++] = *p++;
-	}
-	out[i] = '\0';
-}
-
 /* GET PATH (after /images/NAME) into FD (or memory: *BODY, caller frees).
  * Returns 0 or a negative errno with ERR set. */
 static int get(const struct dref *d, const char *what, int fd, const char *fd_path, char **body,
 	       struct imgfs_err *err)
 {
-	char url[IMGFS_DAEMON_NAME_MAX + 64], cerr[CURL_ERROR_SIZE] = "", msg[300];
+	char url[IMGFS_DAEMON_NAME_MAX + 64], cerr[CURL_ERROR_SIZE] = "", *msg = NULL;
 	struct sink s = { .fd = fd, .path = fd_path, .err = err };
 	CURLcode cc;
 	long code = 0;
@@ -220,18 +190,19 @@ static int get(const struct dref *d, const char *what, int fd, const char *fd_pa
 		rc = imgfs_errf(err, -ECONNREFUSED, 1, "%s: cannot reach the %s at %s: %s (is it running?)",
 				d->ref, d->engine, d->sock,
 				access(d->sock, F_OK) != 0 ? "no such socket" : curl_easy_strerror(cc));
+	} else if (code != 200 && imgfs_json_text(s.body, "$.message", &msg) < 0) {
+		rc = imgfs_errf(err, -ENOMEM, 0, "out of memory");
 	} else if (code == 404) {
-		json_str(s.body, "message", msg, sizeof(msg));
 		rc = imgfs_errf(err, -ENOENT, 1, "%s: no such image in the %s at %s%s%s%s", d->ref,
-				d->engine, d->sock, msg[0] ? " (" : "", msg, msg[0] ? ")" : "");
+				d->engine, d->sock, msg && *msg ? " (" : "", msg ? msg : "", msg && *msg ? ")" : "");
 	} else if (code != 200) {
-		json_str(s.body, "message", msg, sizeof(msg));
 		rc = imgfs_errf(err, -EIO, 1, "%s: the %s at %s answered %ld%s%s", d->ref, d->engine,
-				d->sock, code, msg[0] ? ": " : "", msg);
+				d->sock, code, msg && *msg ? ": " : "", msg ? msg : "");
 	} else if (cc != CURLE_OK) {
 		rc = imgfs_errf(err, -EIO, 1, "%s: the %s at %s stopped sending: %s", d->ref, d->engine,
 				d->sock, cerr[0] ? cerr : curl_easy_strerror(cc));
 	}
+	free(msg);
 	curl_easy_cleanup(s.c);
 	curl_global_cleanup();
 	if (rc == 0 && body) {
@@ -246,7 +217,7 @@ int imgfs_daemon_image_id(const char *ref, char *id, size_t id_len, char *sock, 
 			  struct imgfs_err *err)
 {
 	struct dref d;
-	char *body = NULL;
+	char *body = NULL, *got = NULL;
 	int rc = parse_ref(ref, &d, err);
 
 	if (rc)
@@ -255,10 +226,14 @@ int imgfs_daemon_image_id(const char *ref, char *id, size_t id_len, char *sock, 
 	rc = get(&d, "json", -1, NULL, &body, err);
 	if (rc)
 		return rc;
-	json_str(body, "Id", id, id_len);
-	if (!imgfs_digest_ok(id))
+	if (imgfs_json_text(body, "$.Id", &got) < 0)
+		rc = imgfs_errf(err, -ENOMEM, 0, "out of memory");
+	else if (!got || !imgfs_digest_ok(got) || strlen(got) >= id_len)
 		rc = imgfs_errf(err, -EPROTO, 1, "%s: the %s at %s gave no image ID", ref, d.engine,
 				d.sock);
+	else
+		strcpy(id, got);
+	free(got);
 	free(body);
 	return rc;
 }

@@ -247,6 +247,31 @@ int imgfs_json_opt_text(struct imgfs_json *c, const char *doc, const char *path,
 	return 0;
 }
 
+int imgfs_json_text(const char *doc, const char *path, char **out)
+{
+	struct imgfs_json c;
+	sqlite3_stmt *st = NULL;
+	int rc, valid = 0;
+
+	*out = NULL;
+	if (!doc)
+		return 0;
+	rc = imgfs_json_open(&c, NULL, NULL);
+	if (rc == 0)
+		rc = sqlite3_prepare_v2(c.db, "SELECT json_valid(?1)", -1, &st, NULL) == SQLITE_OK ? 0 : -ENOMEM;
+	if (rc == 0) {
+		sqlite3_bind_text(st, 1, doc, -1, SQLITE_STATIC);
+		valid = sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int(st, 0);
+	}
+	/* an answer that is no JSON (a proxy's HTML page) just has no
+	 * such string: only memory is an error here */
+	if (rc == 0 && valid)
+		rc = imgfs_json_opt_text(&c, doc, path, out) < 0 ? -ENOMEM : 0;
+	sqlite3_finalize(st);
+	imgfs_json_close(&c);
+	return rc;
+}
+
 int imgfs_json_open(struct imgfs_json *c, const struct imgfs_member_reader *r,
 		    struct imgfs_err *err)
 {

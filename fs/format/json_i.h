@@ -91,6 +91,13 @@ int imgfs_json_get_expect(struct imgfs_json *c, const char *doc, const char *pat
  * Returns 0 or a negative errno with ERR set. */
 int imgfs_json_opt_text(struct imgfs_json *c, const char *doc, const char *path, char **out);
 
+/* The string at PATH of the text DOC, for the small answers of a server
+ * (an error's message, an image ID, a token): *OUT is a malloc'd copy, or
+ * NULL when DOC is NULL or no valid JSON or the value is absent or no
+ * usable string.  Opens its own connection, so it needs no imgfs_json.
+ * Returns 0 or -ENOMEM (the caller words the message). */
+int imgfs_json_text(const char *doc, const char *path, char **out);
+
 /* Frees V's string and zeroes V (which stays usable). */
 void imgfs_jv_clear(struct imgfs_jv *v);
 /* Frees the array V of N values from imgfs_json_each(), and their strings. */

@@ -19,6 +19,8 @@
 #include <strings.h>
 #include <time.h>
 
+#include "format/credhelper_i.h"
+#include "format/json_i.h"
 #include "format/platform_i.h"
 #include "format/ref_i.h"
 #include "util/digest_i.h"
@@ -486,10 +488,42 @@ static int request(struct reg *r, const char *path, int head, const char *accept
 	return answer_error(r, p, what);
 }
 
-/* USER:PASS for R from the auth file PATH ({"auths": {KEY: {"auth":
- * base64(USER:PASS)}}}, as podman, skopeo and docker login write it) into
- * R->file_creds: 1 when found.  Keys: HOST/REPO and its parents (podman's
- * namespaced entries), HOST, https://HOST, and Docker Hub's legacy key. */
+/* The credential helper DOC (an auth file) names for R's host, as
+ * docker does: "credHelpers" by host first, then "credsStore" for every
+ * host.  Returns 1 with R->file_creds set, 0 (none, or the helper has
+ * nothing for the host) or a negative errno with R->err set. */
+static int creds_from_helper(struct reg *r, const char *doc)
+{
+	/* Docker Hub is "https://index.docker.io/v1/" to docker's helpers */
+	int hub = !strcmp(r->named, "docker.io");
+	const char *server = hub ? "https://index.docker.io/v1/" : r->named;
+	const char *keys[] = { r->named, hub ? "index.docker.io" : NULL, hub ? server : NULL };
+	char jpath[400], *name = NULL;
+	int rc = 0;
+
+	for (size_t i = 0; !name && i < sizeof(keys) / sizeof(keys[0]); i++) {
+		if (!keys[i] || strchr(keys[i], '"'))
+			continue;
+		snprintf(jpath, sizeof(jpath), "$.credHelpers.\"%s\"", keys[i]);
+		if (imgfs_json_text(doc, jpath, &name) < 0)
+			return imgfs_errf(r->err, -ENOMEM, 0, "out of memory");
+	}
+	if (!name && imgfs_json_text(doc, "$.credsStore", &name) < 0)
+		return imgfs_errf(r->err, -ENOMEM, 0, "out of memory");
+	if (name && name[0])
+		rc = imgfs_credhelper_get(r->ref, name, server, r->file_creds, sizeof(r->file_creds),
+					  r->err);
+	free(name);
+	return rc;
+}
+
+/* USER:PASS for R from the auth file PATH into R->file_creds: from the
+ * credential helper it names (creds_from_helper), else its "auths"
+ * ({"auths": {KEY: {"auth": base64(USER:PASS)}}}, as podman, skopeo and
+ * docker login write it).  1 when found, 0 when not, or a negative errno
+ * with R->err set (a helper that failed).  Keys: HOST/REPO and its parents
+ * (podman's namespaced entries), HOST, https://HOST, and Docker Hub's
+ * legacy key. */
 static int creds_from_file(struct reg *r, const char *path)
 {
 	char *doc = NULL, key[800], jpath[900], *b64 = NULL;
@@ -508,6 +542,7 @@ static int creds_from_file(struct reg *r, const char *path)
 		return 0;
 	}
 	doc[len] = '\0';
+	found = creds_from_helper(r, doc);
 	for (k = 0; !found && k < 4; k++) {
 		char *slash;
 
@@ -551,40 +586,46 @@ static int creds_from_file(struct reg *r, const char *path)
 	}
 	free(b64);
 	free(doc);
-	if (!found)
+	if (found <= 0)
 		r->file_creds[0] = '\0';
 	return found;
 }
 
 /* The credentials of --creds, else of the first auth file that has some:
  * $REGISTRY_AUTH_FILE, ${XDG_RUNTIME_DIR}/containers/auth.json,
- * ~/.config/containers/auth.json, ~/.docker/config.json (skopeo's order). */
-static void find_creds(struct reg *r, const char *given)
+ * ~/.config/containers/auth.json, ~/.docker/config.json (skopeo's order).
+ * Returns 0 (with or without credentials) or a negative errno with
+ * R->err set: a credential helper that failed, as docker stops there. */
+static int find_creds(struct reg *r, const char *given)
 {
 	const char *env = getenv("REGISTRY_AUTH_FILE"), *run = getenv("XDG_RUNTIME_DIR"),
 		   *home = getenv("HOME");
 	char path[PATH_MAX];
+	int rc = 0;
 
 	r->creds = given;
 	if (given)
-		return;
-	if (env && env[0] && creds_from_file(r, env))
+		return 0;
+	if (env && env[0] && (rc = creds_from_file(r, env)) != 0)
 		goto found;
 	if (run && run[0] == '/' &&
 	    (size_t)snprintf(path, sizeof(path), "%s/containers/auth.json", run) < sizeof(path) &&
-	    creds_from_file(r, path))
+	    (rc = creds_from_file(r, path)) != 0)
 		goto found;
 	if (home && home[0] == '/' &&
 	    (size_t)snprintf(path, sizeof(path), "%s/.config/containers/auth.json", home) < sizeof(path) &&
-	    creds_from_file(r, path))
+	    (rc = creds_from_file(r, path)) != 0)
 		goto found;
 	if (home && home[0] == '/' &&
 	    (size_t)snprintf(path, sizeof(path), "%s/.docker/config.json", home) < sizeof(path) &&
-	    creds_from_file(r, path))
+	    (rc = creds_from_file(r, path)) != 0)
 		goto found;
-	return;
+	return 0;
 found:
+	if (rc < 0)
+		return rc;
 	r->creds = r->file_creds;
+	return 0;
 }
 
 /* Sets up R for O->image: the reference, the scheme, the options. */
@@ -596,7 +637,9 @@ static int open_reg(const struct imgfs_opts *o, struct reg *r, struct imgfs_err 
 		return rc;
 	r->insecure = o->tls_verify < 0;
 	r->scheme = "https";
-	find_creds(r, o->creds);
+	rc = find_creds(r, o->creds);
+	if (rc)
+		return rc;
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
 		return imgfs_errf(err, -ENOMEM, 0, "libcurl: cannot initialise");
 	return 0;
