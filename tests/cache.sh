@@ -380,11 +380,14 @@ if true; then
 import fcntl, os, sys, time
 fd = os.open(sys.argv[1], os.O_RDWR)
 fcntl.lockf(fd, fcntl.LOCK_EX, 1, 0)
+open(sys.argv[2], "w").close()
 time.sleep(1.5)
 os.unlink(sys.argv[1])
-os.close(fd)' "$idx.lock" &
+os.close(fd)' "$idx.lock" "$W/flip.held" &
 	holder=$!
-	sleep 0.5
+	# imgfs starts only once the lock is held: a fixed sleep lost the race
+	# when the tests run side by side on a loaded machine.
+	for _ in $(seq 1 100); do [ -e "$W/flip.held" ] && break; sleep 0.05; done
 	rc=0
 	"$IMGFS" index -q "$W/img/plain.tar" >/dev/null 2>"$W/err" || rc=$?
 	wait "$holder"
