@@ -84,6 +84,17 @@ require_fuse() {
 	command -v getfattr >/dev/null || { echo "FAIL - getfattr missing (apt-get install attr)"; exit 1; }
 }
 
+# sanitized: true when $IMGFS is an ASan or TSan build (memory bounds are
+# the plain build's).  ldd's output is read whole: under pipefail,
+# `ldd | grep -q` fails whenever grep exits before ldd's last write
+# (SIGPIPE), which a loaded machine makes likely.
+sanitized() {
+	local libs
+	libs=$(ldd "$IMGFS" 2>/dev/null) || return 1
+	case $libs in *libasan* | *libtsan*) return 0 ;; esac
+	return 1
+}
+
 # ---------------------------------------------------------- mount/cleanup
 
 # init_workdir DIR: makes DIR the scratch directory (emptied of stale
