@@ -375,7 +375,9 @@ done
 if true; then
 	check "index of flip.tar built" index_of flip "$W/img/plain.tar"
 	idx=$C/$(grep '\.db$' "$W/files.flip")
-	rm -f "$idx"
+	# flip.held of an earlier run in this directory would let imgfs start
+	# before this holder has the lock
+	rm -f "$idx" "$W/flip.held"
 	python3 -c '
 import fcntl, os, sys, time
 fd = os.open(sys.argv[1], os.O_RDWR)
@@ -386,8 +388,11 @@ os.unlink(sys.argv[1])
 os.close(fd)' "$idx.lock" "$W/flip.held" &
 	holder=$!
 	# imgfs starts only once the lock is held: a fixed sleep lost the race
-	# when the tests run side by side on a loaded machine.
-	for _ in $(seq 1 100); do [ -e "$W/flip.held" ] && break; sleep 0.05; done
+	# when the tests run side by side on a loaded machine; 30 s covers
+	# Python's start under any load seen, and a holder that never took
+	# the lock is a failure of its own, not a pass or a confusing miss.
+	for _ in $(seq 1 600); do [ -e "$W/flip.held" ] && break; sleep 0.05; done
+	[ -e "$W/flip.held" ] || fail "waiter on a removed lock: the Python holder took no lock in 30 s"
 	rc=0
 	"$IMGFS" index -q "$W/img/plain.tar" >/dev/null 2>"$W/err" || rc=$?
 	wait "$holder"
