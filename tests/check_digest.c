@@ -172,7 +172,7 @@ START_TEST(region_compressed_whole)
 	digest_of(t.data, t.len, want);
 	ck_assert_int_eq(imgfs_digest_begin(&h.d, want), 0);
 	imgfs_region_hash_arm(&r, &h);
-	walk(imgfs_region_archive(&r));
+	walk(imgfs_region_archive(&r, NULL));
 	/* the tar's end comes before the gzip trailer: a tail is left */
 	ck_assert_uint_gt(h.done, 0);
 	ck_assert_uint_le(h.done, r.size);
@@ -213,7 +213,7 @@ START_TEST(region_skip_is_a_gap)
 	r = region_of(&t);
 	ck_assert_int_eq(imgfs_digest_begin(&h.d, EMPTY_256), 0);
 	imgfs_region_hash_arm(&r, &h);
-	walk(imgfs_region_archive(&r));
+	walk(imgfs_region_archive(&r, NULL));
 	/* the big file's data was skipped, then reading went on past it:
 	 * the hash covers no whole blob and must claim nothing */
 	ck_assert_int_eq(h.gap, 1);
@@ -233,16 +233,16 @@ START_TEST(region_arm_is_for_one_region)
 	other = r;
 	ck_assert_int_eq(imgfs_digest_begin(&h.d, EMPTY_256), 0);
 	imgfs_region_hash_arm(&r, &h);
-	walk(imgfs_region_archive(&other)); /* another struct: not hashed */
+	walk(imgfs_region_archive(&other, NULL)); /* another struct: not hashed */
 	ck_assert_uint_eq(h.done, 0);
-	walk(imgfs_region_archive(&r));
+	walk(imgfs_region_archive(&r, NULL));
 	ck_assert_uint_gt(h.done, 0);
 	h.done = 0;
-	walk(imgfs_region_archive(&r)); /* the arming was used up */
+	walk(imgfs_region_archive(&r, NULL)); /* the arming was used up */
 	ck_assert_uint_eq(h.done, 0);
 	imgfs_region_hash_arm(&r, &h);
 	imgfs_region_hash_disarm();
-	walk(imgfs_region_archive(&r));
+	walk(imgfs_region_archive(&r, NULL));
 	ck_assert_uint_eq(h.done, 0);
 	tu_blob_free(&t);
 }

@@ -23,7 +23,7 @@
  * times (or many small blobs) is as much a bomb as one large ratio. */
 static int bomb_check(struct imgfs_layer_job *b, struct archive *a)
 {
-	uint64_t out = (uint64_t)archive_filter_bytes(a, 0), in = (uint64_t)archive_filter_bytes(a, -1);
+	uint64_t out = (uint64_t)archive_filter_bytes(a, 0), in = imgfs_region_stored(a, &b->io);
 	char what[sizeof(b->err->msg)];
 
 	if (imgfs_bomb_check(NULL, out, in, b->max_ratio, NULL) == 0 &&
@@ -74,9 +74,9 @@ static int cache_data(struct imgfs_layer_job *b, struct archive *a, int64_t ino,
 			break;
 		if (r != ARCHIVE_OK && r != ARCHIVE_WARN)
 			return imgfs_errf(b->err, -EINVAL, 1,
-					  "%s: %s: corrupt data at byte %lld of the stream: %s",
+					  "%s: %s: corrupt data at byte %llu of the stream: %s",
 					  b->image, b->layer_name,
-					  (long long)archive_filter_bytes(a, -1),
+					  (unsigned long long)imgfs_region_stored(a, &b->io),
 					  archive_error_string(a) ? archive_error_string(a) : "truncated");
 		/* blocks come in file order, inside the file: anything else is
 		 * a sparse map no extractor agrees on */
@@ -256,7 +256,7 @@ int imgfs_layer_apply(struct imgfs_layer_job *b, int num, const struct imgfs_reg
 		      int hide_estargz, uint64_t *entries, uint64_t *size,
 		      const char **compression)
 {
-	struct archive *a = imgfs_region_archive(r);
+	struct archive *a = imgfs_region_archive(r, &b->io);
 	struct archive_entry *e;
 	int64_t src = 0;
 	int rc = 0, plain = -1;
@@ -274,10 +274,17 @@ int imgfs_layer_apply(struct imgfs_layer_job *b, int num, const struct imgfs_reg
 		int64_t ino;
 		int hr = archive_read_next_header(a, &e);
 
+		if (hr == ARCHIVE_EOF && b->io.error) {
+			rc = imgfs_errf(b->err, -EINVAL, 1, "%s: %s: cannot read the layer at byte %llu: %s",
+					b->image, b->layer_name, (unsigned long long)b->io.stored,
+					b->io.error);
+			goto out;
+		}
 		if (hr == ARCHIVE_EOF)
 			break;
 		if (hr == ARCHIVE_FATAL || hr == ARCHIVE_RETRY) {
-			long long at = (long long)archive_filter_bytes(a, -1);
+			long long at = b->io.compression ? (long long)b->io.stored
+							  : (long long)archive_filter_bytes(a, -1);
 			char where[48] = "";
 
 			/* after a fatal error of the decompressor the count is gone */
@@ -304,8 +311,8 @@ int imgfs_layer_apply(struct imgfs_layer_job *b, int num, const struct imgfs_reg
 			goto out;
 		}
 		if (plain < 0) {
-			*compression = archive_filter_count(a) > 1 ? archive_filter_name(a, 0) : "none";
-			plain = archive_filter_count(a) <= 1;
+			*compression = imgfs_region_compression(a, &b->io);
+			plain = strcmp(*compression, "none") == 0;
 			if (plain && (rc = b->source_id(b->ctx, r->file, &src)) != 0)
 				goto out;
 		}
@@ -316,7 +323,7 @@ int imgfs_layer_apply(struct imgfs_layer_job *b, int num, const struct imgfs_reg
 		}
 		b->entries++;
 		if ((b->entries & 1023) == 0) {
-			b->progress(b->ctx, (uint64_t)archive_filter_bytes(a, -1));
+			b->progress(b->ctx, imgfs_region_stored(a, &b->io));
 			/* headers alone decompress too (millions of empty files) */
 			if ((rc = bomb_check(b, a)) != 0)
 				goto out;

@@ -30,6 +30,8 @@ struct imgfs_layer_job {
 	/* what the layers before this one decompressed from what: the bomb
 	 * ratio holds for the whole image as well as for each layer */
 	uint64_t prior_out, prior_in;
+	/* the reader of the layer being applied: its stored bytes so far */
+	struct imgfs_region_io io;
 };
 
 /* Entries in one layer: far beyond any real image (the largest seen hold a

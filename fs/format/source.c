@@ -19,6 +19,7 @@
 #include "util/path_i.h"
 #include "store/schema_i.h"
 #include "format/daemon_i.h"
+#include "format/inflate_i.h"
 #include "format/tarhdr_i.h"
 
 const char *imgfs_sniff_compression(const unsigned char *p, size_t len)
@@ -183,6 +184,10 @@ struct rd {
 	int fd;
 	uint64_t off, size, pos;
 	struct imgfs_region_hash *hash; /* borrowed; NULL: not hashed */
+	struct imgfs_inflate *z;        /* a gzip region decoded by igzip, or NULL */
+	/* the caller's (it outlives us: libarchive may close the client
+	 * before the caller is done, as when no format bids), or OWN_IO */
+	struct imgfs_region_io *io, own_io;
 	char buf[1 << 16];
 };
 
@@ -203,6 +208,20 @@ void imgfs_region_hash_disarm(void)
 	armed_hash = NULL;
 }
 
+/* The N stored bytes at P were read at R->pos: into the blob's hash when
+ * they continue it. */
+static void hash_more(struct rd *r, const void *p, size_t n)
+{
+	if (!r->hash || r->hash->gap)
+		return;
+	if (r->hash->done == r->pos) {
+		imgfs_digest_update(&r->hash->d, p, n);
+		r->hash->done += (uint64_t)n;
+	} else {
+		r->hash->gap = 1;
+	}
+}
+
 static la_ssize_t rd_read(struct archive *a, void *c, const void **out)
 {
 	struct rd *r = c;
@@ -219,17 +238,52 @@ static la_ssize_t rd_read(struct archive *a, void *c, const void **out)
 		archive_set_error(a, errno, "read error");
 		return -1;
 	}
-	if (r->hash && !r->hash->gap) {
-		if (r->hash->done == r->pos) {
-			imgfs_digest_update(&r->hash->d, r->buf, (size_t)n);
-			r->hash->done += (uint64_t)n;
-		} else {
-			r->hash->gap = 1;
-		}
-	}
+	hash_more(r, r->buf, (size_t)n);
 	r->pos += (uint64_t)n;
 	*out = r->buf;
 	return n;
+}
+
+/* The read callback of a gzip region: stored bytes are read into the
+ * decoder's buffer (hashed there) and libarchive gets the tar. */
+static la_ssize_t rd_inflate(struct archive *a, void *c, const void **out)
+{
+	struct rd *r = c;
+
+	for (;;) {
+		ssize_t n;
+
+		if (imgfs_inflate_wants_input(r->z) && r->pos < r->size) {
+			size_t cap;
+			void *p = imgfs_inflate_space(r->z, &cap);
+
+			if (cap > r->size - r->pos)
+				cap = (size_t)(r->size - r->pos);
+			n = pread(r->fd, p, cap, (off_t)(r->off + r->pos));
+			if (n < 0) {
+				archive_set_error(a, errno, "read error");
+				return -1;
+			}
+			if (n == 0)
+				r->size = r->pos; /* the file shrank: what is left is cut */
+			hash_more(r, p, (size_t)n);
+			r->pos += (uint64_t)n;
+			r->io->stored = r->pos;
+			imgfs_inflate_fill(r->z, (size_t)n);
+		}
+		n = imgfs_inflate_run(r->z, r->buf, sizeof(r->buf), r->pos >= r->size);
+		if (n < 0) {
+			r->io->error = imgfs_inflate_error(r->z);
+			archive_set_error(a, EINVAL, "%s", r->io->error);
+			return -1;
+		}
+		if (n > 0) {
+			*out = r->buf;
+			return n;
+		}
+		if (imgfs_inflate_ended(r->z) || r->pos >= r->size)
+			return 0;
+	}
 }
 
 static la_int64_t rd_skip(struct archive *a, void *c, la_int64_t req)
@@ -258,9 +312,21 @@ static la_int64_t rd_seek(struct archive *a, void *c, la_int64_t off, int whence
 
 static int rd_close(struct archive *a, void *c)
 {
+	struct rd *r = c;
+
 	(void)a;
-	free(c);
+	imgfs_inflate_free(r->z);
+	free(r);
 	return ARCHIVE_OK;
+}
+
+/* 1 when REG starts as a gzip stream does. */
+static int region_is_gzip(const struct imgfs_region *reg)
+{
+	unsigned char m[2];
+
+	return reg->size >= sizeof(m) && pread(reg->fd, m, sizeof(m), (off_t)reg->off) == sizeof(m) &&
+	       m[0] == 0x1f && m[1] == 0x8b;
 }
 
 /* A reader over REG with our filters and callbacks, hashing into H (or
@@ -291,7 +357,7 @@ static struct archive *region_reader(const struct imgfs_region *reg, struct imgf
 	return a;
 }
 
-struct archive *imgfs_region_archive(const struct imgfs_region *reg)
+struct archive *imgfs_region_archive(const struct imgfs_region *reg, struct imgfs_region_io *io)
 {
 	struct imgfs_region_hash *h = NULL;
 	struct archive *a;
@@ -304,20 +370,48 @@ struct archive *imgfs_region_archive(const struct imgfs_region *reg)
 	a = region_reader(reg, h, &r);
 	if (!a)
 		return NULL;
+	r->io = io ? io : &r->own_io;
+	*r->io = (struct imgfs_region_io){ 0 };
+	/* gzip is decoded by igzip ahead of libarchive, which then reads a
+	 * plain tar: the build of a gzip image is mostly inflate (issue 18) */
+	if (region_is_gzip(reg)) {
+		r->z = imgfs_inflate_new();
+		if (!r->z) {
+			archive_read_free(a);
+			free(r);
+			return NULL;
+		}
+		r->io->compression = "gzip";
+	}
 	archive_read_support_format_tar(a);
 	archive_read_support_format_gnutar(a);
 	archive_read_support_format_empty(a);
 	/* AppleDouble merging would rename entries: never wanted here. */
 	archive_read_set_format_option(a, "tar", "mac-ext", NULL);
-	archive_read_set_read_callback(a, rd_read);
-	archive_read_set_skip_callback(a, rd_skip);
-	archive_read_set_seek_callback(a, rd_seek);
+	/* a decoded stream can neither skip nor seek: libarchive reads through */
+	archive_read_set_read_callback(a, r->z ? rd_inflate : rd_read);
+	if (!r->z) {
+		archive_read_set_skip_callback(a, rd_skip);
+		archive_read_set_seek_callback(a, rd_seek);
+	}
 	archive_read_set_callback_data(a, r);
 	archive_read_set_close_callback(a, rd_close);
 	/* On failure the archive is kept so the caller can read the error from
 	 * the first archive_read_next_header(). */
 	archive_read_open1(a);
 	return a;
+}
+
+uint64_t imgfs_region_stored(struct archive *a, const struct imgfs_region_io *io)
+{
+	return io->compression ? io->stored : (uint64_t)archive_filter_bytes(a, -1);
+}
+
+const char *imgfs_region_compression(struct archive *a, const struct imgfs_region_io *io)
+{
+	if (io->compression)
+		return io->compression;
+	return archive_filter_count(a) > 1 ? archive_filter_name(a, 0) : "none";
 }
 
 struct archive *imgfs_region_stream(const struct imgfs_region *reg, struct imgfs_region_hash *h)
@@ -383,7 +477,7 @@ static int scan_members(struct imgfs_source *s)
 		rc = imgfs_errf(s->err, -EIO, 0, "index: %s", sqlite3_errmsg(s->db));
 		goto out;
 	}
-	a = imgfs_region_archive(&whole);
+	a = imgfs_region_archive(&whole, NULL);
 	if (!a) {
 		rc = imgfs_errf(s->err, -ENOMEM, 0, "out of memory");
 		goto out;

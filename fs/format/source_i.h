@@ -47,8 +47,27 @@ int imgfs_source_is_stream(const char *path);
 /* A libarchive reader over region R (tar, any compression, or empty).
  * Free with imgfs_region_archive_free.  NULL when out of memory
  * (or when libarchive would decompress through an external program). */
-struct archive *imgfs_region_archive(const struct imgfs_region *r);
+struct imgfs_region_io;
+struct archive *imgfs_region_archive(const struct imgfs_region *r, struct imgfs_region_io *io);
 void imgfs_region_archive_free(struct archive *a);
+
+/* What the reader of a region has read, in the caller's IO (NULL: not
+ * wanted), which stays readable after the archive is gone.  A gzip region is decoded by igzip
+ * before libarchive sees it (libarchive then counts tar bytes only), so
+ * the stored bytes and the compression are asked of these, never of
+ * archive_filter_bytes(a, -1) and archive_filter_name. */
+struct imgfs_region_io {
+	const char *compression; /* "gzip" when decoded ahead of libarchive, else NULL */
+	uint64_t stored;         /* bytes of the region read so far, then */
+	/* why igzip stopped, or NULL.  Read it at ARCHIVE_EOF too: a stream
+	 * cut inside the first tar header fails libarchive's bid for tar,
+	 * and its "empty" format then takes the layer for an empty one. */
+	const char *error;
+};
+/* Stored bytes read so far by A (whose IO imgfs_region_archive gave). */
+uint64_t imgfs_region_stored(struct archive *a, const struct imgfs_region_io *io);
+/* The compression of A's region: "none", "gzip", "zstd", ... */
+const char *imgfs_region_compression(struct archive *a, const struct imgfs_region_io *io);
 
 /* The stored bytes of a region hashed as libarchive reads them: the
  * digest D covers the first DONE bytes of the region, in order, as long as
