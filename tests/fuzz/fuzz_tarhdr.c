@@ -92,6 +92,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct imgfs_region r = { 0 };
 	struct archive *a;
+	struct imgfs_region_io io;
 	struct archive_entry *e;
 	int i, plain = -1;
 
@@ -100,7 +101,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	r.fd = fd;
 	r.size = size;
 	r.file = "fuzz.tar";
-	a = imgfs_region_archive(&r);
+	a = imgfs_region_archive(&r, &io);
 	if (!a)
 		return 0;
 	for (i = 0; i < ENTRIES_MAX; i++) {
@@ -118,7 +119,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		    strstr(archive_error_string(a), "Rejecting pax"))
 			break; /* layer.c refuses the layer here */
 		if (plain < 0)
-			plain = archive_filter_count(a) <= 1;
+			plain = strcmp(imgfs_region_compression(a, &io), "none") == 0;
 		raw = archive_entry_pathname(e);
 		if (raw)
 			check_names(e, raw);
