@@ -20,6 +20,7 @@
 #include "store/schema_i.h"
 #include "format/daemon_i.h"
 #include "format/inflate_i.h"
+#include "format/unzstd_i.h"
 #include "format/tarhdr_i.h"
 
 const char *imgfs_sniff_compression(const unsigned char *p, size_t len)
@@ -179,12 +180,43 @@ out:
 	return rc;
 }
 
+/* The decoders run ahead of libarchive: the same calls for both. */
+struct decoder {
+	const char *name;
+	void *(*space)(void *z, size_t *cap);
+	void (*fill)(void *z, size_t n);
+	int (*wants_input)(const void *z);
+	ssize_t (*run)(void *z, void *out, size_t len, int at_eof);
+	int (*ended)(const void *z);
+	const char *(*error)(const void *z);
+	void (*free)(void *z);
+};
+
+/* Each decoder's calls behind the one signature (no casts of function
+ * pointers: calling through one of another type is undefined). */
+#define DECODER(NAME, P)                                                                   \
+	static void *P##_space_(void *z, size_t *cap) { return P##_space(z, cap); }         \
+	static void P##_fill_(void *z, size_t n) { P##_fill(z, n); }                        \
+	static int P##_wants_(const void *z) { return P##_wants_input(z); }                 \
+	static ssize_t P##_run_(void *z, void *o, size_t l, int e) { return P##_run(z, o, l, e); } \
+	static int P##_ended_(const void *z) { return P##_ended(z); }                       \
+	static const char *P##_error_(const void *z) { return P##_error(z); }               \
+	static void P##_free_(void *z) { P##_free(z); }                                     \
+	static const struct decoder P##_decoder = { NAME, P##_space_, P##_fill_, P##_wants_, \
+		P##_run_, P##_ended_, P##_error_, P##_free_ }
+
+DECODER("gzip", imgfs_inflate);
+DECODER("zstd", imgfs_unzstd);
+
 /* libarchive callbacks over a region of a file read with pread. */
 struct rd {
 	int fd;
 	uint64_t off, size, pos;
 	struct imgfs_region_hash *hash; /* borrowed; NULL: not hashed */
-	struct imgfs_inflate *z;        /* a gzip region decoded by igzip, or NULL */
+	/* a gzip region decoded by igzip or a zstd one by libzstd ahead of
+	 * libarchive, or NULL (then OPS is NULL too) */
+	void *z;
+	const struct decoder *ops;
 	/* the caller's (it outlives us: libarchive may close the client
 	 * before the caller is done, as when no format bids), or OWN_IO */
 	struct imgfs_region_io *io, own_io;
@@ -202,10 +234,21 @@ void imgfs_region_hash_arm(const struct imgfs_region *r, struct imgfs_region_has
 	armed_hash = h;
 }
 
+static _Thread_local const struct imgfs_region *armed_tar_for;
+static _Thread_local struct imgfs_digest *armed_tar;
+
+void imgfs_region_tar_arm(const struct imgfs_region *r, struct imgfs_digest *d)
+{
+	armed_tar_for = r;
+	armed_tar = d;
+}
+
 void imgfs_region_hash_disarm(void)
 {
 	armed_for = NULL;
 	armed_hash = NULL;
+	armed_tar_for = NULL;
+	armed_tar = NULL;
 }
 
 /* The N stored bytes at P were read at R->pos: into the blob's hash when
@@ -244,24 +287,23 @@ static la_ssize_t rd_read(struct archive *a, void *c, const void **out)
 	return n;
 }
 
-/* The read callback of a gzip region: stored bytes are read into the
- * decoder's buffer (hashed there) and libarchive gets the tar. */
-static la_ssize_t rd_inflate(struct archive *a, void *c, const void **out)
+/* Decodes the next bytes of a decoded region into R->buf: their count, 0
+ * at the end, or -1 with *WHY set (a read error: errno in *ERR). */
+static ssize_t pull(struct rd *r, const char **why, int *err)
 {
-	struct rd *r = c;
-
 	for (;;) {
 		ssize_t n;
 
-		if (imgfs_inflate_wants_input(r->z) && r->pos < r->size) {
+		if (r->ops->wants_input(r->z) && r->pos < r->size) {
 			size_t cap;
-			void *p = imgfs_inflate_space(r->z, &cap);
+			void *p = r->ops->space(r->z, &cap);
 
 			if (cap > r->size - r->pos)
 				cap = (size_t)(r->size - r->pos);
 			n = pread(r->fd, p, cap, (off_t)(r->off + r->pos));
 			if (n < 0) {
-				archive_set_error(a, errno, "read error");
+				*err = errno;
+				*why = "read error";
 				return -1;
 			}
 			if (n == 0)
@@ -269,19 +311,59 @@ static la_ssize_t rd_inflate(struct archive *a, void *c, const void **out)
 			hash_more(r, p, (size_t)n);
 			r->pos += (uint64_t)n;
 			r->io->stored = r->pos;
-			imgfs_inflate_fill(r->z, (size_t)n);
+			r->ops->fill(r->z, (size_t)n);
 		}
-		n = imgfs_inflate_run(r->z, r->buf, sizeof(r->buf), r->pos >= r->size);
+		n = r->ops->run(r->z, r->buf, sizeof(r->buf), r->pos >= r->size);
 		if (n < 0) {
-			r->io->error = imgfs_inflate_error(r->z);
-			archive_set_error(a, EINVAL, "%s", r->io->error);
+			*err = EINVAL;
+			*why = r->io->error = r->ops->error(r->z);
 			return -1;
 		}
 		if (n > 0) {
-			*out = r->buf;
+			if (r->io->tar)
+				imgfs_digest_update(r->io->tar, r->buf, (size_t)n);
+			r->io->tar_bytes += (uint64_t)n;
 			return n;
 		}
-		if (imgfs_inflate_ended(r->z) || r->pos >= r->size)
+		if (r->ops->ended(r->z) || r->pos >= r->size)
+			return 0;
+	}
+}
+
+/* The read callback of a decoded region: stored bytes are read into the
+ * decoder's buffer (hashed there) and libarchive gets the tar. */
+static la_ssize_t rd_inflate(struct archive *a, void *c, const void **out)
+{
+	struct rd *r = c;
+	const char *why = NULL;
+	int err = 0;
+	ssize_t n = pull(r, &why, &err);
+
+	if (n < 0) {
+		archive_set_error(a, err, "%s", why);
+		return -1;
+	}
+	*out = r->buf;
+	return n;
+}
+
+int imgfs_region_tar_finish(struct imgfs_region_io *io, uint64_t tail_max)
+{
+	struct rd *r = io->rd;
+	uint64_t start = io->tar_bytes;
+
+	if (!r || !r->ops)
+		return 0;
+	for (;;) {
+		const char *why = NULL;
+		int err = 0;
+		ssize_t n = pull(r, &why, &err);
+
+		if (n < 0)
+			return -err;
+		if (n == 0)
+			return 1;
+		if (io->tar_bytes - start > tail_max)
 			return 0;
 	}
 }
@@ -315,18 +397,27 @@ static int rd_close(struct archive *a, void *c)
 	struct rd *r = c;
 
 	(void)a;
-	imgfs_inflate_free(r->z);
+	if (r->ops)
+		r->ops->free(r->z);
+	if (r->io && r->io->rd == r)
+		r->io->rd = NULL;
 	free(r);
 	return ARCHIVE_OK;
 }
 
-/* 1 when REG starts as a gzip stream does. */
-static int region_is_gzip(const struct imgfs_region *reg)
+/* The decoder of REG's compression when we run one ahead of libarchive
+ * (gzip, zstd), else NULL. */
+static const struct decoder *region_decoder(const struct imgfs_region *reg)
 {
-	unsigned char m[2];
+	unsigned char m[4];
 
-	return reg->size >= sizeof(m) && pread(reg->fd, m, sizeof(m), (off_t)reg->off) == sizeof(m) &&
-	       m[0] == 0x1f && m[1] == 0x8b;
+	if (reg->size < sizeof(m) || pread(reg->fd, m, sizeof(m), (off_t)reg->off) != sizeof(m))
+		return NULL;
+	if (m[0] == 0x1f && m[1] == 0x8b)
+		return &imgfs_inflate_decoder;
+	if (m[0] == 0x28 && m[1] == 0xb5 && m[2] == 0x2f && m[3] == 0xfd)
+		return &imgfs_unzstd_decoder;
+	return NULL;
 }
 
 /* A reader over REG with our filters and callbacks, hashing into H (or
@@ -371,17 +462,26 @@ struct archive *imgfs_region_archive(const struct imgfs_region *reg, struct imgf
 	if (!a)
 		return NULL;
 	r->io = io ? io : &r->own_io;
-	*r->io = (struct imgfs_region_io){ 0 };
+	*r->io = (struct imgfs_region_io){ .rd = r };
+	if (armed_tar_for == reg) {
+		r->io->tar = armed_tar;
+		armed_tar_for = NULL;
+		armed_tar = NULL;
+	}
 	/* gzip is decoded by igzip ahead of libarchive, which then reads a
-	 * plain tar: the build of a gzip image is mostly inflate (issue 18) */
-	if (region_is_gzip(reg)) {
-		r->z = imgfs_inflate_new();
+	 * plain tar: the build of a gzip image is mostly inflate (issue 18);
+	 * zstd by libzstd, so that the tar bytes of both can be hashed */
+	r->ops = region_decoder(reg);
+	if (r->ops) {
+		r->z = r->ops == &imgfs_inflate_decoder ? (void *)imgfs_inflate_new() : (void *)imgfs_unzstd_new();
 		if (!r->z) {
 			archive_read_free(a);
 			free(r);
 			return NULL;
 		}
-		r->io->compression = "gzip";
+		r->io->compression = r->ops->name;
+	} else {
+		r->io->tar = NULL; /* only a decoded region's tar is hashed */
 	}
 	archive_read_support_format_tar(a);
 	archive_read_support_format_gnutar(a);

@@ -63,7 +63,21 @@ struct imgfs_region_io {
 	 * cut inside the first tar header fails libarchive's bid for tar,
 	 * and its "empty" format then takes the layer for an empty one. */
 	const char *error;
+	/* The digest imgfs_region_tar_arm gave, when the region is decoded
+	 * ahead of libarchive (gzip, zstd): its tar is hashed into it as
+	 * libarchive reads it.  NULL for any other region, whose tar is never
+	 * seen whole.  TAR_BYTES counts the decoded bytes. */
+	struct imgfs_digest *tar;
+	uint64_t tar_bytes;
+	void *rd;                /* the reader, while it is open */
 };
+/* Decodes and hashes into IO->tar what is left of a decoded region after
+ * libarchive stopped reading (the tar's end-of-archive padding, up to the
+ * end of the compressed stream), call it before the archive is freed.
+ * Returns 1 when the hash then covers the whole decoded stream, 0 when it
+ * cannot (no decoded region, or more than TAIL_MAX bytes were left), or a
+ * negative errno when the stream is damaged there. */
+int imgfs_region_tar_finish(struct imgfs_region_io *io, uint64_t tail_max);
 /* Stored bytes read so far by A (whose IO imgfs_region_archive gave). */
 uint64_t imgfs_region_stored(struct archive *a, const struct imgfs_region_io *io);
 /* The compression of A's region: "none", "gzip", "zstd", ... */
@@ -86,6 +100,10 @@ struct imgfs_region_hash {
  * one pass that decompresses it.  Disarm after the layer, whether or not
  * the archive was opened. */
 void imgfs_region_hash_arm(const struct imgfs_region *r, struct imgfs_region_hash *h);
+/* Makes the next imgfs_region_archive over R hash the decoded tar into D
+ * (begun by the caller), when R is decoded ahead of libarchive: see
+ * imgfs_region_io.tar.  imgfs_region_hash_disarm disarms both. */
+void imgfs_region_tar_arm(const struct imgfs_region *r, struct imgfs_digest *d);
 void imgfs_region_hash_disarm(void);
 
 /* Hashes the bytes of R that H does not cover yet (what libarchive never
